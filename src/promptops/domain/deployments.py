@@ -1,0 +1,211 @@
+"""Deployments: which version is active in which environment, and the history of changes.
+
+Every change appends a :class:`Deployment` row and moves the :class:`ActiveDeployment`
+pointer in one transaction. A deployment remembers the one it replaced, so rollback walks
+back like a stack (rolling back twice goes back two steps), and history is never rewritten.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from promptops.db.models import ActiveDeployment, Deployment, Prompt, PromptVersion, utcnow
+from promptops.domain import audit, changes
+from promptops.domain.access import ENVIRONMENTS, Actor, check_environment
+from promptops.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from promptops.domain.prompts import get_prompt
+
+__all__ = [
+    "active_deployments",
+    "active_version",
+    "deploy",
+    "history",
+    "promote",
+    "rollback",
+]
+
+Action = Literal["auto", "promote", "rollback"]
+
+
+def _current(session: Session, prompt_id: int, environment: str) -> ActiveDeployment | None:
+    return session.get(ActiveDeployment, (prompt_id, environment))
+
+
+def deploy(
+    session: Session,
+    actor: Actor,
+    prompt: Prompt,
+    environment: str,
+    version: PromptVersion,
+    *,
+    action: Action,
+    previous_deployment_id: int | None = None,
+    stack_from_current: bool = True,
+) -> Deployment:
+    """Make ``version`` active in ``environment`` (caller holds the prompt's row lock)."""
+    current = _current(session, prompt.id, environment)
+    row = Deployment(
+        prompt_id=prompt.id,
+        environment=environment,
+        version=version.version,
+        version_id=version.id,
+        previous_deployment_id=(
+            current.deployment_id if (stack_from_current and current) else previous_deployment_id
+        ),
+        previous_version=current.version if current else None,
+        action=action,
+        actor=actor.label,
+    )
+    session.add(row)
+    session.flush()
+    if current is None:
+        session.add(
+            ActiveDeployment(
+                prompt_id=prompt.id,
+                environment=environment,
+                deployment_id=row.id,
+                version_id=version.id,
+                version=version.version,
+            )
+        )
+    else:
+        current.deployment_id = row.id
+        current.version_id = version.id
+        current.version = version.version
+        current.updated_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        f"deployment.{action}",
+        project_id=prompt.project_id,
+        target_type="deployment",
+        target=f"{prompt.slug}:{environment}",
+        before={"version": row.previous_version},
+        after={"version": version.version},
+    )
+    changes.record(
+        session,
+        changes.Change("label_moved", prompt.project_id, slug=prompt.slug, environment=environment),
+    )
+    return row
+
+
+def promote(
+    session: Session,
+    actor: Actor,
+    slug: str,
+    environment: str,
+    *,
+    version: int | None = None,
+    from_environment: str | None = None,
+) -> Deployment:
+    """Make a version (by number, or the one active in ``from_environment``) active in
+    ``environment``. Promoting the version that is already active changes nothing."""
+    check_environment(environment)
+    actor.require_write()
+    actor.require_environment(environment)
+    prompt = get_prompt(session, actor.project_for(None), slug, lock=True)
+    if (version is None) == (from_environment is None):
+        raise InvalidInputError(
+            "give exactly one of 'version' or 'from_environment'", field="version"
+        )
+    if from_environment is not None:
+        check_environment(from_environment, field="from_environment")
+        source = _current(session, prompt.id, from_environment)
+        if source is None:
+            raise ConflictError(
+                f"nothing is deployed in {from_environment!r} to promote",
+                field="from_environment",
+            )
+        version = source.version
+    assert version is not None
+    target = session.scalar(
+        select(PromptVersion).where(
+            PromptVersion.prompt_id == prompt.id, PromptVersion.version == version
+        )
+    )
+    if target is None:
+        raise NotFoundError(f"prompt {prompt.slug!r} has no version {version}", field="version")
+    current = _current(session, prompt.id, environment)
+    if current is not None and current.version == target.version:
+        existing = session.get(Deployment, current.deployment_id)
+        assert existing is not None
+        return existing
+    return deploy(session, actor, prompt, environment, target, action="promote")
+
+
+def rollback(session: Session, actor: Actor, slug: str, environment: str) -> Deployment:
+    """Return ``environment`` to the version it had before its current deployment."""
+    check_environment(environment)
+    actor.require_write()
+    actor.require_environment(environment)
+    prompt = get_prompt(session, actor.project_for(None), slug, lock=True)
+    current = _current(session, prompt.id, environment)
+    row = session.get(Deployment, current.deployment_id) if current else None
+    previous = (
+        session.get(Deployment, row.previous_deployment_id)
+        if row is not None and row.previous_deployment_id is not None
+        else None
+    )
+    if current is None or previous is None:
+        raise ConflictError(f"{environment!r} has no previous version to roll back to")
+    version = session.get(PromptVersion, previous.version_id)
+    assert version is not None
+    return deploy(
+        session,
+        actor,
+        prompt,
+        environment,
+        version,
+        action="rollback",
+        previous_deployment_id=previous.previous_deployment_id,
+        stack_from_current=False,
+    )
+
+
+def active_deployments(session: Session, prompt: Prompt) -> dict[str, ActiveDeployment | None]:
+    rows = session.scalars(
+        select(ActiveDeployment).where(ActiveDeployment.prompt_id == prompt.id)
+    ).all()
+    by_env = {row.environment: row for row in rows}
+    return {env: by_env.get(env) for env in ENVIRONMENTS}
+
+
+def active_version(
+    session: Session, project_id: str, slug: str, environment: str
+) -> tuple[Prompt, PromptVersion, ActiveDeployment] | None:
+    """The read path's one query: prompt, its active version and deployment, or None."""
+    row = session.execute(
+        select(Prompt, PromptVersion, ActiveDeployment)
+        .join(ActiveDeployment, ActiveDeployment.prompt_id == Prompt.id)
+        .join(PromptVersion, PromptVersion.id == ActiveDeployment.version_id)
+        .where(
+            Prompt.project_id == project_id,
+            Prompt.slug == slug,
+            ActiveDeployment.environment == environment,
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def history(
+    session: Session,
+    prompt: Prompt,
+    environment: str,
+    *,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[Deployment]:
+    check_environment(environment)
+    query = (
+        select(Deployment)
+        .where(Deployment.prompt_id == prompt.id, Deployment.environment == environment)
+        .order_by(Deployment.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(Deployment.id < before_id)
+    return list(session.scalars(query))

@@ -1,0 +1,50 @@
+"""Domain errors. The server maps each ``code`` to an HTTP status through one handler."""
+
+from __future__ import annotations
+
+from promptops.errors import PromptOpsError
+
+__all__ = [
+    "AuthenticationError",
+    "ConflictError",
+    "DomainError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PermissionDeniedError",
+]
+
+
+class DomainError(PromptOpsError):
+    """A request the domain refuses. ``code`` is stable and machine-readable."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidInputError(DomainError):
+    code = "invalid_input"
+    status = 422
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class ConflictError(DomainError):
+    code = "conflict"
+    status = 409
+
+
+class AuthenticationError(DomainError):
+    code = "unauthenticated"
+    status = 401
+
+
+class PermissionDeniedError(DomainError):
+    code = "forbidden"
+    status = 403

@@ -1,0 +1,117 @@
+"""Prompts: a slug, a name and a description; content lives in versions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from promptops.db.models import Prompt, utcnow
+from promptops.domain import audit, changes
+from promptops.domain.access import Actor
+from promptops.domain.errors import ConflictError, InvalidInputError, NotFoundError
+
+__all__ = [
+    "SLUG_PATTERN",
+    "check_slug",
+    "create_prompt",
+    "get_prompt",
+    "list_prompts",
+    "update_prompt",
+]
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?$")
+
+
+def check_slug(slug: str, field: str = "slug") -> str:
+    if not SLUG_PATTERN.match(slug):
+        raise InvalidInputError(
+            f"invalid slug {slug[:60]!r}: use 1-100 lowercase letters, digits, '-' and '_',"
+            " starting and ending with a letter or digit",
+            field=field,
+        )
+    return slug
+
+
+def get_prompt(session: Session, project_id: str, slug: str, *, lock: bool = False) -> Prompt:
+    if not SLUG_PATTERN.match(slug):
+        raise NotFoundError(f"prompt {slug[:60]!r} not found")
+    query = select(Prompt).where(Prompt.project_id == project_id, Prompt.slug == slug)
+    if lock:
+        query = query.with_for_update()
+    prompt = session.scalar(query)
+    if prompt is None:
+        raise NotFoundError(f"prompt {slug!r} not found")
+    return prompt
+
+
+def create_prompt(
+    session: Session, actor: Actor, *, slug: str, name: str, description: str | None = None
+) -> Prompt:
+    actor.require_write()
+    project_id = actor.project_for(None)
+    check_slug(slug)
+    exists = session.scalar(
+        select(Prompt.id).where(Prompt.project_id == project_id, Prompt.slug == slug)
+    )
+    if exists is not None:
+        raise ConflictError(f"a prompt with slug {slug!r} already exists", field="slug")
+    prompt = Prompt(project_id=project_id, slug=slug, name=name, description=description)
+    session.add(prompt)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "prompt.created",
+        project_id=project_id,
+        target_type="prompt",
+        target=slug,
+        after={"name": name, "description": description},
+    )
+    changes.record(session, changes.Change("prompt_created", project_id, slug=slug))
+    return prompt
+
+
+def update_prompt(session: Session, actor: Actor, slug: str, *, fields: dict[str, Any]) -> Prompt:
+    actor.require_write()
+    project_id = actor.project_for(None)
+    prompt = get_prompt(session, project_id, slug, lock=True)
+    before = {k: getattr(prompt, k) for k in fields}
+    for key, value in fields.items():
+        if key == "name" and value is None:
+            raise InvalidInputError("name cannot be null", field="name")
+        setattr(prompt, key, value)
+    prompt.updated_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        "prompt.updated",
+        project_id=project_id,
+        target_type="prompt",
+        target=slug,
+        before=before,
+        after=fields,
+    )
+    changes.record(session, changes.Change("prompt_updated", project_id, slug=slug))
+    return prompt
+
+
+def list_prompts(
+    session: Session,
+    project_id: str,
+    *,
+    limit: int = 50,
+    after: str | None = None,
+    search: str | None = None,
+) -> list[Prompt]:
+    query = select(Prompt).where(Prompt.project_id == project_id).order_by(Prompt.slug)
+    if after:
+        query = query.where(Prompt.slug > after)
+    if search:
+        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") + "%"
+        query = query.where(
+            Prompt.slug.like(pattern, escape="\\") | Prompt.name.ilike(pattern, escape="\\")
+        )
+    return list(session.scalars(query.limit(limit)))

@@ -1,0 +1,158 @@
+"""/v1/prompts: prompts, their versions, and the documented face of the active read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from promptops.db.models import ActiveDeployment, Prompt
+from promptops.domain import prompts, versions
+from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep
+from promptops.server.api.schemas import (
+    ActivePromptOut,
+    ErrorBody,
+    PromptCreate,
+    PromptList,
+    PromptOut,
+    PromptUpdate,
+    VersionCreate,
+    VersionList,
+    VersionOut,
+)
+from promptops.server.hotpath import not_modified
+from promptops.server.serialize import version_out
+
+router = APIRouter(prefix="/v1/prompts", tags=["prompts"])
+
+VersionNumber = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+def _prompt_out(session: Session, prompt: Prompt) -> PromptOut:
+    return _prompts_out(session, [prompt])[0]
+
+
+def _prompts_out(session: Session, rows: list[Prompt]) -> list[PromptOut]:
+    active: dict[int, dict[str, int | None]] = {
+        p.id: {"dev": None, "staging": None, "production": None} for p in rows
+    }
+    if rows:
+        for row in session.scalars(
+            select(ActiveDeployment).where(ActiveDeployment.prompt_id.in_(list(active)))
+        ):
+            active[row.prompt_id][row.environment] = row.version
+    return [
+        PromptOut.model_validate(p).model_copy(update={"deployments": active[p.id]}) for p in rows
+    ]
+
+
+@router.post("", status_code=201, response_model=PromptOut)
+def create_prompt(body: PromptCreate, actor: ActorDep, st: StateDep) -> PromptOut:
+    with st.db.write() as session:
+        prompt = prompts.create_prompt(
+            session, actor, slug=body.slug, name=body.name, description=body.description
+        )
+        return _prompt_out(session, prompt)
+
+
+@router.get("", response_model=PromptList)
+def list_prompts(
+    actor: ActorDep,
+    session: ReadSession,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=100, description="next_cursor")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Search slug/name")] = None,
+) -> PromptList:
+    rows = prompts.list_prompts(
+        session, actor.project_for(None), limit=limit, after=cursor, search=q
+    )
+    return PromptList(
+        data=_prompts_out(session, rows),
+        next_cursor=rows[-1].slug if len(rows) == limit else None,
+    )
+
+
+@router.get("/{slug}", response_model=PromptOut)
+def get_prompt(slug: str, actor: ActorDep, session: ReadSession) -> PromptOut:
+    return _prompt_out(session, prompts.get_prompt(session, actor.project_for(None), slug))
+
+
+@router.patch("/{slug}", response_model=PromptOut)
+def update_prompt(slug: str, body: PromptUpdate, actor: ActorDep, st: StateDep) -> PromptOut:
+    with st.db.write() as session:
+        prompt = prompts.update_prompt(
+            session, actor, slug, fields=body.model_dump(exclude_unset=True)
+        )
+        return _prompt_out(session, prompt)
+
+
+@router.post("/{slug}/versions", status_code=201, response_model=VersionOut)
+def create_version(slug: str, body: VersionCreate, actor: ActorDep, st: StateDep) -> VersionOut:
+    """Create the next version; it becomes active in `dev` at once."""
+    with st.db.write() as session:
+        version = versions.create_version(
+            session,
+            actor,
+            slug,
+            system_prompt=body.system_prompt,
+            user_template=body.user_template,
+            model=body.model,
+            temperature=body.temperature,
+            max_tokens=body.max_tokens,
+            metadata=body.metadata,
+            commit_message=body.commit_message,
+            author=body.author,
+        )
+        prompt = prompts.get_prompt(session, actor.project_for(None), slug)
+        return version_out(prompt, version)
+
+
+@router.get("/{slug}/versions", response_model=VersionList)
+def list_versions(
+    slug: str,
+    actor: ActorDep,
+    session: ReadSession,
+    limit: Limit = 50,
+    cursor: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> VersionList:
+    prompt = prompts.get_prompt(session, actor.project_for(None), slug)
+    rows = versions.list_versions(session, prompt, limit=limit, before=cursor)
+    return VersionList(
+        data=[version_out(prompt, v) for v in rows],
+        next_cursor=rows[-1].version if len(rows) == limit and rows[-1].version > 1 else None,
+    )
+
+
+@router.get("/{slug}/versions/{number}", response_model=VersionOut)
+def get_version(
+    slug: str, number: VersionNumber, actor: ActorDep, session: ReadSession
+) -> VersionOut:
+    prompt = prompts.get_prompt(session, actor.project_for(None), slug)
+    return version_out(prompt, versions.get_version(session, prompt, number))
+
+
+@router.get(
+    "/{slug}/active",
+    response_model=ActivePromptOut,
+    responses={
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+    },
+)
+async def get_active(slug: str, request: Request, _: ActorDep) -> Response:
+    """The version active in the key's environment, with an `ETag`; send it back in
+    `If-None-Match` to get 304. Served from memory (see docs/architecture.md)."""
+    reply = await request.app.state.po.hotpath.resolve(request.headers.get("authorization"), slug)
+    headers = {"Cache-Control": "no-cache"}
+    if reply.etag is not None:
+        headers["ETag"] = reply.etag.decode()
+    inm = request.headers.get("if-none-match")
+    if not_modified(reply, inm.encode("latin-1") if inm else None):
+        return Response(status_code=304, headers=headers)
+    return Response(
+        reply.body, status_code=reply.status, headers=headers, media_type="application/json"
+    )

@@ -1,0 +1,250 @@
+"""The HTTP contract: request and response bodies (pydantic), documented in OpenAPI.
+
+Input models forbid unknown fields (a typo is an error, not silently ignored), refuse wrong
+types instead of coercing them, and refuse text a database cannot store faithfully (NUL,
+lone surrogates) or numbers JSON cannot carry (NaN, infinity).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+Environment = Literal["dev", "staging", "production"]
+Role = Literal["read", "write"]
+
+_MAX_TEXT = 200_000
+_MAX_DEPTH = 32
+
+
+def _clean_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (lone surrogate found)") from None
+    return value
+
+
+def _clean_json(value: Any, depth: int = 0) -> Any:
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"is nested more than {_MAX_DEPTH} levels deep")
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must not contain NaN or infinite numbers")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _clean_text(key)
+            _clean_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _clean_json(item, depth + 1)
+    return value
+
+
+def Str(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length),
+        Field(strict=True),
+        AfterValidator(_clean_text),
+    ]
+
+
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    Field(strict=True),
+    AfterValidator(_clean_text),
+]
+Text = Str(_MAX_TEXT)
+JSONObject = Annotated[dict[str, Any], AfterValidator(_clean_json)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ---- errors ---------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# ---- projects and keys ----------------------------------------------------------------
+
+
+class ProjectCreate(Input):
+    name: Name
+
+
+class ProjectOut(Output):
+    id: str
+    name: str
+    created_at: datetime
+
+
+class KeyCreate(Input):
+    environment: Environment
+    role: Role = "read"
+    name: Str(200) | None = None  # type: ignore[valid-type]
+    project_id: Str(64) | None = None  # type: ignore[valid-type]
+
+
+class KeyOut(Output):
+    prefix: str
+    project_id: str | None
+    environment: str | None
+    role: str
+    name: str | None
+    created_by: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The full key. Shown only in this response; store it now.")
+
+
+class ProjectCreated(BaseModel):
+    project: ProjectOut
+    api_key: KeyCreated
+
+
+# ---- prompts and versions -------------------------------------------------------------
+
+
+class PromptCreate(Input):
+    slug: Str(100, 1)  # type: ignore[valid-type]
+    name: Name
+    description: Str(5000) | None = None  # type: ignore[valid-type]
+
+
+class PromptUpdate(Input):
+    name: Name | None = None
+    description: Str(5000) | None = None  # type: ignore[valid-type]
+
+
+class PromptOut(Output):
+    slug: str
+    name: str
+    description: str | None
+    latest_version: int
+    created_at: datetime
+    updated_at: datetime
+    deployments: dict[str, int | None] = Field(
+        default_factory=dict, description="Active version per environment."
+    )
+
+
+class PromptList(BaseModel):
+    data: list[PromptOut]
+    next_cursor: str | None
+
+
+class VersionCreate(Input):
+    system_prompt: Text = ""  # type: ignore[valid-type]
+    user_template: Text  # type: ignore[valid-type]
+    model: Str(200, 1)  # type: ignore[valid-type]
+    temperature: Annotated[float, Field(strict=True, ge=0.0, le=2.0, allow_inf_nan=False)] = 1.0
+    max_tokens: Annotated[int, Field(strict=True, gt=0, le=10_000_000)] | None = None
+    metadata: JSONObject | None = None
+    commit_message: Str(2000) | None = None  # type: ignore[valid-type]
+    author: Str(200) | None = None  # type: ignore[valid-type]
+
+
+class VersionOut(BaseModel):
+    slug: str
+    version: int
+    system_prompt: str
+    user_template: str
+    variables: list[str]
+    model: str
+    temperature: float
+    max_tokens: int | None
+    metadata: dict[str, Any]
+    commit_message: str | None
+    author: str | None
+    created_at: datetime
+
+
+class VersionList(BaseModel):
+    data: list[VersionOut]
+    next_cursor: int | None
+
+
+class ActivePromptOut(VersionOut):
+    environment: str
+    deployed_at: datetime
+    deployment_id: int
+
+
+# ---- deployments ----------------------------------------------------------------------
+
+
+class PromoteRequest(Input):
+    version: Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)] | None = None
+    from_environment: Environment | None = None
+
+
+class DeploymentOut(Output):
+    id: int
+    environment: str
+    version: int
+    previous_version: int | None
+    action: str
+    actor: str | None
+    created_at: datetime
+
+
+class ActiveDeploymentOut(BaseModel):
+    version: int
+    deployment_id: int
+    deployed_at: datetime
+
+
+class DeploymentsOut(BaseModel):
+    slug: str
+    environments: dict[str, ActiveDeploymentOut | None]
+
+
+class DeploymentHistory(BaseModel):
+    data: list[DeploymentOut]
+    next_cursor: int | None
+
+
+# ---- audit ----------------------------------------------------------------------------
+
+
+class AuditEventOut(Output):
+    id: int
+    project_id: str | None
+    actor: str | None
+    action: str
+    target_type: str
+    target: str | None
+    before: Any
+    after: Any
+    created_at: datetime
+
+
+class AuditList(BaseModel):
+    data: list[AuditEventOut]
+    next_cursor: int | None

@@ -1,0 +1,107 @@
+"""Every error answers in one JSON shape: ``{"error": {"code", "message", "field"?}}``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from promptops.domain.errors import DomainError
+
+__all__ = ["error_body", "error_response", "install_error_handlers"]
+
+log = logging.getLogger("promptops.server")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_body(code: str, message: str, field: str | None = None) -> bytes:
+    detail: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        detail["field"] = field
+    return json.dumps({"error": detail}, ensure_ascii=False).encode()
+
+
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, headers: Any = None
+) -> Response:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
+    return Response(
+        error_body(code, message, field),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _field(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+async def _domain(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return error_response(exc.status, exc.code, exc.message, exc.field)
+
+
+async def _validation(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first: dict[str, Any] = dict(errors[0]) if errors else {"msg": "invalid request"}
+    field = _field(tuple(first.get("loc", ())))
+    if first.get("type") == "json_invalid":
+        message = f"request body is not valid JSON: {first.get('ctx', {}).get('error', '')}"
+        return error_response(422, "invalid_json", message.strip().rstrip(":"))
+    message = str(first.get("msg", "invalid value"))
+    if field is None and first.get("type") in ("model_attributes_type", "dict_type"):
+        message = "request body must be a JSON object (send Content-Type: application/json)"
+    elif field:
+        message = f"{field}: {message}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem(s))"
+    return error_response(422, "validation_error", message, field)
+
+
+async def _http(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+async def _integrity(_: Request, exc: Exception) -> Response:
+    log.info("integrity conflict: %s", exc)
+    return error_response(409, "conflict", "the change conflicts with existing data")
+
+
+async def _operational(_: Request, exc: Exception) -> Response:
+    log.warning("database unavailable: %s", exc)
+    return error_response(503, "unavailable", "the database is busy or unavailable; retry")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(OperationalError, _operational)
