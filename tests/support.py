@@ -1,0 +1,161 @@
+"""Test helpers: databases on SQLite and PostgreSQL, a live uvicorn server, an API client."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import create_engine, text
+
+from promptops.db.models import Base
+
+PG_ADMIN_URL = os.environ.get(
+    "PROMPTOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PostgresDatabases:
+    """One scratch database per test session; tables are emptied between tests."""
+
+    def __init__(self) -> None:
+        self.name = f"promptops_test_{uuid.uuid4().hex[:10]}"
+        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        self.url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{self.name}"
+        self._engine = create_engine(self.url)
+
+    def reset(self) -> None:
+        tables = [t.name for t in Base.metadata.sorted_tables]
+        with self._engine.begin() as conn:
+            present = {
+                row[0]
+                for row in conn.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                )
+            }
+            names = ", ".join(f'"{t}"' for t in tables if t in present)
+            if names:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+    def drop(self) -> None:
+        self._engine.dispose()
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+class LiveServer:
+    """A real uvicorn server in a thread on 127.0.0.1 (a free port)."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("live server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@contextmanager
+def live_server(app: Any) -> Iterator[LiveServer]:
+    server = LiveServer(app).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Project:
+    id: str
+    key: str  # the initial dev write key
+    prefix: str
+
+
+class Api:
+    """A thin client: ``api.as_(key).get(...)`` sends ``Authorization: Bearer key``."""
+
+    def __init__(self, http: httpx.Client, key: str | None = None) -> None:
+        self.http = http
+        self.key = key
+
+    def as_(self, key: str | None) -> Api:
+        return Api(self.http, key)
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = dict(extra or {})
+        if self.key is not None:
+            headers.setdefault("Authorization", f"Bearer {self.key}")
+        return headers
+
+    def request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        kw["headers"] = self._headers(kw.get("headers"))
+        return self.http.request(method, url, **kw)
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("POST", url, **kw)
+
+    def patch(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("PATCH", url, **kw)
+
+    def delete(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("DELETE", url, **kw)
+
+    # -- shortcuts ------------------------------------------------------------------------
+
+    def new_project(self, admin_key: str, name: str = "Acme") -> Project:
+        r = self.as_(admin_key).post("/v1/projects", json={"name": name})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        return Project(body["project"]["id"], body["api_key"]["key"], body["api_key"]["prefix"])
+
+    def new_key(self, creator: str, environment: str, role: str = "read", **extra: Any) -> str:
+        r = self.as_(creator).post(
+            "/v1/keys", json={"environment": environment, "role": role, **extra}
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["key"])
+
+    def new_prompt(self, key: str, slug: str = "greeting", **extra: Any) -> dict[str, Any]:
+        r = self.as_(key).post("/v1/prompts", json={"slug": slug, "name": slug.title(), **extra})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def new_version(self, key: str, slug: str = "greeting", **fields: Any) -> dict[str, Any]:
+        body = {"user_template": "Hello {{name}}", "model": "gpt-4o-mini", **fields}
+        r = self.as_(key).post(f"/v1/prompts/{slug}/versions", json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
