@@ -279,6 +279,7 @@ class FakeProviderServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._port: int | None = None
+        self._stopping = threading.Event()
         self.app = self._build_app()
 
     # -- lifecycle ---------------------------------------------------------
@@ -292,6 +293,7 @@ class FakeProviderServer:
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)
         port = sock.getsockname()[1]
+        self._stopping.clear()
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
@@ -333,12 +335,14 @@ class FakeProviderServer:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        self._stopping.set()
         server.should_exit = True
         thread.join(10)
         if thread.is_alive():  # pragma: no cover - only if a response hangs
             server.force_exit = True
             thread.join(5)
         self._server = self._thread = None
+        self._port = None
 
     def __enter__(self) -> FakeProviderServer:
         return self.start()
@@ -534,8 +538,15 @@ class FakeProviderServer:
 
         async def gen() -> AsyncIterator[str]:
             for event in events:
+                if self._stopping.is_set():
+                    return  # server shutting down: end in-flight streams promptly
                 yield event
-                await asyncio.sleep(delay)
+                remaining = delay
+                while remaining > 0 and not self._stopping.is_set():
+                    await asyncio.sleep(min(remaining, 0.05))
+                    remaining -= 0.05
+                if delay <= 0:
+                    await asyncio.sleep(0)
 
         return StreamingResponse(
             gen(),

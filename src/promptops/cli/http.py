@@ -1,0 +1,52 @@
+"""The CLI's HTTP calls: one place that turns API errors into a clear message."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+from promptops.errors import PromptOpsError
+
+__all__ = ["ApiCaller", "CliError"]
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class CliError(PromptOpsError):
+    """A failure to report to the user (exit status 1)."""
+
+
+class ApiCaller:
+    def __init__(self, base_url: str | None, api_key: str | None, timeout: float = 10.0) -> None:
+        self.base_url = (base_url or os.environ.get("PROMPTOPS_BASE_URL") or DEFAULT_URL).rstrip(
+            "/"
+        )
+        self.api_key = api_key or os.environ.get("PROMPTOPS_API_KEY")
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        if not self.api_key:
+            raise CliError("no API key: pass --key or set PROMPTOPS_API_KEY")
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        try:
+            response = httpx.request(
+                method, self.base_url + path, headers=headers, timeout=self.timeout, **kw
+            )
+        except httpx.HTTPError as exc:
+            raise CliError(f"cannot reach {self.base_url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise CliError(_describe(response))
+        return response.json() if response.content else None
+
+
+def _describe(response: httpx.Response) -> str:
+    try:
+        detail = response.json()["error"]
+        message = detail["message"]
+        field = detail.get("field")
+    except (ValueError, KeyError, TypeError):
+        message, field = response.text[:300] or response.reason_phrase, None
+    where = f" (field: {field})" if field and field not in message else ""
+    return f"HTTP {response.status_code}: {message}{where}"

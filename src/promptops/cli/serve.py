@@ -1,0 +1,138 @@
+"""`promptops serve` and `promptops migrate`: the server side of the CLI (needs [server])."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from promptops.cli.http import CliError
+
+__all__ = ["add_server_commands"]
+
+_FLAG_TO_ENV = {
+    "database_url": "PROMPTOPS_DATABASE_URL",
+    "host": "PROMPTOPS_HOST",
+    "port": "PROMPTOPS_PORT",
+    "admin_key": "PROMPTOPS_ADMIN_KEY",
+    "mode": "PROMPTOPS_MODE",
+}
+
+
+def _server_settings(args: argparse.Namespace) -> Any:
+    try:
+        from promptops.server.config import get_settings
+    except ImportError as exc:  # the SDK-only install
+        raise CliError(
+            f"the server is not installed ({exc.name} missing): pip install 'promptops[server]'"
+        ) from None
+    # Flags become environment variables so that worker processes see the same settings.
+    for flag, env in _FLAG_TO_ENV.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            os.environ[env] = str(value)
+    try:
+        return get_settings()
+    except ValueError as exc:
+        raise CliError(f"invalid configuration: {exc}") from None
+
+
+def _bootstrap(settings: Any, demo: bool) -> None:
+    from promptops.db.session import Database, migrate
+    from promptops.domain.bootstrap import DEMO_SLUG, ensure_admin_key, ensure_demo_project
+
+    migrate(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.write() as session:
+            admin = (
+                None
+                if settings.admin_key
+                else ensure_admin_key(session, rounds=settings.bcrypt_rounds)
+            )
+            made = ensure_demo_project(session, rounds=settings.bcrypt_rounds) if demo else None
+    finally:
+        db.dispose()
+    url = f"http://{settings.host}:{settings.port}"
+    out = [
+        f"PromptOps is starting on {url}",
+        f"  database:   {_redact(settings.database_url)}",
+        f"  dashboard:  {url}/",
+        f"  API docs:   {url}/docs",
+    ]
+    if settings.admin_key:
+        out.append("  admin key:  from PROMPTOPS_ADMIN_KEY")
+    elif admin:
+        out += ["", "Instance admin key (shown once; store it now):", f"  {admin}"]
+    else:
+        out.append("  admin key:  created at first start (shown then; not stored in clear)")
+    if made:
+        out += [
+            "",
+            f"Demo project created (id {made.project_id}) with prompt {DEMO_SLUG!r}:",
+            f"  dev write key: {made.write_key}",
+            f"  dev read key:  {made.read_key}",
+            "",
+            "Try it:",
+            f'  curl -H "Authorization: Bearer {made.read_key}" \\',
+            f"       {url}/v1/prompts/{DEMO_SLUG}/active",
+        ]
+    elif demo:
+        out.append("  demo:       project exists (its keys were shown at first start)")
+    print("\n".join(out), flush=True)
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _server_settings(args)
+    _bootstrap(settings, demo=not args.no_demo and settings.demo)
+    import uvicorn
+
+    uvicorn.run(
+        "promptops.server.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers,
+        log_level=settings.log_level,
+        access_log=args.access_log,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _server_settings(args)
+    from promptops.db.session import migrate
+
+    migrate(settings.database_url)
+    print(f"database at {_redact(settings.database_url)} is up to date", file=sys.stderr)
+    return 0
+
+
+def add_server_commands(sub: Any) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--database-url", help="default: PROMPTOPS_DATABASE_URL or ./promptops.db")
+
+    serve = sub.add_parser("serve", help="migrate, bootstrap and run the server")
+    common(serve)
+    serve.add_argument("--host", help="default: PROMPTOPS_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: PROMPTOPS_PORT or 8000")
+    serve.add_argument("--admin-key", help="default: PROMPTOPS_ADMIN_KEY or generated once")
+    serve.add_argument("--mode", choices=["development", "production"])
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    serve.add_argument("--no-demo", action="store_true", help="do not create the demo project")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(func=cmd_serve)
+
+    mig = sub.add_parser("migrate", help="bring the database schema up to date")
+    common(mig)
+    mig.set_defaults(func=cmd_migrate)
