@@ -1,0 +1,62 @@
+"""Assertions shared by the server tests: the error shape and "nothing stored half-way"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from promptops.db.models import Base
+
+ERROR_CODES = {
+    "bad_request",
+    "unauthenticated",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "payload_too_large",
+    "unsupported_media_type",
+    "validation_error",
+    "invalid_json",
+    "invalid_input",
+}
+
+
+def assert_error(
+    r: httpx.Response,
+    status: int | set[int],
+    *,
+    code: str | None = None,
+    field: str | None = None,
+) -> dict[str, Any]:
+    """``r`` is an error with ``status`` in the one documented shape; returns its detail."""
+    expected = {status} if isinstance(status, int) else status
+    assert r.status_code in expected, f"{r.status_code} not in {expected}: {r.text[:500]}"
+    assert r.headers["content-type"].startswith("application/json"), r.headers
+    body = r.json()
+    assert set(body) == {"error"}, body
+    detail = body["error"]
+    assert isinstance(detail, dict)
+    assert set(detail) <= {"code", "message", "field"}, detail
+    assert isinstance(detail["code"], str) and detail["code"] in ERROR_CODES, detail
+    assert isinstance(detail["message"], str) and detail["message"], detail
+    if "field" in detail:
+        assert isinstance(detail["field"], str) and detail["field"], detail
+    if code is not None:
+        assert detail["code"] == code, detail
+    if field is not None:
+        assert detail.get("field") == field, detail
+    if r.status_code == 401:
+        assert r.headers.get("www-authenticate") == "Bearer"
+    return dict(detail)
+
+
+def row_counts(app: Any) -> dict[str, int]:
+    """Rows per table: equal before and after a refused request means nothing was stored."""
+    with app.state.db.read() as session:
+        return {
+            table.name: int(session.scalar(select(func.count()).select_from(table)) or 0)
+            for table in Base.metadata.sorted_tables
+        }
