@@ -41,6 +41,10 @@ class Database:
         self._write = sessionmaker(
             self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
         )
+        # Called inside each write transaction, just before commit, with the changes it
+        # recorded: work that must commit or roll back with the change (e.g. the webhook
+        # outbox) goes here.
+        self.before_commit: list[Callable[[Session, list[Any]], None]] = []
         # Called with the changes of each committed write (see promptops.domain.changes).
         self.listeners: list[Callable[[list[Any]], None]] = []
 
@@ -54,6 +58,9 @@ class Database:
         with self._write() as session:
             with session.begin():
                 yield session
+                if self.before_commit and session.info.get("changes"):
+                    for hook in self.before_commit:
+                        hook(session, list(session.info["changes"]))
             changes = session.info.pop("changes", None)
         if changes:
             for listener in self.listeners:
@@ -90,4 +97,4 @@ def migrate(url: str) -> None:
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
