@@ -1,0 +1,134 @@
+"""`promptops serve` as a new user runs it: a subprocess in an empty folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.support import free_port
+
+
+@contextmanager
+def serving(
+    folder: Path, port: int, *extra: str
+) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTOPS_")}
+    env["PROMPTOPS_BCRYPT_ROUNDS"] = "4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promptops.cli.main", "serve", "--port", str(port), *extra],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if "Uvicorn running on" in line or "Application startup complete" in line:
+                break
+        assert any("startup complete" in ln for ln in lines), "\n".join(lines)
+        yield proc, lines
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _grab(lines: list[str], label: str) -> str:
+    for line in lines:
+        if label in line:
+            return line.split()[-1]
+    raise AssertionError(f"{label!r} not printed:\n" + "\n".join(lines))
+
+
+def test_first_start_prints_working_keys_and_restart_is_idempotent(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with serving(tmp_path, port) as (_, lines):
+        assert f"PromptOps is starting on {url}" in lines
+        admin = _grab(lines, "po_admin_")
+        read_key = _grab(lines, "dev read key:")
+        write_key = _grab(lines, "dev write key:")
+        assert re.fullmatch(r"po_admin_[a-z0-9]{8}_[A-Za-z0-9]{40}", admin)
+        r = httpx.get(
+            f"{url}/v1/prompts/onboarding-email/active",
+            headers={"Authorization": f"Bearer {read_key}"},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["version"] == 2
+        assert r.json()["environment"] == "dev"
+        projects = httpx.get(f"{url}/v1/projects", headers={"Authorization": f"Bearer {admin}"})
+        assert [p["name"] for p in projects.json()] == ["Demo project"]
+    assert (tmp_path / "promptops.db").exists()
+
+    with serving(tmp_path, port) as (_, lines):
+        text = "\n".join(lines)
+        assert "po_admin_" not in text and "po_live_" not in text  # keys are shown once
+        assert "demo:       project exists" in text
+        # The keys from the first start still work; nothing was created twice.
+        r = httpx.get(
+            f"{url}/v1/prompts/onboarding-email/versions",
+            headers={"Authorization": f"Bearer {write_key}"},
+        )
+        assert [v["version"] for v in r.json()["data"]] == [2, 1]
+        projects = httpx.get(f"{url}/v1/projects", headers={"Authorization": f"Bearer {admin}"})
+        assert len(projects.json()) == 1
+
+
+def test_admin_key_from_environment_is_used_not_generated(tmp_path: Path) -> None:
+    port = free_port()
+    admin = "a-long-operator-chosen-admin-key-123456"
+    with serving(tmp_path, port, "--admin-key", admin, "--no-demo") as (_, lines):
+        text = "\n".join(lines)
+        assert "admin key:  from PROMPTOPS_ADMIN_KEY" in text
+        assert "po_admin_" not in text and "Demo project" not in text
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/v1/projects",
+            json={"name": "Ops"},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
+        assert r.status_code == 201
+
+
+def test_production_mode_refuses_placeholder_admin_key(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTOPS_")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "promptops.cli.main",
+            "serve",
+            "--mode",
+            "production",
+            "--admin-key",
+            "changeme",
+            "--port",
+            str(free_port()),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "placeholder" in proc.stderr
