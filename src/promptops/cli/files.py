@@ -17,7 +17,7 @@ from promptops.templating import Template
 
 __all__ = ["VERSION_FIELDS", "load_version_file"]
 
-VERSION_FIELDS = {
+VERSION_FIELDS: dict[str, type | tuple[type, ...]] = {
     "system_prompt": str,
     "user_template": str,
     "model": str,

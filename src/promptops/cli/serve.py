@@ -94,6 +94,13 @@ def _redact(url: str) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _server_settings(args)
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    if args.workers > 1 and settings.is_sqlite:
+        raise CliError(
+            "--workers > 1 needs PostgreSQL (processes share changes through LISTEN/NOTIFY);"
+            " set PROMPTOPS_DATABASE_URL=postgresql://..."
+        )
     _bootstrap(settings, demo=not args.no_demo and settings.demo)
     import uvicorn
 

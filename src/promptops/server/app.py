@@ -22,6 +22,7 @@ from promptops.server.config import Settings, get_settings
 from promptops.server.errors import install_error_handlers
 from promptops.server.hotpath import ActiveSnapshot, HotPath
 from promptops.server.limits import BodyLimit
+from promptops.server.notify import wire
 
 __all__ = ["create_app"]
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     )
     snapshot = ActiveSnapshot(db)
     db.listeners.extend([auth.on_changes, snapshot.on_changes])
+    listener = wire(db, settings.database_url, [auth, snapshot])
 
     api = FastAPI(
         title="PromptOps",
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         return {"status": "ok"}
 
     hotpath = HotPath(BodyLimit(api, settings.max_body_bytes), auth, snapshot)
-    state = AppState(settings=settings, db=db, auth=auth, hotpath=hotpath)
+    state = AppState(settings=settings, db=db, auth=auth, hotpath=hotpath, listener=listener)
     api.state.po = state
     hotpath.state = state
     return hotpath
@@ -74,12 +76,16 @@ async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
 
     flusher = threading.Thread(target=flush_loop, name="promptops-last-used", daemon=True)
     flusher.start()
+    if state.listener is not None:
+        state.listener.start()
     try:
         yield
     finally:
         stop.set()
         flusher.join(timeout=5)
         _flush(state)
+        if state.listener is not None:
+            state.listener.stop()
         state.db.dispose()
 
 

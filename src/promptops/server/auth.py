@@ -128,6 +128,12 @@ class KeyAuthenticator:
             for digest in self._by_prefix.pop(prefix, ()):
                 self._verified.pop(digest, None)
 
+    def clear(self) -> None:
+        """Forget every remembered verification (each key is looked at again on next use)."""
+        with self._lock:
+            self._verified.clear()
+            self._by_prefix.clear()
+
     def on_changes(self, changes: list[Change]) -> None:
         for change in changes:
             if change.kind == "key_revoked" and change.key_prefix:

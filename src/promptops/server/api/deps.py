@@ -17,6 +17,7 @@ from promptops.server.config import Settings
 
 if TYPE_CHECKING:
     from promptops.server.hotpath import HotPath
+    from promptops.server.notify import ChangeListener
 
 __all__ = ["ActorDep", "AppState", "Limit", "ProjectQuery", "ReadSession", "StateDep", "state"]
 
@@ -27,6 +28,7 @@ class AppState:
     db: Database
     auth: KeyAuthenticator
     hotpath: HotPath
+    listener: ChangeListener | None = None  # PostgreSQL: changes made by other processes
 
 
 def state(request: Request) -> AppState:

@@ -1,0 +1,107 @@
+"""Several server processes on one PostgreSQL database see each other's changes within 1 s."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+import httpx
+import pytest
+
+from tests.support import PostgresDatabases, free_port
+
+ADMIN = "multi-process-admin-key-0123456789abcdef"
+
+
+@contextmanager
+def server_process(database_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTOPS_")}
+    env.update(
+        PROMPTOPS_DATABASE_URL=database_url, PROMPTOPS_ADMIN_KEY=ADMIN, PROMPTOPS_BCRYPT_ROUNDS="4"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "promptops.server.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def within(seconds: float, check: Callable[[], bool]) -> float:
+    """Poll ``check`` until true; return how long it took (fails after ``seconds``)."""
+    start = time.monotonic()
+    while not check():
+        assert time.monotonic() - start < seconds, f"not within {seconds} s"
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+@pytest.mark.postgres
+def test_promotion_and_revocation_reach_other_processes(postgres: PostgresDatabases) -> None:
+    postgres.reset()
+    with ExitStack() as stack:
+        a = stack.enter_context(server_process(postgres.url))
+        b = stack.enter_context(server_process(postgres.url))
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        created = httpx.post(f"{a}/v1/projects", json={"name": "P"}, headers=admin).json()
+        project_id, write = created["project"]["id"], created["api_key"]["key"]
+        w = {"Authorization": f"Bearer {write}"}
+        httpx.post(f"{a}/v1/prompts", json={"slug": "s", "name": "S"}, headers=w)
+        for text in ("one", "two"):
+            r = httpx.post(
+                f"{a}/v1/prompts/s/versions", json={"user_template": text, "model": "m"}, headers=w
+            )
+            assert r.status_code == 201
+        read = httpx.post(
+            f"{a}/v1/keys", json={"environment": "dev", "role": "read"}, headers=w
+        ).json()["key"]
+        r_h = {"Authorization": f"Bearer {read}"}
+
+        def active_on(url: str) -> int:
+            return int(httpx.get(f"{url}/v1/prompts/s/active", headers=r_h).json()["version"])
+
+        # B has the active version (and the key) in memory.
+        assert active_on(b) == 2
+        # A rollback through A is served by B's in-memory read path within 1 s.
+        assert httpx.post(f"{a}/v1/prompts/s/deployments/dev/rollback", headers=w).is_success
+        within(1.0, lambda: active_on(b) == 1)
+        # And the other way round.
+        r = httpx.post(f"{b}/v1/prompts/s/deployments/dev", json={"version": 2}, headers=w)
+        assert r.status_code == 200
+        within(1.0, lambda: active_on(a) == 2)
+
+        # A key revoked through A is refused by B within 1 s, though B remembered it.
+        prefix = read.rsplit("_", 1)[0]
+        r = httpx.delete(f"{a}/v1/keys/{prefix}", headers=w)
+        assert r.status_code == 200
+        within(1.0, lambda: httpx.get(f"{b}/v1/prompts/s/active", headers=r_h).status_code == 401)
+        assert httpx.get(f"{b}/v1/prompts", headers=r_h).status_code == 401
+        assert project_id
