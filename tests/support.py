@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
@@ -82,7 +83,8 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        # As a signal would: uvicorn's exit path (open event streams end on it too).
+        self.server.handle_exit(signal.SIGINT, None)
         self.thread.join(timeout=10)
 
 

@@ -12,5 +12,10 @@ worker process, uvloop + httptools, access log off, pinned to one core):
   for a Python server.
 
 wrk (pinned to the other core) loads each in interleaved rounds; the report gives medians,
-ratios of medians and wrk's p50/p99 latency.
+ratios of medians and wrk's p50/p99 latency, plus requests per second of server CPU time
+(read from ``/proc``), which holds steady when other load on the machine starves the server
+or wrk. Afterwards: the app-only cost per request (in-process) and the snapshot's miss path
+on both databases. Diagnostics on request: ``--control`` (a second, identical PromptOps
+process: an A/A pair), ``--app-process-floor``, ``--prototype`` (see ``experiment.py``) and
+``--profile`` (py-spy). Results: docs/performance.md, "Read path".
 """

@@ -46,6 +46,7 @@ _VARIABLES = ["product", "name", "plan"]
 @dataclass(frozen=True)
 class Fixture:
     database_url: str  # SQLAlchemy URL
+    project_id: str
     read_key: str
     slug: str
     prompts: int
@@ -85,13 +86,12 @@ def seed(url: str, *, prompts_count: int = 1, versions_per_prompt: int = 1) -> F
         with db.read() as session:
             total = session.scalar(select(func.count()).select_from(PromptVersion))
             n_prompts = session.scalar(select(func.count()).select_from(Prompt))
-            read_versions = session.scalar(
-                select(Prompt.latest_version).where(Prompt.slug == SLUG)
-            )
+            read_versions = session.scalar(select(Prompt.latest_version).where(Prompt.slug == SLUG))
     finally:
         db.dispose()
     return Fixture(
         database_url=url,
+        project_id=project_id,
         read_key=read.key,
         slug=SLUG,
         prompts=int(n_prompts or 0),

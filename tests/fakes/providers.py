@@ -288,7 +288,7 @@ class FakeProviderServer:
         """Start serving; returns once the server accepts connections."""
         if self._thread is not None:
             raise RuntimeError("FakeProviderServer is already running")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         sock.listen(128)

@@ -39,8 +39,14 @@ def _server_settings(args: argparse.Namespace) -> Any:
 
 
 def _bootstrap(settings: Any, demo: bool) -> None:
+    from promptops.cli.users import admin_user_lines, password_hasher
     from promptops.db.session import Database, migrate
-    from promptops.domain.bootstrap import DEMO_SLUG, ensure_admin_key, ensure_demo_project
+    from promptops.domain.bootstrap import (
+        DEMO_SLUG,
+        ensure_admin_key,
+        ensure_admin_user,
+        ensure_demo_project,
+    )
 
     migrate(settings.database_url)
     db = Database(settings.database_url)
@@ -51,7 +57,19 @@ def _bootstrap(settings: Any, demo: bool) -> None:
                 if settings.admin_key
                 else ensure_admin_key(session, rounds=settings.bcrypt_rounds)
             )
-            made = ensure_demo_project(session, rounds=settings.bcrypt_rounds) if demo else None
+            person = ensure_admin_user(
+                session,
+                email=settings.admin_email,
+                password=settings.admin_password,
+                hasher=password_hasher(settings),
+            )
+            made = (
+                ensure_demo_project(
+                    session, rounds=settings.bcrypt_rounds, owner_user_id=person.user_id
+                )
+                if demo
+                else None
+            )
     finally:
         db.dispose()
     url = f"http://{settings.host}:{settings.port}"
@@ -67,6 +85,7 @@ def _bootstrap(settings: Any, demo: bool) -> None:
         out += ["", "Instance admin key (shown once; store it now):", f"  {admin}"]
     else:
         out.append("  admin key:  created at first start (shown then; not stored in clear)")
+    out += admin_user_lines(person, settings)
     if made:
         out += [
             "",
@@ -126,6 +145,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def add_server_commands(sub: Any) -> None:
+    from promptops.cli.users import add_user_commands
+    from promptops.worker.command import add_worker_command
+
+    add_user_commands(sub)
+    add_worker_command(sub)
+
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--database-url", help="default: PROMPTOPS_DATABASE_URL or ./promptops.db")
 

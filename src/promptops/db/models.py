@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -25,11 +27,22 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "ChangeRequest",
     "Deployment",
+    "Event",
     "InstanceSetting",
+    "Membership",
     "Project",
+    "ProjectEnvironment",
     "Prompt",
     "PromptVersion",
+    "RequestLog",
+    "User",
+    "UserSession",
+    "UserToken",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "utcnow",
 ]
 
@@ -90,10 +103,12 @@ class ApiKey(Base):
     environment: Mapped[str | None] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(16))
     name: Mapped[str | None] = mapped_column(String(200))
-    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    # May change protected environments without an approval (granted explicitly; audited).
+    can_bypass_protection: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Prompt(Base):
@@ -184,3 +199,247 @@ class InstanceSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# ---- users, sessions, protected environments (migration 0003) ----------------------------
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
+    is_instance_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class Membership(Base):
+    """A user's role in a project: owner | admin | editor | viewer."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class UserSession(Base):
+    """A dashboard sign-in; the cookie holds a random token, this row its SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(TZDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class UserToken(Base):
+    """A personal API token (``po_user_<8>_<40>``); only its SHA-256 is stored."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(40), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+
+
+class ProjectEnvironment(Base):
+    """Per-project environment settings; a missing row means "not protected"."""
+
+    __tablename__ = "project_environments"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    environment: Mapped[str] = mapped_column(String(16), primary_key=True)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class ChangeRequest(Base):
+    """A promote/rollback of a protected environment waiting for another person's approval.
+
+    ``base_deployment_id`` is the environment's deployment when the request was made: if the
+    environment has moved since, the request is stale and cannot be applied.
+    """
+
+    __tablename__ = "change_requests"
+    __table_args__ = (Index("ix_change_requests_project_status", "project_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))  # promote | rollback
+    version: Mapped[int] = mapped_column(Integer)  # the version it would make active
+    from_version: Mapped[int | None] = mapped_column(Integer)
+    base_deployment_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    comment: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    requested_by_key_id: Mapped[int | None] = mapped_column(Integer)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    deployment_id: Mapped[int | None] = mapped_column(Integer)  # set when applied
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class RequestLog(Base):
+    """One logged LLM call (the SDK's ``run()``); rows are written in bulk, never updated.
+
+    ``id`` is the client's idempotency key (a UUID, unique per project); ``seq`` orders rows
+    for newest-first cursor pagination. ``created_at`` is when the call happened (the client's
+    clock, or ``received_at`` when the client sent none).
+    """
+
+    __tablename__ = "request_logs"
+    __table_args__ = (
+        UniqueConstraint("project_id", "id"),
+        Index("ix_request_logs_project_env_seq", "project_id", "environment", "seq"),
+        Index(
+            "ix_request_logs_project_env_slug_seq",
+            "project_id",
+            "environment",
+            "prompt_slug",
+            "seq",
+        ),
+    )
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(String(36))
+    project_id: Mapped[str] = mapped_column(String(32))
+    environment: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(200))  # key prefix or user label
+    received_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    provider: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_slug: Mapped[str | None] = mapped_column(String(100))
+    prompt_version: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    input_tokens: Mapped[int | None] = mapped_column(Integer)
+    output_tokens: Mapped[int | None] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON(none_as_null=True))
+    tags: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+
+
+# ---- the event log and webhooks (migration 0004; docs/webhooks.md) -------------------------
+
+_BIGINT = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Event(Base):
+    """The durable, ordered event log: what happened in a project, kept for the retention
+    period. Written in the transaction of the change that caused it; within a project ``id``
+    grows in commit order (domain/events.py), so it can be replayed from a Last-Event-ID."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_project_id_id", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(_BIGINT, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(40), unique=True)  # evt_…: the webhook-id
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    environment: Mapped[str | None] = mapped_column(String(16))
+    type: Mapped[str] = mapped_column(String(64))
+    slug: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the webhook body
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow, index=True)
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # wh_…
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    event_types: Mapped[list[str]] = mapped_column(JSON)  # empty: every event type
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Signing secrets (whsec_…) in clear: signing needs them (see docs/webhooks.md).
+    secret: Mapped[str] = mapped_column(String(120))
+    previous_secret: Mapped[str | None] = mapped_column(String(120))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    failure_count: Mapped[int] = mapped_column(Integer, default=0)  # failed attempts in a row
+    failing_since: Mapped[datetime | None] = mapped_column(TZDateTime())
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint: the job a worker claims (lease) until it succeeds or
+    runs out of attempts. Statuses: pending | succeeded | failed | cancelled."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_endpoint_id_id", "endpoint_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(_BIGINT, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # attempts started
+    next_attempt_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(TZDateTime())
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    redelivery_of: Mapped[int | None] = mapped_column(_BIGINT)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+
+
+class WebhookAttempt(Base):
+    """The delivery log: one row per attempt made."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery_id", "delivery_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(_BIGINT, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE")
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -7,7 +7,9 @@ transaction that rolled back). The server's read-path snapshot listens here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +23,13 @@ class Change:
     slug: str | None = None
     environment: str | None = None
     key_prefix: str | None = None
+    # Detail for the event log and webhooks (promptops.domain.events); all optional.
+    version: int | None = None
+    previous_version: int | None = None
+    action: str | None = None  # label moves: auto | promote | rollback
+    actor: str | None = None  # who did it (key prefix or user label)
+    deployment_id: int | None = None
+    data: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
 
 
 def record(session: Session, change: Change) -> None:

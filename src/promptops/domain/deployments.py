@@ -12,8 +12,15 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from promptops.db.models import ActiveDeployment, Deployment, Prompt, PromptVersion, utcnow
-from promptops.domain import audit, changes
+from promptops.db.models import (
+    ActiveDeployment,
+    ChangeRequest,
+    Deployment,
+    Prompt,
+    PromptVersion,
+    utcnow,
+)
+from promptops.domain import audit, changes, protection
 from promptops.domain.access import ENVIRONMENTS, Actor, check_environment
 from promptops.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from promptops.domain.prompts import get_prompt
@@ -88,7 +95,17 @@ def deploy(
     )
     changes.record(
         session,
-        changes.Change("label_moved", prompt.project_id, slug=prompt.slug, environment=environment),
+        changes.Change(
+            "label_moved",
+            prompt.project_id,
+            slug=prompt.slug,
+            environment=environment,
+            version=version.version,
+            previous_version=row.previous_version,
+            action=action,
+            actor=actor.label,
+            deployment_id=row.id,
+        ),
     )
     return row
 
@@ -101,9 +118,11 @@ def promote(
     *,
     version: int | None = None,
     from_environment: str | None = None,
-) -> Deployment:
+    comment: str | None = None,
+) -> Deployment | ChangeRequest:
     """Make a version (by number, or the one active in ``from_environment``) active in
-    ``environment``. Promoting the version that is already active changes nothing."""
+    ``environment``. Promoting the version that is already active changes nothing. In a
+    protected environment this opens a pending change request instead (see protection)."""
     check_environment(environment)
     actor.require_write()
     actor.require_environment(environment)
@@ -134,11 +153,26 @@ def promote(
         existing = session.get(Deployment, current.deployment_id)
         assert existing is not None
         return existing
+    request = protection.gate(
+        session,
+        actor,
+        prompt,
+        environment,
+        action="promote",
+        version=target,
+        current=current,
+        comment=comment,
+    )
+    if request is not None:  # a protected environment: approval needed
+        return request
     return deploy(session, actor, prompt, environment, target, action="promote")
 
 
-def rollback(session: Session, actor: Actor, slug: str, environment: str) -> Deployment:
-    """Return ``environment`` to the version it had before its current deployment."""
+def rollback(
+    session: Session, actor: Actor, slug: str, environment: str, *, comment: str | None = None
+) -> Deployment | ChangeRequest:
+    """Return ``environment`` to the version it had before its current deployment (or open
+    a change request, in a protected environment)."""
     check_environment(environment)
     actor.require_write()
     actor.require_environment(environment)
@@ -154,6 +188,18 @@ def rollback(session: Session, actor: Actor, slug: str, environment: str) -> Dep
         raise ConflictError(f"{environment!r} has no previous version to roll back to")
     version = session.get(PromptVersion, previous.version_id)
     assert version is not None
+    request = protection.gate(
+        session,
+        actor,
+        prompt,
+        environment,
+        action="rollback",
+        version=version,
+        current=current,
+        comment=comment,
+    )
+    if request is not None:  # a protected environment: approval needed
+        return request
     return deploy(
         session,
         actor,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from promptops.db.models import ApiKey, Project, utcnow
 from promptops.domain import audit, changes
-from promptops.domain.access import ROLES, Actor, check_environment
+from promptops.domain.access import APPROVER_ROLES, ROLES, Actor, check_environment
 from promptops.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 
 __all__ = [
@@ -86,6 +86,7 @@ def _issue(
     name: str | None,
     created_by: str | None,
     rounds: int,
+    can_bypass_protection: bool = False,
 ) -> IssuedKey:
     key, prefix = generate_key("admin" if role == "admin" else "live")
     record = ApiKey(
@@ -96,6 +97,7 @@ def _issue(
         role=role,
         name=name,
         created_by=created_by,
+        can_bypass_protection=can_bypass_protection,
     )
     session.add(record)
     session.flush()
@@ -111,9 +113,12 @@ def create_key(
     name: str | None = None,
     project_id: str | None = None,
     rounds: int = 12,
+    can_bypass_protection: bool = False,
 ) -> IssuedKey:
     """Create a project key. No escalation: a project key creates keys only for its own
-    environment, with a role no higher than its own; the admin creates any."""
+    environment, with a role no higher than its own; the admin creates any. Users need the
+    project's admin or owner role. ``can_bypass_protection`` (change protected environments
+    without an approval) is granted only by the instance admin or a project owner."""
     check_environment(environment)
     if role not in ROLES:
         raise InvalidInputError(
@@ -124,6 +129,12 @@ def create_key(
         actor.require_environment(environment)
         if not actor.may_grant(role):
             raise PermissionDeniedError(f"a {actor.role!r} key cannot create a {role!r} key")
+        actor.require_member_role(APPROVER_ROLES, "managing API keys")
+    if can_bypass_protection and not (actor.is_admin or actor.member_role == "owner"):
+        raise PermissionDeniedError(
+            "only the instance admin or a project owner can grant can_bypass_protection",
+            field="can_bypass_protection",
+        )
     target_project = actor.project_for(project_id)
     _require_project(session, target_project)
     issued = _issue(
@@ -134,7 +145,11 @@ def create_key(
         name=name,
         created_by=actor.label,
         rounds=rounds,
+        can_bypass_protection=can_bypass_protection,
     )
+    after: dict[str, object] = {"environment": environment, "role": role, "name": name}
+    if can_bypass_protection:
+        after["can_bypass_protection"] = True
     audit.record(
         session,
         actor,
@@ -142,7 +157,7 @@ def create_key(
         project_id=target_project,
         target_type="api_key",
         target=issued.record.prefix,
-        after={"environment": environment, "role": role, "name": name},
+        after=after,
     )
     return issued
 
@@ -187,6 +202,7 @@ def revoke_key(
         raise NotFoundError(f"no key with prefix {prefix[:40]!r}", field="prefix")
     if not actor.is_admin:
         actor.require_write()
+        actor.require_member_role(APPROVER_ROLES, "managing API keys")
     target = actor.project_for(project_id)
     record = find_by_prefix(session, prefix)
     if record is None or record.project_id != target:

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from promptops.db.models import Project
+from promptops.db.models import Membership, Project
 from promptops.domain import audit
 from promptops.domain.access import Actor
 from promptops.domain.errors import NotFoundError, PermissionDeniedError
@@ -35,6 +35,8 @@ def create_project(
         created_by=actor.label,
         rounds=rounds,
     )
+    if actor.user_id is not None:  # the instance admin user owns what it creates
+        session.add(Membership(user_id=actor.user_id, project_id=project.id, role="owner"))
     audit.record(
         session,
         actor,
@@ -59,6 +61,9 @@ def get_project(session: Session, actor: Actor, project_id: str) -> Project:
 
 def list_projects(session: Session, actor: Actor) -> list[Project]:
     query = select(Project).order_by(Project.created_at, Project.id)
-    if not actor.is_admin:
+    if actor.is_user and not actor.is_admin and actor.project_id is None:
+        members = select(Membership.project_id).where(Membership.user_id == actor.user_id)
+        query = query.where(Project.id.in_(members))  # a user naming no project: its own
+    elif not actor.is_admin:
         query = query.where(Project.id == actor.project_id)
     return list(session.scalars(query))

@@ -70,7 +70,9 @@ def create_prompt(
         target=slug,
         after={"name": name, "description": description},
     )
-    changes.record(session, changes.Change("prompt_created", project_id, slug=slug))
+    changes.record(
+        session, changes.Change("prompt_created", project_id, slug=slug, actor=actor.label)
+    )
     return prompt
 
 
@@ -110,7 +112,8 @@ def list_prompts(
     if after:
         query = query.where(Prompt.slug > after)
     if search:
-        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%") + "%"
+        escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"  # the user's % and _ are literal, not LIKE wildcards
         query = query.where(
             Prompt.slug.like(pattern, escape="\\") | Prompt.name.ilike(pattern, escape="\\")
         )

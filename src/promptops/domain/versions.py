@@ -76,7 +76,16 @@ def create_version(
         target=slug,
         after={"version": version.version, "model": model, "commit_message": commit_message},
     )
-    changes.record(session, changes.Change("version_created", project_id, slug=slug))
+    changes.record(
+        session,
+        changes.Change(
+            "version_created",
+            project_id,
+            slug=slug,
+            version=version.version,
+            actor=actor.label,
+        ),
+    )
     deploy(session, actor, prompt, "dev", version, action="auto")
     return version
 

@@ -6,6 +6,7 @@ Request flow: ``HotPath`` (raw ASGI; answers ``GET /v1/prompts/{slug}/active`` f
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -15,14 +16,30 @@ from fastapi import FastAPI
 
 from promptops import __version__
 from promptops.db.session import Database, migrate
+from promptops.domain import events
 from promptops.server.api.deps import AppState
-from promptops.server.api.routes import audit, deployments, keys, projects, prompts
+from promptops.server.api.routes import (
+    approvals,
+    audit,
+    deployments,
+    keys,
+    logs,
+    projects,
+    prompts,
+    users,
+    webhooks,
+)
 from promptops.server.auth import KeyAuthenticator
 from promptops.server.config import Settings, get_settings
+from promptops.server.dashboard import install_dashboard
 from promptops.server.errors import install_error_handlers
 from promptops.server.hotpath import ActiveSnapshot, HotPath
 from promptops.server.limits import BodyLimit
 from promptops.server.notify import wire
+from promptops.server.stream import StreamHub
+from promptops.server.stream import router as stream_router
+from promptops.server.user_auth import UserAuthenticator
+from promptops.worker.runner import Worker
 
 __all__ = ["create_app"]
 
@@ -42,7 +59,16 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     )
     snapshot = ActiveSnapshot(db)
     db.listeners.extend([auth.on_changes, snapshot.on_changes])
-    listener = wire(db, settings.database_url, [auth, snapshot])
+    # Events and webhook jobs, written inside each write transaction (before `wire` adds
+    # its NOTIFY hook, so the notification names the events too).
+    db.before_commit.append(events.before_commit)
+    worker = Worker(db, settings) if settings.embedded_worker else None
+    if worker is not None:
+        db.listeners.append(worker.on_changes)  # deliver as soon as a change commits
+    hub = StreamHub()
+    db.listeners.append(hub.on_changes)
+    # Other processes' commits (PostgreSQL) reach the same consumers through NOTIFY.
+    listener = wire(db, settings.database_url, [auth, snapshot, hub, worker])
 
     api = FastAPI(
         title="PromptOps",
@@ -51,16 +77,25 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         lifespan=_lifespan,
     )
     install_error_handlers(api)
-    for module in (projects, keys, prompts, deployments, audit):
+    for module in (projects, keys, prompts, deployments, audit, logs):
         api.include_router(module.router)
+    for module in (users, approvals):  # people, protected environments, change requests
+        api.include_router(module.router)
+    api.include_router(webhooks.router)
+    api.include_router(stream_router)
 
     @api.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    install_dashboard(api)  # pages at /, assets at /static
+
     hotpath = HotPath(BodyLimit(api, settings.max_body_bytes), auth, snapshot)
     state = AppState(settings=settings, db=db, auth=auth, hotpath=hotpath, listener=listener)
+    state.users = UserAuthenticator(db, settings)
+    state.stream_hub = hub
     api.state.po = state
+    api.state.webhook_worker = worker
     hotpath.state = state
     return hotpath
 
@@ -69,6 +104,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
     state: AppState = api.state.po
     stop = threading.Event()
+    # What start-up built lives as long as the process: keep it out of the garbage
+    # collector's full passes (a large share of CPU under heavy log ingestion).
+    gc.freeze()
 
     def flush_loop() -> None:
         while not stop.wait(_LAST_USED_FLUSH_SECONDS):
@@ -78,10 +116,15 @@ async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
     flusher.start()
     if state.listener is not None:
         state.listener.start()
+    worker: Worker | None = getattr(api.state, "webhook_worker", None)
+    if worker is not None:
+        worker.start()
     try:
         yield
     finally:
         stop.set()
+        if worker is not None:
+            worker.stop()
         flusher.join(timeout=5)
         _flush(state)
         if state.listener is not None:

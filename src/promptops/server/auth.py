@@ -83,6 +83,11 @@ class KeyAuthenticator:
         digest = _digest(token)
         if self._admin_digest is not None and hmac.compare_digest(digest, self._admin_digest):
             return self._remember(digest, Actor(label="admin", role="admin"))
+        if token.startswith("po_user_"):  # only the SDK read path gets here with one
+            raise AuthenticationError(
+                "a personal user token cannot read the active prompt; use a project API key"
+                " (its environment decides which version is active)"
+            )
         prefix = keys.parse_key(token)
         if prefix is None:
             raise AuthenticationError("malformed API key")
@@ -105,6 +110,7 @@ class KeyAuthenticator:
             project_id=record.project_id,
             environment=record.environment,
             key_id=record.id,
+            can_bypass_protection=bool(record.can_bypass_protection),
         )
         self._used[actor.label] = time.time()
         return self._remember(digest, actor)

@@ -48,6 +48,34 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(300.0, ge=0)
     demo: bool = True
     log_level: str = "info"
+    # Dashboard users and sessions (see docs/dashboard.md).
+    admin_email: str | None = None  # the first instance admin user (default admin@localhost)
+    admin_password: str | None = None  # generated and printed once when unset
+    session_hours: float = Field(12.0, gt=0, le=24 * 90)
+    # Secure cookies: "auto" when the request is https; "always"/"never" to force it.
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    login_max_failures: int = Field(5, ge=1)  # per email + client address ...
+    login_window_seconds: float = Field(300.0, gt=0)  # ... in this window, then 429
+    argon2_time_cost: int = Field(3, ge=1, le=20)
+    argon2_memory_kib: int = Field(65536, ge=8)
+    # Webhooks and the worker (see docs/webhooks.md). Private/loopback webhook targets:
+    # None = allowed in development mode, refused in production; link-local and cloud
+    # metadata addresses are always refused.
+    webhook_allow_private: bool | None = None
+    webhook_timeout_seconds: float = Field(15.0, gt=0, le=300)  # per attempt
+    # Delays before the 2nd, 3rd, ... attempt (the 1st is immediate), each jittered ±jitter.
+    webhook_retry_schedule: list[float] = [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+    webhook_retry_jitter: float = Field(0.2, ge=0, le=1)
+    # An endpoint is disabled after this many failed attempts in a row, once the run of
+    # failures has lasted at least webhook_disable_after_seconds.
+    webhook_disable_after_failures: int = Field(15, ge=1)
+    webhook_disable_after_seconds: float = Field(86400.0, ge=0)
+    webhook_secret_overlap_seconds: float = Field(86400.0, ge=0, le=30 * 86400)
+    webhook_lease_seconds: float = Field(120.0, gt=0)  # a claimed attempt's lease (> timeout)
+    webhook_concurrency: int = Field(4, ge=1, le=64)  # attempts in flight per worker
+    worker_poll_seconds: float = Field(2.0, gt=0, le=300)
+    embedded_worker: bool = True  # run the worker inside the server process
+    event_retention_days: float = Field(30.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -65,6 +93,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PROMPTOPS_ADMIN_KEY looks like a placeholder; in production mode use a"
                 " random key of at least 24 characters"
+            )
+        password = self.admin_password
+        if (
+            self.mode == "production"
+            and password is not None
+            and (password.lower() in _PLACEHOLDERS or len(password) < 12)
+        ):
+            raise ValueError(
+                "PROMPTOPS_ADMIN_PASSWORD looks like a placeholder; in production mode use a"
+                " password of at least 12 characters"
             )
         return self
 

@@ -149,7 +149,7 @@ class HotPath:
             await self.app(scope, receive, send)
             return
         slug = path[len(_PREFIX) : -len(_SUFFIX)]
-        if "/" in slug:
+        if not slug or "/" in slug:  # e.g. /v1/prompts/active is the prompt "active"
             await self.app(scope, receive, send)
             return
         authorization = if_none_match = None

@@ -81,6 +81,11 @@ class ChangeListener:
         self._thread = threading.Thread(target=self._run, name="promptops-listen", daemon=True)
 
     def start(self) -> ChangeListener:
+        """Start listening (no-op while already listening; restartable after stop())."""
+        if self._thread.is_alive():
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="promptops-listen", daemon=True)
         self._thread.start()
         return self
 
@@ -127,9 +132,11 @@ class ChangeListener:
 
 def wire(db: Any, database_url: str, targets: list[Any]) -> ChangeListener | None:
     """Hook publishing into ``db`` and build (not start) the listener for ``targets``
-    (objects with ``on_changes(changes)`` and ``clear()``). None on SQLite."""
+    (objects with ``on_changes(changes)`` and optionally ``clear()``, called when
+    notifications may have been missed). None entries are skipped. None on SQLite."""
     if not database_url.startswith("postgresql"):
         return None
+    targets = [t for t in targets if t is not None]
     db.before_commit.append(publish)
 
     def on_changes(changes: list[Change]) -> None:
@@ -138,6 +145,8 @@ def wire(db: Any, database_url: str, targets: list[Any]) -> ChangeListener | Non
 
     def on_reset() -> None:
         for target in targets:
-            target.clear()
+            clear = getattr(target, "clear", None)
+            if clear is not None:
+                clear()
 
     return ChangeListener(database_url, on_changes, on_reset)

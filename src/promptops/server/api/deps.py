@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from promptops.db.session import Database
@@ -18,8 +19,20 @@ from promptops.server.config import Settings
 if TYPE_CHECKING:
     from promptops.server.hotpath import HotPath
     from promptops.server.notify import ChangeListener
+    from promptops.server.stream import StreamHub
+    from promptops.server.user_auth import UserAuthenticator
 
-__all__ = ["ActorDep", "AppState", "Limit", "ProjectQuery", "ReadSession", "StateDep", "state"]
+__all__ = [
+    "ActorDep",
+    "AppState",
+    "Limit",
+    "ProjectQuery",
+    "ReadSession",
+    "StateDep",
+    "no_nul",
+    "own_project",
+    "state",
+]
 
 
 @dataclass
@@ -29,22 +42,38 @@ class AppState:
     auth: KeyAuthenticator
     hotpath: HotPath
     listener: ChangeListener | None = None  # PostgreSQL: changes made by other processes
+    users: UserAuthenticator | None = None  # people: personal tokens, dashboard sessions
+    stream_hub: StreamHub | None = None  # GET /v1/stream connections waiting for events
 
 
 def state(request: Request) -> AppState:
     return request.app.state.po
 
 
-_bearer = HTTPBearer(auto_error=False, description="A project API key or the instance admin key")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A project API key, the instance admin key, or a user's personal token"
+    " (po_user_…; name the project with the X-PromptOps-Project header)",
+)
 
 
 def current_actor(
     request: Request,
     _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> Actor:
+    people = state(request).users
+    if people is not None and (user := people.api_actor(request)) is not None:
+        return user  # a personal token, or the dashboard session cookie (+ CSRF header)
     # Parsed here, not by HTTPBearer, so a malformed header gets our own clear message.
     token = bearer_token(request.headers.get("authorization"))
     return state(request).auth.authenticate(token)
+
+
+def own_project(actor: Actor) -> str:
+    """The acting key's project, for routes that have no ``project_id`` to name: the
+    instance admin key is refused (403) rather than asked to name one (422)."""
+    actor.require_project_key()
+    return actor.project_for(None)
 
 
 def read_session(request: Request) -> Iterator[Session]:
@@ -58,7 +87,17 @@ ReadSession = Annotated[Session, Depends(read_session)]
 # announcements it triggers) happens before the response is sent.
 StateDep = Annotated[AppState, Depends(state)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+
+
+def no_nul(value: str | None) -> str | None:
+    """Refuse NUL in query text (PostgreSQL cannot compare it: a 500 instead of a 422)."""
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    return value
+
+
 ProjectQuery = Annotated[
     str | None,
     Query(max_length=64, description="The project (instance admin key only)"),
+    AfterValidator(no_nul),
 ]

@@ -105,6 +105,11 @@ class KeyCreate(Input):
     role: Role = "read"
     name: Str(200) | None = None  # type: ignore[valid-type]
     project_id: Str(64) | None = None  # type: ignore[valid-type]
+    can_bypass_protection: Annotated[bool, Field(strict=True)] = Field(
+        False,
+        description="May change protected environments without an approval (instance admin"
+        " or project owner only; recorded in the audit log).",
+    )
 
 
 class KeyOut(Output):
@@ -117,6 +122,9 @@ class KeyOut(Output):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    can_bypass_protection: bool = Field(
+        False, exclude_if=lambda v: not v, description="Present (true) only on bypass keys."
+    )
 
 
 class KeyCreated(KeyOut):
@@ -202,6 +210,9 @@ class ActivePromptOut(VersionOut):
 class PromoteRequest(Input):
     version: Annotated[int, Field(strict=True, ge=1, le=2_147_483_647)] | None = None
     from_environment: Environment | None = None
+    comment: Str(2000) | None = Field(  # type: ignore[valid-type]
+        None, description="A note for the approver when the environment is protected."
+    )
 
 
 class DeploymentOut(Output):

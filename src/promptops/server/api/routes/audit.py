@@ -19,7 +19,7 @@ def list_audit(
     session: ReadSession,
     project_id: ProjectQuery = None,
     limit: Limit = 100,
-    cursor: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_.]+$")] = None,
 ) -> AuditList:
     project = None if actor.is_admin and project_id is None else actor.project_for(project_id)

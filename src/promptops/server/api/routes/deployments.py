@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from promptops.domain import deployments, prompts
-from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep
+from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep, own_project
 from promptops.server.api.schemas import (
     ActiveDeploymentOut,
     DeploymentHistory,
@@ -16,6 +16,7 @@ from promptops.server.api.schemas import (
     Environment,
     PromoteRequest,
 )
+from promptops.server.api.schemas_users import PENDING_RESPONSE, deployed_or_pending
 
 router = APIRouter(prefix="/v1/prompts/{slug}/deployments", tags=["deployments"])
 
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/v1/prompts/{slug}/deployments", tags=["deployments"]
 @router.get("", response_model=DeploymentsOut)
 def get_deployments(slug: str, actor: ActorDep, session: ReadSession) -> DeploymentsOut:
     """The active version in each environment (null where nothing is deployed)."""
-    prompt = prompts.get_prompt(session, actor.project_for(None), slug)
+    prompt = prompts.get_prompt(session, own_project(actor), slug)
     active = deployments.active_deployments(session, prompt)
     return DeploymentsOut(
         slug=slug,
@@ -38,11 +39,12 @@ def get_deployments(slug: str, actor: ActorDep, session: ReadSession) -> Deploym
     )
 
 
-@router.post("/{environment}", response_model=DeploymentOut)
+@router.post("/{environment}", response_model=DeploymentOut, responses=PENDING_RESPONSE)
 def promote(
     slug: str, environment: Environment, body: PromoteRequest, actor: ActorDep, st: StateDep
-) -> DeploymentOut:
-    """Make a version active: `{"version": N}` or `{"from_environment": "staging"}`."""
+) -> Any:
+    """Make a version active: `{"version": N}` or `{"from_environment": "staging"}`. In a
+    protected environment: 202 with the pending change request an admin/owner approves."""
     with st.db.write() as session:
         row = deployments.promote(
             session,
@@ -51,15 +53,17 @@ def promote(
             environment,
             version=body.version,
             from_environment=body.from_environment,
+            comment=body.comment,
         )
-        return DeploymentOut.model_validate(row)
+        return deployed_or_pending(session, row)
 
 
-@router.post("/{environment}/rollback", response_model=DeploymentOut)
-def rollback(slug: str, environment: Environment, actor: ActorDep, st: StateDep) -> DeploymentOut:
-    """Return the environment to its previous version (409 when there is none)."""
+@router.post("/{environment}/rollback", response_model=DeploymentOut, responses=PENDING_RESPONSE)
+def rollback(slug: str, environment: Environment, actor: ActorDep, st: StateDep) -> Any:
+    """Return the environment to its previous version (409 when there is none); 202 with a
+    pending change request in a protected environment."""
     with st.db.write() as session:
-        return DeploymentOut.model_validate(deployments.rollback(session, actor, slug, environment))
+        return deployed_or_pending(session, deployments.rollback(session, actor, slug, environment))
 
 
 @router.get("/{environment}/history", response_model=DeploymentHistory)
@@ -69,9 +73,9 @@ def history(
     actor: ActorDep,
     session: ReadSession,
     limit: Limit = 100,
-    cursor: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> DeploymentHistory:
-    prompt = prompts.get_prompt(session, actor.project_for(None), slug)
+    prompt = prompts.get_prompt(session, own_project(actor), slug)
     rows = deployments.history(session, prompt, environment, limit=limit, before_id=cursor)
     return DeploymentHistory(
         data=[DeploymentOut.model_validate(r) for r in rows],

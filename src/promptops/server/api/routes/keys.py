@@ -25,6 +25,7 @@ def create_key(body: KeyCreate, actor: ActorDep, st: StateDep) -> KeyCreated:
             name=body.name,
             project_id=body.project_id,
             rounds=st.settings.bcrypt_rounds,
+            can_bypass_protection=body.can_bypass_protection,
         )
         return key_created(issued)
 

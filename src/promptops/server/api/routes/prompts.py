@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import AfterValidator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from promptops.db.models import ActiveDeployment, Prompt
 from promptops.domain import prompts, versions
-from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep
+from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep, no_nul, own_project
 from promptops.server.api.schemas import (
     ActivePromptOut,
     ErrorBody,
@@ -62,12 +63,14 @@ def list_prompts(
     actor: ActorDep,
     session: ReadSession,
     limit: Limit = 50,
-    cursor: Annotated[str | None, Query(max_length=100, description="next_cursor")] = None,
-    q: Annotated[str | None, Query(max_length=100, description="Search slug/name")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=100, description="next_cursor"), AfterValidator(no_nul)
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Search slug/name"), AfterValidator(no_nul)
+    ] = None,
 ) -> PromptList:
-    rows = prompts.list_prompts(
-        session, actor.project_for(None), limit=limit, after=cursor, search=q
-    )
+    rows = prompts.list_prompts(session, own_project(actor), limit=limit, after=cursor, search=q)
     return PromptList(
         data=_prompts_out(session, rows),
         next_cursor=rows[-1].slug if len(rows) == limit else None,
@@ -76,7 +79,7 @@ def list_prompts(
 
 @router.get("/{slug}", response_model=PromptOut)
 def get_prompt(slug: str, actor: ActorDep, session: ReadSession) -> PromptOut:
-    return _prompt_out(session, prompts.get_prompt(session, actor.project_for(None), slug))
+    return _prompt_out(session, prompts.get_prompt(session, own_project(actor), slug))
 
 
 @router.patch("/{slug}", response_model=PromptOut)
@@ -105,7 +108,7 @@ def create_version(slug: str, body: VersionCreate, actor: ActorDep, st: StateDep
             commit_message=body.commit_message,
             author=body.author,
         )
-        prompt = prompts.get_prompt(session, actor.project_for(None), slug)
+        prompt = prompts.get_prompt(session, own_project(actor), slug)
         return version_out(prompt, version)
 
 
@@ -117,7 +120,7 @@ def list_versions(
     limit: Limit = 50,
     cursor: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> VersionList:
-    prompt = prompts.get_prompt(session, actor.project_for(None), slug)
+    prompt = prompts.get_prompt(session, own_project(actor), slug)
     rows = versions.list_versions(session, prompt, limit=limit, before=cursor)
     return VersionList(
         data=[version_out(prompt, v) for v in rows],
@@ -129,7 +132,7 @@ def list_versions(
 def get_version(
     slug: str, number: VersionNumber, actor: ActorDep, session: ReadSession
 ) -> VersionOut:
-    prompt = prompts.get_prompt(session, actor.project_for(None), slug)
+    prompt = prompts.get_prompt(session, own_project(actor), slug)
     return version_out(prompt, versions.get_version(session, prompt, number))
 
 

@@ -1,0 +1,185 @@
+"""Protected environments: a change there is requested by one person, approved by another.
+
+A project marks ``staging`` or ``production`` protected (``dev`` cannot be: every new version
+is deployed there automatically). A promote or rollback of a protected environment by anyone
+who may not bypass protection opens a pending :class:`ChangeRequest` instead of deploying
+(see :mod:`promptops.domain.approvals` for deciding it). Only API keys created with the
+explicit ``can_bypass_protection`` permission deploy there directly, and each such
+deployment is written to the audit log as ``deployment.protection_bypassed``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from promptops.db.models import (
+    ActiveDeployment,
+    ChangeRequest,
+    Project,
+    ProjectEnvironment,
+    Prompt,
+    PromptVersion,
+    utcnow,
+)
+from promptops.domain import audit
+from promptops.domain.access import APPROVER_ROLES, ENVIRONMENTS, Actor, check_environment
+from promptops.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+
+__all__ = [
+    "PROTECTABLE",
+    "environment_settings",
+    "gate",
+    "is_protected",
+    "set_protected",
+]
+
+PROTECTABLE: tuple[str, ...] = ("staging", "production")
+
+
+def is_protected(session: Session, project_id: str, environment: str) -> bool:
+    row = session.get(ProjectEnvironment, (project_id, environment))
+    return bool(row and row.protected)
+
+
+def environment_settings(session: Session, project_id: str) -> dict[str, bool]:
+    """``{environment: protected}`` for every environment of the project."""
+    rows = session.scalars(
+        select(ProjectEnvironment).where(ProjectEnvironment.project_id == project_id)
+    )
+    protected = {row.environment: row.protected for row in rows}
+    return {env: protected.get(env, False) for env in ENVIRONMENTS}
+
+
+def set_protected(
+    session: Session, actor: Actor, environment: str, protected: bool, project_id: str | None = None
+) -> ProjectEnvironment:
+    """Mark an environment protected or not: the instance admin, or a project admin/owner."""
+    check_environment(environment)
+    if not actor.is_admin:
+        if not actor.is_user:
+            raise PermissionDeniedError(
+                "changing environment protection needs a project admin or owner, or the"
+                " instance admin key; API keys cannot"
+            )
+        actor.require_member_role(APPROVER_ROLES, "changing environment protection")
+    project_id = actor.project_for(project_id)
+    if session.get(Project, project_id) is None:
+        raise NotFoundError(f"project {project_id[:40]!r} not found", field="project_id")
+    if protected and environment not in PROTECTABLE:
+        raise InvalidInputError(
+            f"{environment!r} cannot be protected: every new version is deployed there"
+            f" automatically; protect {' or '.join(PROTECTABLE)}",
+            field="environment",
+        )
+    row = session.get(ProjectEnvironment, (project_id, environment))
+    before = bool(row and row.protected)
+    if row is None:
+        row = ProjectEnvironment(project_id=project_id, environment=environment)
+        session.add(row)
+    row.protected = protected
+    row.updated_at = utcnow()
+    session.flush()
+    if before != protected:
+        audit.record(
+            session,
+            actor,
+            "environment.protected" if protected else "environment.unprotected",
+            project_id=project_id,
+            target_type="environment",
+            target=environment,
+            before={"protected": before},
+            after={"protected": protected},
+        )
+    return row
+
+
+def gate(
+    session: Session,
+    actor: Actor,
+    prompt: Prompt,
+    environment: str,
+    *,
+    action: str,
+    version: PromptVersion,
+    current: ActiveDeployment | None,
+    comment: str | None = None,
+) -> ChangeRequest | None:
+    """Called by promote/rollback just before deploying. Returns the change request that
+    stands in for the deployment when the environment is protected, or None to deploy now
+    (recording a bypass when the actor holds the permission)."""
+    if not is_protected(session, prompt.project_id, environment):
+        return None
+    if actor.can_bypass_protection:
+        audit.record(
+            session,
+            actor,
+            "deployment.protection_bypassed",
+            project_id=prompt.project_id,
+            target_type="deployment",
+            target=f"{prompt.slug}:{environment}",
+            before={"version": current.version if current else None},
+            after={"version": version.version, "action": action},
+        )
+        return None
+    return _open_request(session, actor, prompt, environment, action, version, current, comment)
+
+
+def _open_request(
+    session: Session,
+    actor: Actor,
+    prompt: Prompt,
+    environment: str,
+    action: str,
+    version: PromptVersion,
+    current: ActiveDeployment | None,
+    comment: str | None,
+) -> ChangeRequest:
+    base = current.deployment_id if current else None
+    same = session.scalar(
+        select(ChangeRequest).where(
+            ChangeRequest.prompt_id == prompt.id,
+            ChangeRequest.environment == environment,
+            ChangeRequest.status == "pending",
+            ChangeRequest.action == action,
+            ChangeRequest.version == version.version,
+            ChangeRequest.base_deployment_id == base
+            if base is not None
+            else ChangeRequest.base_deployment_id.is_(None),
+            ChangeRequest.requested_by == actor.label,
+        )
+    )
+    if same is not None:  # asking twice is one request
+        return same
+    request = ChangeRequest(
+        project_id=prompt.project_id,
+        prompt_id=prompt.id,
+        environment=environment,
+        action=action,
+        version=version.version,
+        from_version=current.version if current else None,
+        base_deployment_id=base,
+        status="pending",
+        comment=comment,
+        requested_by=actor.label,
+        requested_by_user_id=actor.user_id,
+        requested_by_key_id=actor.key_id,
+    )
+    session.add(request)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "change_request.opened",
+        project_id=prompt.project_id,
+        target_type="change_request",
+        target=str(request.id),
+        before={"version": request.from_version},
+        after={
+            "slug": prompt.slug,
+            "environment": environment,
+            "action": action,
+            "version": version.version,
+        },
+    )
+    return request

@@ -1,0 +1,331 @@
+"""People: users (email + argon2id password), their role in each project, and the
+:class:`~promptops.domain.access.Actor` a user acts as.
+
+A user acting in project P is an Actor with ``project_id=P``, ``environment=None`` (every
+environment), ``role`` from the project role (viewer → read; editor, admin, owner → write),
+``member_role`` and ``user_id``; its label, ``user:<email>``, is what deployment history and
+the audit log show. The instance admin user is an implicit owner of every project, and acts
+as the instance admin (``role="admin"``) when it names no project.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from promptops.db.models import Membership, Project, User, UserSession
+from promptops.domain import audit
+from promptops.domain.access import (
+    APPROVER_ROLES,
+    MEMBER_ROLES,
+    Actor,
+    Role,
+    member_role_grants,
+)
+from promptops.domain.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+__all__ = [
+    "DEFAULT_HASHER",
+    "MAX_EMAIL",
+    "MIN_PASSWORD",
+    "actor_for",
+    "check_password",
+    "create_user",
+    "effective_role",
+    "find_by_email",
+    "list_members",
+    "list_users",
+    "normalize_email",
+    "projects_of",
+    "remove_member",
+    "set_member",
+    "set_password",
+    "user_actor",
+    "verify_password",
+]
+
+MAX_EMAIL = 190  # "user:<email>" must fit the 200-character actor columns
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
+
+DEFAULT_HASHER = PasswordHasher()
+
+
+@cache
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    """Verified against when the email is unknown, so that answer takes as long as a wrong
+    password does."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    return hasher.hash("not a real password")
+
+
+def normalize_email(email: str, field: str = "email") -> str:
+    value = email.strip().lower()
+    if not _EMAIL.match(value) or len(value) > MAX_EMAIL or not _encodable(value):
+        raise InvalidInputError(
+            f"invalid email address {email[:60]!r} (expected name@domain, at most"
+            f" {MAX_EMAIL} characters)",
+            field=field,
+        )
+    return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no database stores it faithfully
+        return False
+    return True
+
+
+def check_password(password: str, field: str = "password") -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInputError(
+            f"password is too short: use at least {MIN_PASSWORD} characters", field=field
+        )
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInputError(f"password is longer than {MAX_PASSWORD} characters", field=field)
+    if "\x00" in password or not _encodable(password):
+        raise InvalidInputError("password contains characters that cannot be stored", field=field)
+    return password
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    address = email.strip().lower()
+    if not _EMAIL.match(address) or not _encodable(address):
+        return None  # cannot be anyone's (and some bytes would upset the database)
+    return session.scalar(select(User).where(User.email == address))
+
+
+def verify_password(
+    user: User | None, password: str, hasher: PasswordHasher = DEFAULT_HASHER
+) -> bool:
+    """True when ``password`` is ``user``'s; takes as long for an unknown user (None)."""
+    try:
+        if user is None:
+            dummy = _dummy_hash(hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+            hasher.verify(dummy, password)
+        else:
+            hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError, UnicodeEncodeError):
+        return False
+    return user is not None and not user.disabled
+
+
+def create_user(
+    session: Session,
+    actor: Actor | None,
+    *,
+    email: str,
+    password: str,
+    is_instance_admin: bool = False,
+    hasher: PasswordHasher = DEFAULT_HASHER,
+) -> User:
+    """Create a user. ``actor`` None is the server itself (first start, `promptops users`);
+    otherwise only the instance admin creates users."""
+    if actor is not None:
+        actor.require_admin()
+    address = normalize_email(email)
+    check_password(password)
+    if find_by_email(session, address) is not None:
+        raise ConflictError(f"a user with email {address!r} already exists", field="email")
+    user = User(
+        email=address,
+        password_hash=hasher.hash(password),
+        is_instance_admin=is_instance_admin,
+        disabled=False,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor or "system",
+        "user.created",
+        project_id=None,
+        target_type="user",
+        target=address,
+        after={"is_instance_admin": is_instance_admin},
+    )
+    return user
+
+
+def set_password(
+    session: Session, user: User, password: str, hasher: PasswordHasher = DEFAULT_HASHER
+) -> None:
+    """Change a password and end the user's sessions."""
+    user.password_hash = hasher.hash(check_password(password))
+    for row in session.scalars(select(UserSession).where(UserSession.user_id == user.id)):
+        session.delete(row)
+    audit.record(
+        session,
+        "system",
+        "user.password_changed",
+        project_id=None,
+        target_type="user",
+        target=user.email,
+    )
+
+
+def list_users(session: Session, actor: Actor) -> list[User]:
+    actor.require_admin()
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+# ---- roles in projects ------------------------------------------------------------------
+
+
+def effective_role(session: Session, user: User, project_id: str) -> str | None:
+    """The user's role in the project (the instance admin: its own role, or owner)."""
+    role = session.scalar(
+        select(Membership.role).where(
+            Membership.user_id == user.id, Membership.project_id == project_id
+        )
+    )
+    if role is None and user.is_instance_admin and session.get(Project, project_id) is not None:
+        return "owner"
+    return role
+
+
+def projects_of(session: Session, user: User) -> list[tuple[Project, str]]:
+    """The projects the user sees, with the user's role in each."""
+    roles = {
+        pid: role
+        for pid, role in session.execute(
+            select(Membership.project_id, Membership.role).where(Membership.user_id == user.id)
+        )
+    }
+    query = select(Project).order_by(Project.created_at, Project.id)
+    if not user.is_instance_admin:
+        query = query.where(Project.id.in_(list(roles)))
+    return [(p, roles.get(p.id, "owner")) for p in session.scalars(query)]
+
+
+def actor_for(user: User, project_id: str | None, member_role: str | None) -> Actor:
+    label = f"user:{user.email}"
+    if project_id is None:
+        # No project named: the instance admin acts as such; others can only read their own.
+        role: Role = "admin" if user.is_instance_admin else "read"
+        return Actor(label=label, role=role, user_id=user.id)
+    assert member_role is not None
+    return Actor(
+        label=label,
+        role=member_role_grants(member_role),
+        project_id=project_id,
+        user_id=user.id,
+        member_role=member_role,
+    )
+
+
+def user_actor(session: Session, user: User, project_id: str | None) -> Actor:
+    """The Actor for ``user`` in ``project_id``; 403 when the user is not a member (the
+    same answer whether or not the project exists)."""
+    if user.disabled:
+        raise PermissionDeniedError("this user is disabled")
+    if project_id is None:
+        return actor_for(user, None, None)
+    role = effective_role(session, user, project_id)
+    if role is None:
+        raise PermissionDeniedError("you are not a member of this project")
+    return actor_for(user, project_id, role)
+
+
+def list_members(session: Session, project_id: str) -> list[tuple[User, Membership]]:
+    rows = session.execute(
+        select(User, Membership)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == project_id)
+        .order_by(User.email)
+    )
+    return [(u, m) for u, m in rows]
+
+
+def _owners(session: Session, project_id: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.project_id == project_id, Membership.role == "owner")
+        )
+        or 0
+    )
+
+
+def _require_manager(actor: Actor, grants: tuple[str | None, ...]) -> None:
+    if not actor.is_admin:
+        actor.require_project_key()
+        if not actor.is_user:
+            raise PermissionDeniedError("managing members needs a user or the instance admin key")
+        actor.require_member_role(APPROVER_ROLES, "managing members")
+        if "owner" in grants and actor.member_role != "owner":
+            raise PermissionDeniedError("only an owner grants or removes the owner role")
+
+
+def set_member(
+    session: Session, actor: Actor, project_id: str | None, *, email: str, role: str
+) -> Membership:
+    """Give an existing user ``role`` in the project (add or change)."""
+    target = actor.project_for(project_id)
+    if role not in MEMBER_ROLES:
+        raise InvalidInputError(
+            f"unknown role {role[:40]!r}; expected one of {', '.join(MEMBER_ROLES)}", field="role"
+        )
+    user = find_by_email(session, normalize_email(email))
+    if user is None:
+        raise NotFoundError(f"no user with email {email.strip().lower()!r}", field="email")
+    row = session.get(Membership, (user.id, target))
+    _require_manager(actor, (role, row.role if row else None))
+    if session.get(Project, target) is None:
+        raise NotFoundError(f"project {target[:40]!r} not found", field="project_id")
+    before = row.role if row else None
+    if row is not None and row.role == "owner" and role != "owner" and _owners(session, target) < 2:
+        raise ConflictError("a project keeps at least one owner", field="role")
+    if row is None:
+        row = Membership(user_id=user.id, project_id=target, role=role)
+        session.add(row)
+    else:
+        row.role = role
+    session.flush()
+    if before != role:
+        audit.record(
+            session,
+            actor,
+            "member.added" if before is None else "member.changed",
+            project_id=target,
+            target_type="user",
+            target=user.email,
+            before={"role": before} if before else None,
+            after={"role": role},
+        )
+    return row
+
+
+def remove_member(session: Session, actor: Actor, project_id: str | None, *, email: str) -> None:
+    target = actor.project_for(project_id)
+    user = find_by_email(session, email)
+    row = session.get(Membership, (user.id, target)) if user else None
+    if user is None or row is None:
+        raise NotFoundError(f"{email[:60]!r} is not a member of this project", field="email")
+    _require_manager(actor, (row.role,))
+    if row.role == "owner" and _owners(session, target) < 2:
+        raise ConflictError("a project keeps at least one owner", field="email")
+    session.delete(row)
+    audit.record(
+        session,
+        actor,
+        "member.removed",
+        project_id=target,
+        target_type="user",
+        target=user.email,
+        before={"role": row.role},
+    )

@@ -1,0 +1,363 @@
+"""Webhook endpoints of a project, and their delivery log.
+
+An endpoint has a URL (checked against the SSRF policy in :mod:`promptops.worker.ssrf` at
+creation, on update, and again at every attempt), an event filter (empty: every type), an
+enabled flag and a signing secret ``whsec_…``, shown in full only when created or rotated.
+Secrets are stored in clear because signing needs them; protect the database accordingly.
+
+Changes need a project key (or user) with write permission and are audited. Deliveries are
+created by :mod:`promptops.domain.events` (from changes) or here (redeliver, test events) and
+delivered by :mod:`promptops.worker`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from promptops.db.models import (
+    Event,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
+from promptops.domain import audit, changes, events
+from promptops.domain.access import Actor
+from promptops.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from promptops.webhooks import generate_secret
+from promptops.worker.ssrf import UrlRefusedError, check_url
+
+__all__ = [
+    "JOBS_QUEUED",
+    "active_secrets",
+    "create_endpoint",
+    "delete_endpoint",
+    "disable_endpoint",
+    "get_delivery",
+    "get_endpoint",
+    "list_deliveries",
+    "list_endpoints",
+    "redeliver",
+    "rotate_secret",
+    "send_test",
+    "update_endpoint",
+    "validate_url",
+]
+
+JOBS_QUEUED = "webhook_jobs_queued"  # Change kind: new deliveries outside the event hook
+_ID = re.compile(r"^wh_[0-9a-f]{16}$")
+
+
+def validate_url(url: str, *, allow_private: bool) -> str:
+    try:
+        check_url(url, allow_private=allow_private)
+    except UrlRefusedError as exc:
+        raise InvalidInputError(f"url: {exc.message}", field="url") from None
+    return url.strip()
+
+
+def _event_types(types: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(types))
+    for i, name in enumerate(wanted):
+        if name not in events.EVENT_TYPES:
+            raise InvalidInputError(
+                f"unknown event type {name[:60]!r}; expected some of "
+                + ", ".join(events.EVENT_TYPES),
+                field=f"event_types.{i}",
+            )
+    return wanted
+
+
+def _summary(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "url": endpoint.url,
+        "event_types": endpoint.event_types,
+        "enabled": endpoint.enabled,
+        "description": endpoint.description,
+    }
+
+
+def _audit(
+    session: Session, actor: Actor | str | None, action: str, endpoint: WebhookEndpoint, **kw: Any
+) -> None:
+    audit.record(
+        session,
+        actor,
+        action,
+        project_id=endpoint.project_id,
+        target_type="webhook",
+        target=endpoint.id,
+        **kw,
+    )
+
+
+def get_endpoint(
+    session: Session, project_id: str, endpoint_id: str, *, lock: bool = False
+) -> WebhookEndpoint:
+    if not _ID.match(endpoint_id):  # before any query: no odd text reaches the database
+        raise NotFoundError(f"webhook endpoint {endpoint_id[:40]!r} not found")
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.project_id == project_id
+    )
+    found = session.scalar(query.with_for_update() if lock else query)
+    if found is None:
+        raise NotFoundError(f"webhook endpoint {endpoint_id!r} not found")
+    return found
+
+
+def list_endpoints(session: Session, project_id: str) -> list[WebhookEndpoint]:
+    query = select(WebhookEndpoint).where(WebhookEndpoint.project_id == project_id)
+    return list(session.scalars(query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)))
+
+
+def create_endpoint(
+    session: Session,
+    actor: Actor,
+    *,
+    url: str,
+    allow_private: bool,
+    description: str | None = None,
+    event_types: Iterable[str] = (),
+    enabled: bool = True,
+) -> WebhookEndpoint:
+    """Create an endpoint; its ``secret`` is the one time the caller sees it in full."""
+    actor.require_write()
+    project_id = actor.project_for(None)
+    now = utcnow()
+    endpoint = WebhookEndpoint(
+        id="wh_" + secrets.token_hex(8),
+        project_id=project_id,
+        url=validate_url(url, allow_private=allow_private),
+        description=description,
+        event_types=_event_types(event_types),
+        enabled=enabled,
+        secret=generate_secret(),
+        failure_count=0,
+        created_by=actor.label,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(endpoint)
+    session.flush()
+    _audit(session, actor, "webhook.created", endpoint, after=_summary(endpoint))
+    return endpoint
+
+
+def update_endpoint(
+    session: Session,
+    actor: Actor,
+    endpoint_id: str,
+    *,
+    fields: dict[str, Any],
+    allow_private: bool,
+) -> WebhookEndpoint:
+    """Change url, description, event_types and/or enabled. Enabling clears the failure
+    count (an endpoint disabled after failures starts over)."""
+    actor.require_write()
+    endpoint = get_endpoint(session, actor.project_for(None), endpoint_id, lock=True)
+    before = _summary(endpoint)
+    for name in ("url", "event_types", "enabled"):
+        if name in fields and fields[name] is None:
+            raise InvalidInputError(f"{name} cannot be null", field=name)
+    if "url" in fields:
+        endpoint.url = validate_url(fields["url"], allow_private=allow_private)
+    if "event_types" in fields:
+        endpoint.event_types = _event_types(fields["event_types"])
+    if "description" in fields:
+        endpoint.description = fields["description"]
+    if "enabled" in fields:
+        if fields["enabled"] and not endpoint.enabled:
+            endpoint.failure_count = 0
+            endpoint.failing_since = None
+            endpoint.disabled_reason = None
+        endpoint.enabled = bool(fields["enabled"])
+    endpoint.updated_at = utcnow()
+    _audit(session, actor, "webhook.updated", endpoint, before=before, after=_summary(endpoint))
+    return endpoint
+
+
+def delete_endpoint(session: Session, actor: Actor, endpoint_id: str) -> None:
+    """Delete an endpoint with its deliveries and their log (attempts in flight finish
+    without being recorded)."""
+    actor.require_write()
+    endpoint = get_endpoint(session, actor.project_for(None), endpoint_id, lock=True)
+    _audit(session, actor, "webhook.deleted", endpoint, before=_summary(endpoint))
+    session.delete(endpoint)
+    session.flush()
+
+
+def rotate_secret(
+    session: Session, actor: Actor, endpoint_id: str, *, overlap_seconds: float
+) -> WebhookEndpoint:
+    """A new secret; the current one stays valid (deliveries are signed with both) for
+    ``overlap_seconds``. A secret replaced before by an earlier rotation stops at once."""
+    actor.require_write()
+    endpoint = get_endpoint(session, actor.project_for(None), endpoint_id, lock=True)
+    now = utcnow()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = now + timedelta(seconds=overlap_seconds)
+    endpoint.secret = generate_secret()
+    endpoint.updated_at = now
+    _audit(
+        session,
+        actor,
+        "webhook.secret_rotated",
+        endpoint,
+        after={"previous_secret_expires_at": events.iso(endpoint.previous_secret_expires_at)},
+    )
+    return endpoint
+
+
+def active_secrets(endpoint: WebhookEndpoint) -> list[str]:
+    """The secrets deliveries are signed with now: the current one, then the previous one
+    while its overlap lasts."""
+    found = [endpoint.secret]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires > utcnow():
+        found.append(endpoint.previous_secret)
+    return found
+
+
+def disable_endpoint(session: Session, endpoint: WebhookEndpoint, reason: str) -> int:
+    """Disable an endpoint (caller holds its row lock): its pending deliveries are
+    cancelled (redeliver them after re-enabling), and the audit log says why."""
+    now = utcnow()
+    endpoint.enabled = False
+    endpoint.disabled_reason = reason
+    endpoint.updated_at = now
+    cancelled = session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending")
+        .values(
+            status="cancelled",
+            last_error="endpoint disabled: " + reason,
+            claimed_by=None,
+            lease_until=None,
+            completed_at=now,
+        )
+    )
+    _audit(session, "system:webhooks", "webhook.disabled", endpoint, after={"reason": reason})
+    return int(getattr(cancelled, "rowcount", 0) or 0)
+
+
+# ---- the delivery log -----------------------------------------------------------------------
+
+
+def list_deliveries(
+    session: Session,
+    endpoint: WebhookEndpoint,
+    *,
+    limit: int = 50,
+    before_id: int | None = None,
+    status: str | None = None,
+) -> list[tuple[WebhookDelivery, Event, list[WebhookAttempt]]]:
+    """Newest first, each with its event and its attempts (oldest first)."""
+    query = (
+        select(WebhookDelivery, Event)
+        .join(Event, Event.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(WebhookDelivery.id < before_id)
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    rows = [(d, e) for d, e in session.execute(query)]
+    attempts: dict[int, list[WebhookAttempt]] = {d.id: [] for d, _ in rows}
+    if rows:
+        for attempt in session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(list(attempts)))
+            .order_by(WebhookAttempt.attempt, WebhookAttempt.id)
+        ):
+            attempts[attempt.delivery_id].append(attempt)
+    return [(d, e, attempts[d.id]) for d, e in rows]
+
+
+def get_delivery(
+    session: Session, endpoint: WebhookEndpoint, delivery_id: int
+) -> tuple[WebhookDelivery, Event, list[WebhookAttempt]]:
+    row = session.execute(
+        select(WebhookDelivery, Event)
+        .join(Event, Event.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint.id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"delivery {delivery_id} of webhook {endpoint.id!r} not found")
+    attempts = session.scalars(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id == delivery_id)
+        .order_by(WebhookAttempt.attempt, WebhookAttempt.id)
+    )
+    return row[0], row[1], list(attempts)
+
+
+def _require_enabled(endpoint: WebhookEndpoint) -> None:
+    if not endpoint.enabled:
+        raise ConflictError(
+            f"webhook {endpoint.id!r} is disabled; enable it first (PATCH enabled=true)",
+            field="enabled",
+        )
+
+
+def _queue(
+    session: Session, endpoint: WebhookEndpoint, event: Event, **extra: Any
+) -> WebhookDelivery:
+    _require_enabled(endpoint)
+    now = utcnow()
+    delivery = WebhookDelivery(
+        endpoint_id=endpoint.id,
+        event_id=event.id,
+        project_id=endpoint.project_id,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        **extra,
+    )
+    session.add(delivery)
+    session.flush()
+    changes.record(session, changes.Change(JOBS_QUEUED, endpoint.project_id))
+    return delivery
+
+
+def redeliver(
+    session: Session, actor: Actor, endpoint_id: str, delivery_id: int
+) -> tuple[WebhookDelivery, Event]:
+    """Send a delivery's event again, as a new delivery with its own attempts; it carries
+    the same webhook-id (the event id), so receivers can tell it is a repeat."""
+    actor.require_write()
+    endpoint = get_endpoint(session, actor.project_for(None), endpoint_id)
+    original, event, _ = get_delivery(session, endpoint, delivery_id)
+    delivery = _queue(session, endpoint, event, redelivery_of=original.id)
+    _audit(session, actor, "webhook.redelivered", endpoint, after={"delivery": original.id})
+    return delivery, event
+
+
+def send_test(session: Session, actor: Actor, endpoint_id: str) -> tuple[WebhookDelivery, Event]:
+    """Queue a ``webhook_test`` event for this endpoint only."""
+    actor.require_write()
+    endpoint = get_endpoint(session, actor.project_for(None), endpoint_id)
+    _require_enabled(endpoint)
+    events.lock_project(session, endpoint.project_id)
+    event = events.append(
+        session,
+        endpoint.project_id,
+        events.TEST_EVENT_TYPE,
+        {
+            "endpoint_id": endpoint.id,
+            "message": "a test event from PromptOps",
+            "actor": actor.label,
+        },
+    )
+    delivery = _queue(session, endpoint, event)
+    _audit(session, actor, "webhook.tested", endpoint, after={"event": event.uid})
+    return delivery, event

@@ -1,0 +1,127 @@
+"""Errors raised by the SDK. All derive from :class:`promptops.errors.PromptOpsError`.
+
+    PromptOpsError                        (promptops.errors)
+    ├── TemplateError                     bad template / render() arguments
+    │   ├── MissingVariablesError         ``.names``: the variables render() was not given
+    │   └── UnknownVariablesError         ``.names``: variables the prompt does not use
+    └── SDKError                          anything the SDK raises on purpose
+        ├── ConfigurationError            no API key, bad base URL, bad argument (also ValueError)
+        ├── PromptUnavailableError        server unreachable / timed out / 5xx, nothing cached,
+        │                                 no fallback: ``.slug``, ``.version``, ``.cause``
+        ├── InvalidResponseError          the server answered 2xx with a body that is not a prompt
+        └── APIError                      the server refused: ``.status_code``, ``.code``,
+            │                             ``.message``, ``.field``, ``.slug``
+            ├── AuthenticationError       401: unknown or revoked API key
+            ├── PermissionDeniedError     403: the key may not read this
+            ├── PromptNotFoundError       404: no such prompt / version, or nothing active
+            └── ServerError               5xx (only ever seen as a ``PromptUnavailableError.cause``)
+
+Which errors reach the caller of ``get_prompt``: ``PromptNotFoundError``,
+``AuthenticationError``, ``PermissionDeniedError`` and other ``APIError`` s are definitive
+answers and are always raised (the cached value for that prompt is dropped).
+Unavailability (network errors, timeouts, 5xx, 408, 429, undecodable bodies) is never raised
+while a last good value, a snapshot entry or a ``fallback`` exists; otherwise it is raised as
+``PromptUnavailableError`` whose ``cause`` (also ``__cause__``) is the underlying exception.
+"""
+
+from __future__ import annotations
+
+from promptops.errors import (
+    MissingVariablesError,
+    PromptOpsError,
+    TemplateError,
+    UnknownVariablesError,
+)
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "InvalidResponseError",
+    "MissingVariablesError",
+    "PermissionDeniedError",
+    "PromptNotFoundError",
+    "PromptUnavailableError",
+    "SDKError",
+    "ServerError",
+    "TemplateError",
+    "UnknownVariablesError",
+]
+
+
+def _describe(slug: str, version: int | None) -> str:
+    return repr(slug) if version is None else f"{slug!r} version {version}"
+
+
+class SDKError(PromptOpsError):
+    """Base class of the errors the SDK raises."""
+
+
+class ConfigurationError(SDKError, ValueError):
+    """The client was configured or called wrongly (missing API key, bad argument)."""
+
+
+class InvalidResponseError(SDKError):
+    """The server answered 2xx with a body that is not a prompt (a proxy, a wrong URL)."""
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class APIError(SDKError):
+    """The server answered with an error status and its JSON error body."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str = "error",
+        field: str | None = None,
+        slug: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.field = field
+        self.slug = slug
+
+    def __str__(self) -> str:
+        return f"{self.message} (HTTP {self.status_code}, {self.code})"
+
+
+class AuthenticationError(APIError):
+    """401: the API key is unknown or was revoked."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the API key may not read this prompt (another environment or project)."""
+
+
+class PromptNotFoundError(APIError, LookupError):
+    """404: the prompt or version does not exist, or nothing is active in the key's
+    environment."""
+
+
+class ServerError(APIError):
+    """5xx from the server. Treated as unavailability: stale values are served."""
+
+
+class PromptUnavailableError(SDKError):
+    """The prompt could not be fetched and there was nothing to serve instead.
+
+    Raised only when nothing is cached for the prompt, it is not in the snapshot file and
+    the caller gave no ``fallback``. ``cause`` is what went wrong (an ``httpx`` transport
+    error, a :class:`ServerError`, ...).
+    """
+
+    def __init__(self, slug: str, version: int | None, cause: BaseException) -> None:
+        reason = str(cause) or type(cause).__name__
+        super().__init__(
+            f"prompt {_describe(slug, version)} is unavailable and nothing is cached:"
+            f" {type(cause).__name__}: {reason}"
+        )
+        self.slug = slug
+        self.version = version
+        self.cause = cause

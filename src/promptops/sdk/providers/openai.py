@@ -1,0 +1,165 @@
+"""OpenAI Chat Completions through the official ``openai`` library (``promptops[openai]``).
+
+A default client is ``openai.OpenAI()`` / ``openai.AsyncOpenAI()``: it reads
+``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID`` … itself. ``max_tokens`` is sent as
+``max_completion_tokens`` (the parameter current models accept). Streams ask for usage
+(``stream_options={"include_usage": True}``) unless the caller passed ``stream_options``: the
+last chunk then carries the usage and no choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from promptops.sdk.errors import ConfigurationError
+from promptops.sdk.providers.base import Provider, is_async_callable, to_json
+
+__all__ = ["OpenAIProvider"]
+
+
+class OpenAIProvider(Provider):
+    name = "openai"
+    title = "OpenAI"
+    library = "openai"
+    env_hint = "OPENAI_API_KEY (and OPENAI_BASE_URL)"
+
+    def default_client(self, is_async: bool) -> Any:
+        openai = self.import_library()
+        return openai.AsyncOpenAI() if is_async else openai.OpenAI()
+
+    def callable_client(self, client: Any, is_async: bool) -> Any:
+        try:
+            create = client.chat.completions.create
+        except AttributeError:
+            raise ConfigurationError(
+                f"provider='openai' needs an openai.OpenAI / AsyncOpenAI client, got"
+                f" {type(client).__name__}"
+            ) from None
+        if is_async_callable(create) != is_async:
+            wanted = "openai.AsyncOpenAI" if is_async else "openai.OpenAI"
+            method = "AsyncClient.run" if is_async else "Client.run"
+            raise ConfigurationError(f"{method} needs a {wanted} client, got {type(client)!r}")
+        return client
+
+    def build(
+        self,
+        messages: list[dict[str, str]],
+        model: str,
+        temperature: float | None,
+        max_tokens: int | None,
+        params: dict[str, Any],
+        stream: bool,
+        temperature_given: bool = False,
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": model, "messages": messages}
+        if temperature is not None:
+            kwargs["temperature"] = temperature
+        if max_tokens is not None:
+            kwargs["max_completion_tokens"] = max_tokens
+        if params:
+            kwargs.update(params)
+        if stream:
+            kwargs["stream"] = True
+            if "stream_options" not in kwargs:
+                kwargs["stream_options"] = {"include_usage": True}
+        return kwargs
+
+    def create(self, client: Any, kwargs: dict[str, Any], stream: bool) -> Any:
+        return client.chat.completions.create(**kwargs)
+
+    async def acreate(self, client: Any, kwargs: dict[str, Any], stream: bool) -> Any:
+        return await client.chat.completions.create(**kwargs)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def usage(self, response: Any) -> tuple[int | None, int | None]:
+        usage = getattr(response, "usage", None)
+        if usage is None:
+            return None, None
+        return usage.prompt_tokens, usage.completion_tokens
+
+    def stream_usage(self, chunks: Sequence[Any]) -> tuple[int | None, int | None]:
+        for chunk in reversed(chunks):
+            if getattr(chunk, "usage", None) is not None:
+                return self.usage(chunk)
+        return None, None
+
+    def text(self, response: Any) -> str | None:
+        choices = getattr(response, "choices", None)
+        if not choices:
+            return None
+        return choices[0].message.content
+
+    def chunk_text(self, chunk: Any) -> str:
+        choices = chunk.choices
+        if not choices:
+            return ""
+        return choices[0].delta.content or ""
+
+    # -- JSON -----------------------------------------------------------------------------
+
+    def merge(self, chunks: Sequence[Any]) -> dict[str, Any] | None:
+        """A ``chat.completion`` object built from the chunks (content, refusal and tool
+        calls concatenated per choice; ``finish_reason`` null if the stream was cut)."""
+        if not chunks:
+            return None
+        first = chunks[0]
+        merged: dict[str, Any] = {
+            "id": first.id,
+            "object": "chat.completion",
+            "created": first.created,
+            "model": first.model,
+        }
+        choices: dict[int, dict[str, Any]] = {}
+        usage = None
+        for chunk in chunks:
+            if chunk.usage is not None:
+                usage = chunk.usage
+            for choice in chunk.choices:
+                _merge_choice(choices, choice)
+        merged["choices"] = [choices[i] for i in sorted(choices)]
+        for choice in merged["choices"]:
+            calls = choice["message"].pop("_tool_calls", None)
+            if calls:
+                choice["message"]["tool_calls"] = [calls[i] for i in sorted(calls)]
+        merged["usage"] = to_json(usage)
+        for key in ("system_fingerprint", "service_tier"):
+            value = getattr(chunks[-1], key, None)
+            if value is not None:
+                merged[key] = value
+        return merged
+
+
+def _merge_choice(choices: dict[int, dict[str, Any]], choice: Any) -> None:
+    entry = choices.get(choice.index)
+    if entry is None:
+        entry = choices[choice.index] = {
+            "index": choice.index,
+            "message": {"role": "assistant", "content": None},
+            "finish_reason": None,
+        }
+    message = entry["message"]
+    delta = choice.delta
+    if delta is not None:
+        if delta.role:
+            message["role"] = delta.role
+        if delta.content:
+            message["content"] = (message["content"] or "") + delta.content
+        if delta.refusal:
+            message["refusal"] = message.get("refusal", "") + delta.refusal
+        for call in delta.tool_calls or ():
+            calls = message.setdefault("_tool_calls", {})
+            slot = calls.setdefault(
+                call.index,
+                {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
+            )
+            if call.id:
+                slot["id"] = call.id
+            if call.type:
+                slot["type"] = call.type
+            if call.function is not None:
+                slot["function"]["name"] += call.function.name or ""
+                slot["function"]["arguments"] += call.function.arguments or ""
+    if choice.finish_reason is not None:
+        entry["finish_reason"] = choice.finish_reason

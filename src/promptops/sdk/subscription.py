@@ -1,0 +1,137 @@
+"""``Client(subscribe=True)``: keep the cache current from the server's live stream.
+
+A daemon thread holds ``GET /v1/stream`` (Server-Sent Events) open and hands each event to
+the client's I/O-free ``_apply_stream_event``: a label move in the key's environment
+replaces the cached prompt at once, so while the stream is up a read never expires and
+never waits. When the connection drops, the client falls back to TTL behaviour and the thread
+reconnects (backing off up to 5 s) with ``Last-Event-ID``; the server replays every event
+since, so nothing is missed. The same thread serves ``AsyncClient`` (the cache is
+thread-safe), so no event loop is ever blocked by it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from promptops.sdk._base import BaseClient
+
+__all__ = ["ServerSentEvent", "Subscription", "parse_sse"]
+
+log = logging.getLogger("promptops")
+
+_READ_TIMEOUT = 45.0  # the server sends a keep-alive comment every 15 s
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    event: str
+    data: str
+    id: str | None
+
+
+def parse_sse(lines: Iterator[str]) -> Iterator[ServerSentEvent]:
+    """Events from the lines of a ``text/event-stream`` (the WHATWG parsing rules)."""
+    event, last_id = "", None
+    data: list[str] = []
+    for line in lines:
+        if line == "":
+            if data:
+                yield ServerSentEvent(event or "message", "\n".join(data), last_id)
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+        elif name == "id" and "\0" not in value:
+            last_id = value
+
+
+class Subscription:
+    def __init__(self, client: BaseClient, transport: httpx.BaseTransport | None = None) -> None:
+        self._client = client
+        self._http = httpx.Client(
+            base_url=client._base_url,
+            headers={**client._headers, "Accept": "text/event-stream"},
+            timeout=httpx.Timeout(connect=2.0, read=_READ_TIMEOUT, write=2.0, pool=2.0),
+            transport=transport,
+        )
+        self._stop = threading.Event()
+        self.connected = threading.Event()
+        self.last_event_id: str | None = None
+        self._response: httpx.Response | None = None
+        self._thread = threading.Thread(target=self._run, name="promptops-subscribe", daemon=True)
+
+    def start(self) -> Subscription:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        response = self._response
+        if response is not None:
+            response.close()  # unblocks the reading thread
+        self._thread.join(timeout=5)
+        self._http.close()
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                self._listen()
+                backoff = 0.1
+            except httpx.HTTPStatusError as exc:
+                log.warning("PromptOps: live stream refused (%s)", exc.response.status_code)
+                backoff = 5.0
+            except Exception as exc:
+                if not self._stop.is_set():
+                    log.debug("PromptOps: live stream dropped: %s", exc)
+            finally:
+                self._set_live(False)
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    def _listen(self) -> None:
+        headers = {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
+        with self._http.stream("GET", "/v1/stream", headers=headers) as response:
+            self._response = response
+            response.raise_for_status()
+            for sse in parse_sse(response.iter_lines()):
+                if self._stop.is_set():
+                    return
+                if sse.event == "ready":
+                    self._set_live(True, resumed=self.last_event_id is not None)
+                    if self.last_event_id is None:
+                        self.last_event_id = str(json.loads(sse.data)["last_event_id"])
+                    continue
+                self._client._apply_stream_event(sse.event, _json(sse.data))
+                if sse.id is not None:
+                    self.last_event_id = sse.id
+
+    def _set_live(self, live: bool, resumed: bool = False) -> None:
+        if live == self.connected.is_set():
+            return
+        if live:
+            self.connected.set()
+        else:
+            self.connected.clear()
+        self._client._stream_state(live, resumed=resumed)
+
+
+def _json(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None

@@ -1,0 +1,269 @@
+"""/v1/webhooks: endpoints (secret shown on creation), their delivery log, redeliver, test.
+
+Changes need a write key (or an editor) of the project; reads any key of the project (the
+instance admin key names it with ``project_id``). Keys of another project see nothing (404).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field, StrictBool
+
+from promptops.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from promptops.domain import webhooks
+from promptops.server.api.deps import ActorDep, Limit, ProjectQuery, ReadSession, StateDep
+from promptops.server.api.schemas import Input, Output, Str
+from promptops.worker.runner import allow_private
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+# Kept equal to promptops.domain.events.EVENT_TYPES (a test holds it).
+EventType = Literal[
+    "prompt_created",
+    "prompt_template_version_created",
+    "prompt_template_label_moved",
+    "prompt_template_label_change_approved",
+    "agent_run_completed",
+]
+WebhookId = Annotated[str, Path(max_length=40, description="The endpoint id (wh_…)")]
+DeliveryId = Annotated[int, Path(ge=1, le=2**62)]
+Url = Str(2048, 1)
+Description = Str(1000)
+
+
+class WebhookCreate(Input):
+    url: Url  # type: ignore[valid-type]
+    description: Description | None = None  # type: ignore[valid-type]
+    event_types: list[EventType] = Field(
+        default_factory=list, max_length=20, description="Event types to send; empty: all."
+    )
+    enabled: StrictBool = True
+
+
+class WebhookUpdate(Input):
+    url: Url | None = None  # type: ignore[valid-type]
+    description: Description | None = None  # type: ignore[valid-type]
+    event_types: list[EventType] | None = Field(None, max_length=20)
+    enabled: StrictBool | None = None
+
+
+class RotateRequest(Input):
+    overlap_seconds: Annotated[float, Field(ge=0, le=30 * 86400, allow_inf_nan=False)] | None = (
+        Field(None, description="How long the old secret stays valid (default: the setting).")
+    )
+
+
+class WebhookOut(Output):
+    id: str
+    url: str
+    description: str | None
+    event_types: list[str]
+    enabled: bool
+    disabled_reason: str | None
+    failure_count: int = Field(description="Failed attempts in a row.")
+    previous_secret_expires_at: datetime | None = Field(
+        description="Until then deliveries are also signed with the secret before the last"
+        " rotation."
+    )
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="The signing secret (whsec_…). Shown only here; store it.")
+
+
+class WebhookList(BaseModel):
+    data: list[WebhookOut]
+
+
+class AttemptOut(Output):
+    attempt: int
+    worker: str | None
+    started_at: datetime
+    succeeded: bool
+    status_code: int | None
+    latency_ms: float | None
+    response_excerpt: str | None = Field(description="The first 1 KiB of the response body.")
+    error: str | None
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    endpoint_id: str
+    event_id: str = Field(description="The webhook-id header of every attempt.")
+    event_type: str
+    status: Literal["pending", "succeeded", "failed", "cancelled"]
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    redelivery_of: int | None
+    created_at: datetime
+    completed_at: datetime | None
+    attempts: list[AttemptOut]
+
+
+class DeliveryDetail(DeliveryOut):
+    payload: dict[str, Any] = Field(description="The request body sent.")
+
+
+class DeliveryList(BaseModel):
+    data: list[DeliveryOut]
+    next_cursor: int | None
+
+
+def _delivery(row: WebhookDelivery, event: Event, attempts: list[WebhookAttempt]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "endpoint_id": row.endpoint_id,
+        "event_id": event.uid,
+        "event_type": event.type,
+        "status": row.status,
+        "attempt_count": row.attempts,
+        "next_attempt_at": row.next_attempt_at if row.status == "pending" else None,
+        "last_status_code": row.last_status_code,
+        "last_error": row.last_error,
+        "redelivery_of": row.redelivery_of,
+        "created_at": row.created_at,
+        "completed_at": row.completed_at,
+        "attempts": [AttemptOut.model_validate(a) for a in attempts],
+    }
+
+
+def _created(endpoint: WebhookEndpoint) -> WebhookCreated:
+    return WebhookCreated(
+        **WebhookOut.model_validate(endpoint).model_dump(), secret=endpoint.secret
+    )
+
+
+@router.post("", status_code=201, response_model=WebhookCreated)
+def create_webhook(body: WebhookCreate, actor: ActorDep, st: StateDep) -> WebhookCreated:
+    """Create an endpoint. The response carries its signing secret, shown only this once."""
+    with st.db.write() as session:
+        endpoint = webhooks.create_endpoint(
+            session,
+            actor,
+            url=body.url,
+            description=body.description,
+            event_types=body.event_types,
+            enabled=body.enabled,
+            allow_private=allow_private(st.settings),
+        )
+        return _created(endpoint)
+
+
+@router.get("", response_model=WebhookList)
+def list_webhooks(
+    actor: ActorDep, session: ReadSession, project_id: ProjectQuery = None
+) -> WebhookList:
+    rows = webhooks.list_endpoints(session, actor.project_for(project_id))
+    return WebhookList(data=[WebhookOut.model_validate(r) for r in rows])
+
+
+@router.get("/{webhook_id}", response_model=WebhookOut)
+def get_webhook(
+    webhook_id: WebhookId, actor: ActorDep, session: ReadSession, project_id: ProjectQuery = None
+) -> WebhookOut:
+    endpoint = webhooks.get_endpoint(session, actor.project_for(project_id), webhook_id)
+    return WebhookOut.model_validate(endpoint)
+
+
+@router.patch("/{webhook_id}", response_model=WebhookOut)
+def update_webhook(
+    webhook_id: WebhookId, body: WebhookUpdate, actor: ActorDep, st: StateDep
+) -> WebhookOut:
+    """Change url, description, event_types or enabled (enabling resets the failure count)."""
+    with st.db.write() as session:
+        endpoint = webhooks.update_endpoint(
+            session,
+            actor,
+            webhook_id,
+            fields=body.model_dump(exclude_unset=True),
+            allow_private=allow_private(st.settings),
+        )
+        return WebhookOut.model_validate(endpoint)
+
+
+@router.delete("/{webhook_id}", status_code=204)
+def delete_webhook(webhook_id: WebhookId, actor: ActorDep, st: StateDep) -> Response:
+    with st.db.write() as session:
+        webhooks.delete_endpoint(session, actor, webhook_id)
+    return Response(status_code=204)
+
+
+@router.post("/{webhook_id}/rotate-secret", response_model=WebhookCreated)
+def rotate_secret(
+    webhook_id: WebhookId, actor: ActorDep, st: StateDep, body: RotateRequest | None = None
+) -> WebhookCreated:
+    """A new secret (shown only here). The old one stays valid for `overlap_seconds`:
+    until then every delivery carries both signatures."""
+    overlap = body.overlap_seconds if body and body.overlap_seconds is not None else None
+    with st.db.write() as session:
+        endpoint = webhooks.rotate_secret(
+            session,
+            actor,
+            webhook_id,
+            overlap_seconds=st.settings.webhook_secret_overlap_seconds
+            if overlap is None
+            else overlap,
+        )
+        return _created(endpoint)
+
+
+@router.get("/{webhook_id}/deliveries", response_model=DeliveryList)
+def list_deliveries(
+    webhook_id: WebhookId,
+    actor: ActorDep,
+    session: ReadSession,
+    project_id: ProjectQuery = None,
+    limit: Limit = 50,
+    cursor: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    status: Literal["pending", "succeeded", "failed", "cancelled"] | None = None,
+) -> DeliveryList:
+    """The delivery log, newest first: each delivery with its attempts."""
+    endpoint = webhooks.get_endpoint(session, actor.project_for(project_id), webhook_id)
+    rows = webhooks.list_deliveries(session, endpoint, limit=limit, before_id=cursor, status=status)
+    return DeliveryList(
+        data=[DeliveryOut(**_delivery(*row)) for row in rows],
+        next_cursor=rows[-1][0].id if len(rows) == limit else None,
+    )
+
+
+@router.get("/{webhook_id}/deliveries/{delivery_id}", response_model=DeliveryDetail)
+def get_delivery(
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
+    actor: ActorDep,
+    session: ReadSession,
+    project_id: ProjectQuery = None,
+) -> DeliveryDetail:
+    endpoint = webhooks.get_endpoint(session, actor.project_for(project_id), webhook_id)
+    row, event, attempts = webhooks.get_delivery(session, endpoint, delivery_id)
+    return DeliveryDetail(**_delivery(row, event, attempts), payload=event.payload)
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    response_model=DeliveryOut,
+)
+def redeliver(
+    webhook_id: WebhookId, delivery_id: DeliveryId, actor: ActorDep, st: StateDep
+) -> DeliveryOut:
+    """Send the delivery's event again (a new delivery, same webhook-id)."""
+    with st.db.write() as session:
+        row, event = webhooks.redeliver(session, actor, webhook_id, delivery_id)
+        return DeliveryOut(**_delivery(row, event, []))
+
+
+@router.post("/{webhook_id}/test", status_code=202, response_model=DeliveryOut)
+def send_test(webhook_id: WebhookId, actor: ActorDep, st: StateDep) -> DeliveryOut:
+    """Queue a `webhook_test` event to this endpoint; follow it in the delivery log."""
+    with st.db.write() as session:
+        row, event = webhooks.send_test(session, actor, webhook_id)
+        return DeliveryOut(**_delivery(row, event, []))

@@ -1,0 +1,192 @@
+"""Promote and roll back (each behind a confirmation page), and change requests of protected
+environments (approve, reject, withdraw)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from promptops.db.models import ChangeRequest, Deployment
+from promptops.domain import approvals, deployments, prompts, protection, versions
+from promptops.domain.access import ENVIRONMENTS
+from promptops.domain.errors import ConflictError, DomainError, InvalidInputError
+from promptops.server.dashboard.web import (
+    CheckedForm,
+    PageRoute,
+    ProjectCtx,
+    ProjectDep,
+    app_state,
+    redirect,
+    render,
+    text,
+)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+Number = Annotated[int, Query(ge=1, le=2_147_483_647)]
+
+
+def _outcome(row: Deployment | ChangeRequest, environment: str, ctx: ProjectCtx) -> str:
+    if isinstance(row, ChangeRequest):
+        return (
+            f"{environment} is protected: change request #{row.id} is waiting for another"
+            " admin or owner to approve it."
+        )
+    return f"v{row.version} is now active in {environment}."
+
+
+def _confirm(request: Request, ctx: ProjectCtx, slug: str, template: str, **extra: Any) -> Response:
+    status = int(extra.pop("status", 200))
+    with app_state(request).db.read() as session:
+        prompt = prompts.get_prompt(session, ctx.id, slug)
+        active = deployments.active_deployments(session, prompt)
+        environments = protection.environment_settings(session, ctx.id)
+        numbers = [v.version for v in versions.list_versions(session, prompt, limit=500)]
+    context = {
+        "prompt": prompt,
+        "active": active,
+        "environments": environments,
+        "numbers": numbers,
+        "section": "prompts",
+        **extra,
+    }
+    return render(request, template, context, ctx=ctx, status=status)
+
+
+@router.get("/p/{project_id}/prompts/{slug}/promote")
+def confirm_promote(
+    slug: str,
+    request: Request,
+    ctx: ProjectDep,
+    version: Number | None = None,
+    environment: Literal["dev", "staging", "production"] | None = None,
+) -> Response:
+    values = {"version": version, "environment": environment}
+    return _confirm(request, ctx, slug, "promote.html", values=values)
+
+
+@router.post("/p/{project_id}/prompts/{slug}/promote")
+def promote(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
+    environment, raw = text(form, "environment"), text(form, "version")
+    comment = text(form, "comment").strip()[:2000] or None
+    values: dict[str, Any] = {"version": int(raw) if raw.isdigit() and len(raw) < 10 else None}
+    values["environment"] = environment
+    values["comment"] = comment or ""
+    try:
+        if environment not in ENVIRONMENTS:
+            raise InvalidInputError("choose the environment to promote to", field="environment")
+        if values["version"] is None:
+            raise InvalidInputError("choose a version", field="version")
+        with app_state(request).db.write() as session:
+            row = deployments.promote(
+                session, ctx.actor, slug, environment, version=values["version"], comment=comment
+            )
+            message = _outcome(row, environment, ctx)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        errors = {exc.field or "environment": exc.message}
+        return _confirm(
+            request, ctx, slug, "promote.html", values=values, errors=errors, status=exc.status
+        )
+    return redirect(f"/p/{ctx.id}/prompts/{slug}", message)
+
+
+@router.get("/p/{project_id}/prompts/{slug}/rollback")
+def confirm_rollback(
+    slug: str,
+    request: Request,
+    ctx: ProjectDep,
+    environment: Literal["dev", "staging", "production"],
+) -> Response:
+    target = _rollback_target(request, ctx, slug, environment)
+    return _confirm(request, ctx, slug, "rollback.html", environment=environment, target=target)
+
+
+def _rollback_target(request: Request, ctx: ProjectCtx, slug: str, environment: str) -> int | None:
+    with app_state(request).db.read() as session:
+        prompt = prompts.get_prompt(session, ctx.id, slug)
+        current = deployments.active_deployments(session, prompt)[environment]
+        row = session.get(Deployment, current.deployment_id) if current else None
+        previous = (
+            session.get(Deployment, row.previous_deployment_id)
+            if row is not None and row.previous_deployment_id is not None
+            else None
+        )
+        return previous.version if previous else None
+
+
+@router.post("/p/{project_id}/prompts/{slug}/rollback")
+def rollback(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
+    environment = text(form, "environment")
+    comment = text(form, "comment").strip()[:2000] or None
+    if environment not in ENVIRONMENTS:
+        raise InvalidInputError("choose the environment to roll back")
+    try:
+        with app_state(request).db.write() as session:
+            row = deployments.rollback(session, ctx.actor, slug, environment, comment=comment)
+            message = _outcome(row, environment, ctx)
+    except ConflictError as exc:
+        return _confirm(
+            request,
+            ctx,
+            slug,
+            "rollback.html",
+            environment=environment,
+            target=None,
+            errors={"environment": exc.message},
+            status=409,
+        )
+    return redirect(f"/p/{ctx.id}/prompts/{slug}", message)
+
+
+# ---- change requests -------------------------------------------------------------------------
+
+
+def _changes(request: Request, ctx: ProjectCtx, status: str, **extra: Any) -> Response:
+    code = int(extra.pop("code", 200))
+    with app_state(request).db.read() as session:
+        rows = approvals.list_requests(
+            session, ctx.id, status=None if status == "all" else status, limit=100
+        )
+    context = {"requests": rows, "status": status, "section": "changes", **extra}
+    return render(request, "changes.html", context, ctx=ctx, status=code)
+
+
+@router.get("/p/{project_id}/changes")
+def change_list(
+    request: Request,
+    ctx: ProjectDep,
+    status: Literal["pending", "approved", "rejected", "withdrawn", "all"] = "pending",
+) -> Response:
+    return _changes(request, ctx, status)
+
+
+@router.post("/p/{project_id}/changes/{request_id}/{decision}")
+def decide(
+    request_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    decision: Literal["approve", "reject", "withdraw"],
+    request: Request,
+    ctx: ProjectDep,
+    form: CheckedForm,
+) -> Response:
+    comment = text(form, "comment").strip()[:2000] or None
+    try:
+        with app_state(request).db.write() as session:
+            if decision == "approve":
+                cr, row = approvals.approve(session, ctx.actor, request_id, comment=comment)
+                message = f"Approved #{cr.id}: v{row.version} is now active in {cr.environment}."
+            elif decision == "reject":
+                cr = approvals.reject(session, ctx.actor, request_id, comment=comment)
+                message = f"Rejected change request #{cr.id}."
+            else:
+                cr = approvals.withdraw(session, ctx.actor, request_id)
+                message = f"Withdrew change request #{cr.id}."
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        errors = {f"request-{request_id}": exc.message}
+        return _changes(request, ctx, "pending", errors=errors, code=exc.status)
+    return redirect(f"/p/{ctx.id}/changes", message)

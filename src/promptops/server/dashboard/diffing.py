@@ -1,0 +1,116 @@
+"""Side-by-side diffs of two versions: system prompt, user template, parameters, metadata.
+
+Lines are matched with :class:`difflib.SequenceMatcher`; a changed line pair is diffed again
+word by word so the page can mark exactly what changed (``<del>``/``<ins>``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Any
+
+__all__ = ["Row", "Section", "Segment", "side_by_side", "version_sections"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    changed: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str  # equal | replace | delete | insert
+    left_no: int | None
+    left: list[Segment]
+    right_no: int | None
+    right: list[Segment]
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(row.kind != "equal" for row in self.rows)
+
+
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|\w+|\s+|[^\w\s]")
+# Below this similarity a changed line is marked whole: word-by-word marks would be noise.
+_MIN_RATIO = 0.4
+
+
+def _intraline(a: str, b: str) -> tuple[list[Segment], list[Segment]]:
+    """Mark what changed between two lines, word by word (punctuation on its own)."""
+    ta, tb = _TOKEN.findall(a), _TOKEN.findall(b)
+    matcher = SequenceMatcher(None, ta, tb, autojunk=False)
+    if matcher.ratio() < _MIN_RATIO:
+        return [Segment(a, True)], [Segment(b, True)]
+    left: list[Segment] = []
+    right: list[Segment] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            left.append(Segment("".join(ta[i1:i2])))
+            right.append(Segment("".join(tb[j1:j2])))
+            continue
+        if i2 > i1:
+            left.append(Segment("".join(ta[i1:i2]), True))
+        if j2 > j1:
+            right.append(Segment("".join(tb[j1:j2]), True))
+    return left, right
+
+
+def side_by_side(a: str, b: str) -> list[Row]:
+    """Rows pairing the lines of ``a`` (left) and ``b`` (right)."""
+    left, right = a.splitlines(), b.splitlines()
+    rows: list[Row] = []
+    matcher = SequenceMatcher(None, left, right, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for k in range(i2 - i1):
+                line = left[i1 + k]
+                rows.append(Row("equal", i1 + k + 1, [Segment(line)], j1 + k + 1, [Segment(line)]))
+            continue
+        pairs = max(i2 - i1, j2 - j1) if tag == "replace" else 0
+        for k in range(pairs):
+            i, j = i1 + k, j1 + k
+            if i < i2 and j < j2:
+                segs_l, segs_r = _intraline(left[i], right[j])
+                rows.append(Row("replace", i + 1, segs_l, j + 1, segs_r))
+            elif i < i2:
+                rows.append(Row("delete", i + 1, [Segment(left[i], True)], None, []))
+            else:
+                rows.append(Row("insert", None, [], j + 1, [Segment(right[j], True)]))
+        if tag == "delete":
+            for i in range(i1, i2):
+                rows.append(Row("delete", i + 1, [Segment(left[i], True)], None, []))
+        elif tag == "insert":
+            for j in range(j1, j2):
+                rows.append(Row("insert", None, [], j + 1, [Segment(right[j], True)]))
+    return rows
+
+
+def _parameters(version: Any) -> str:
+    max_tokens = "-" if version.max_tokens is None else version.max_tokens
+    return f"model: {version.model}\ntemperature: {version.temperature}\nmax_tokens: {max_tokens}"
+
+
+def _metadata(version: Any) -> str:
+    return json.dumps(version.meta or {}, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def version_sections(a: Any, b: Any) -> list[Section]:
+    """The diff of two versions (``PromptVersion`` rows), one section per part."""
+    parts = [
+        ("System prompt", a.system_prompt, b.system_prompt),
+        ("User template", a.user_template, b.user_template),
+        ("Parameters", _parameters(a), _parameters(b)),
+        ("Metadata", _metadata(a), _metadata(b)),
+        ("Commit message", a.commit_message or "", b.commit_message or ""),
+    ]
+    return [Section(title, side_by_side(left, right)) for title, left, right in parts]

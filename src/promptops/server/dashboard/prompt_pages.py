@@ -1,0 +1,188 @@
+"""Prompts: the list (search, create), a prompt's page, a version, and the diff of two."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from promptops.db.models import ActiveDeployment, ChangeRequest, Deployment, Prompt
+from promptops.domain import approvals, deployments, prompts, protection, versions
+from promptops.domain.errors import DomainError
+from promptops.server.dashboard import diffing, log_pages
+from promptops.server.dashboard.web import (
+    CheckedForm,
+    PageRoute,
+    ProjectCtx,
+    ProjectDep,
+    app_state,
+    field_errors,
+    redirect,
+    render,
+    text,
+)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+Number = Annotated[int, Query(ge=1, le=2_147_483_647)]
+
+
+def _active_by_prompt(session: Session, rows: list[Prompt]) -> dict[int, dict[str, int]]:
+    active: dict[int, dict[str, int]] = {p.id: {} for p in rows}
+    if rows:
+        query = select(ActiveDeployment).where(ActiveDeployment.prompt_id.in_(list(active)))
+        for row in session.scalars(query):
+            active[row.prompt_id][row.environment] = row.version
+    return active
+
+
+def _prompt_list(request: Request, ctx: ProjectCtx, q: str | None, **extra: Any) -> Response:
+    status = int(extra.pop("status", 200))
+    with app_state(request).db.read() as session:
+        rows = prompts.list_prompts(session, ctx.id, limit=200, search=q or None)
+        active = _active_by_prompt(session, rows)
+    context = {"prompts": rows, "active": active, "q": q or "", "section": "prompts", **extra}
+    return render(request, "prompts.html", context, ctx=ctx, status=status)
+
+
+@router.get("/p/{project_id}/prompts")
+def prompt_list(
+    request: Request, ctx: ProjectDep, q: Annotated[str | None, Query(max_length=100)] = None
+) -> Response:
+    return _prompt_list(request, ctx, (q or "").strip().replace("\x00", ""))
+
+
+@router.post("/p/{project_id}/prompts")
+def create_prompt(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
+    values = {
+        "slug": text(form, "slug").strip(),
+        "name": text(form, "name").strip(),
+        "description": text(form, "description").strip(),
+    }
+    errors = {}
+    if not values["name"] or len(values["name"]) > 200:
+        errors["name"] = "enter a name of 1 to 200 characters"
+    if not errors:
+        try:
+            with app_state(request).db.write() as session:
+                prompts.create_prompt(
+                    session,
+                    ctx.actor,
+                    slug=values["slug"],
+                    name=values["name"],
+                    description=values["description"][:5000] or None,
+                )
+        except DomainError as exc:
+            if exc.status == 403:
+                raise
+            errors = field_errors(exc, "slug")
+    if errors:
+        return _prompt_list(request, ctx, None, errors=errors, values=values, status=422)
+    return redirect(
+        f"/p/{ctx.id}/prompts/{values['slug']}/edit",
+        f"Prompt {values['slug']} created. Write its first version.",
+    )
+
+
+def _history(session: Session, prompt: Prompt) -> list[tuple[Deployment, ChangeRequest | None]]:
+    rows = list(
+        session.scalars(
+            select(Deployment)
+            .where(Deployment.prompt_id == prompt.id)
+            .order_by(Deployment.id.desc())
+            .limit(50)
+        )
+    )
+    approved: dict[int | None, ChangeRequest] = {}
+    if rows:
+        query = select(ChangeRequest).where(ChangeRequest.deployment_id.in_([r.id for r in rows]))
+        approved = {cr.deployment_id: cr for cr in session.scalars(query)}
+    return [(r, approved.get(r.id)) for r in rows]
+
+
+@router.get("/p/{project_id}/prompts/{slug}")
+def prompt_page(slug: str, request: Request, ctx: ProjectDep) -> Response:
+    with app_state(request).db.read() as session:
+        prompt = prompts.get_prompt(session, ctx.id, slug)
+        rows = versions.list_versions(session, prompt, limit=200)
+        active = deployments.active_deployments(session, prompt)
+        environments = protection.environment_settings(session, ctx.id)
+        history = _history(session, prompt)
+        pending = approvals.list_requests(session, ctx.id, status="pending", slug=slug)
+        rollbackable = {
+            env: row is not None and _previous_version(session, row) is not None
+            for env, row in active.items()
+        }
+    charts = log_pages.prompt_charts(request, ctx, slug)
+    active_in: dict[int, list[str]] = {}
+    for env, row in active.items():
+        if row is not None:
+            active_in.setdefault(row.version, []).append(env)
+    context = {
+        "prompt": prompt,
+        "versions": rows,
+        "active": active,
+        "active_in": active_in,
+        "environments": environments,
+        "rollbackable": rollbackable,
+        "history": history,
+        "pending": pending,
+        "charts": charts,
+        "section": "prompts",
+    }
+    return render(request, "prompt.html", context, ctx=ctx)
+
+
+def _previous_version(session: Session, active: ActiveDeployment) -> int | None:
+    row = session.get(Deployment, active.deployment_id)
+    if row is None or row.previous_deployment_id is None:
+        return None
+    previous = session.get(Deployment, row.previous_deployment_id)
+    return previous.version if previous else None
+
+
+@router.get("/p/{project_id}/prompts/{slug}/versions/{number}")
+def version_page(
+    slug: str,
+    number: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    request: Request,
+    ctx: ProjectDep,
+) -> Response:
+    with app_state(request).db.read() as session:
+        prompt = prompts.get_prompt(session, ctx.id, slug)
+        version = versions.get_version(session, prompt, number)
+        active = deployments.active_deployments(session, prompt)
+    envs = [env for env, row in active.items() if row is not None and row.version == number]
+    context = {"prompt": prompt, "version": version, "active_in": envs, "section": "prompts"}
+    return render(request, "version.html", context, ctx=ctx)
+
+
+@router.get("/p/{project_id}/prompts/{slug}/diff")
+def diff_page(
+    slug: str,
+    request: Request,
+    ctx: ProjectDep,
+    a: Number | None = None,
+    b: Number | None = None,
+) -> Response:
+    with app_state(request).db.read() as session:
+        prompt = prompts.get_prompt(session, ctx.id, slug)
+        numbers = [v.version for v in versions.list_versions(session, prompt, limit=500)]
+        if b is None:
+            b = numbers[0] if numbers else 1
+        if a is None:
+            a = b - 1 if b > 1 else b
+        left = versions.get_version(session, prompt, a)
+        right = versions.get_version(session, prompt, b)
+    context = {
+        "prompt": prompt,
+        "numbers": numbers,
+        "left": left,
+        "right": right,
+        "sections": diffing.version_sections(left, right),
+        "section": "prompts",
+    }
+    return render(request, "diff.html", context, ctx=ctx)

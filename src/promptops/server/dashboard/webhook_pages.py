@@ -1,0 +1,118 @@
+"""Webhooks: endpoints (create: the signing secret is shown once; enable/disable), their
+deliveries with each attempt, redeliver and test events. Rules are the API's
+(:mod:`promptops.domain.webhooks`): changes need write permission (editor or higher)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from promptops.domain import events, webhooks
+from promptops.domain.errors import DomainError
+from promptops.server.dashboard.web import (
+    CheckedForm,
+    PageRoute,
+    ProjectCtx,
+    ProjectDep,
+    app_state,
+    field_errors,
+    redirect,
+    render,
+    text,
+)
+from promptops.worker.runner import allow_private
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+def _list(request: Request, ctx: ProjectCtx, **extra: Any) -> Response:
+    status = int(extra.pop("status", 200))
+    with app_state(request).db.read() as session:
+        endpoints = webhooks.list_endpoints(session, ctx.id)
+    context = {
+        "endpoints": endpoints,
+        "event_types": events.EVENT_TYPES,
+        "section": "webhooks",
+        **extra,
+    }
+    return render(request, "webhooks.html", context, ctx=ctx, status=status)
+
+
+@router.get("/p/{project_id}/webhooks")
+def webhook_list(request: Request, ctx: ProjectDep) -> Response:
+    return _list(request, ctx)
+
+
+@router.post("/p/{project_id}/webhooks")
+def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
+    url, description = text(form, "url").strip(), text(form, "description").strip()
+    chosen = [t for t in events.EVENT_TYPES if text(form, f"event.{t}") == "on"]
+    values = {"url": url, "description": description, "events": chosen}
+    st = app_state(request)
+    try:
+        with st.db.write() as session:
+            endpoint = webhooks.create_endpoint(
+                session,
+                ctx.actor,
+                url=url,
+                allow_private=allow_private(st.settings),
+                description=description[:2000] or None,
+                event_types=chosen,
+            )
+            created = {"id": endpoint.id, "secret": endpoint.secret}
+    except DomainError as exc:
+        if exc.status == 403:
+            raise
+        errors = field_errors(exc, "url")
+        return _list(request, ctx, errors=errors, values=values, status=exc.status)
+    return _list(request, ctx, created=created, status=201)
+
+
+def _detail(request: Request, ctx: ProjectCtx, endpoint_id: str, **extra: Any) -> Response:
+    status = int(extra.pop("status", 200))
+    with app_state(request).db.read() as session:
+        endpoint = webhooks.get_endpoint(session, ctx.id, endpoint_id)
+        deliveries = webhooks.list_deliveries(session, endpoint, limit=50)
+    context = {"endpoint": endpoint, "deliveries": deliveries, "section": "webhooks", **extra}
+    return render(request, "webhook.html", context, ctx=ctx, status=status)
+
+
+@router.get("/p/{project_id}/webhooks/{endpoint_id}")
+def webhook_detail(endpoint_id: str, request: Request, ctx: ProjectDep) -> Response:
+    return _detail(request, ctx, endpoint_id)
+
+
+@router.post("/p/{project_id}/webhooks/{endpoint_id}/{action}")
+def webhook_action(
+    endpoint_id: str, action: str, request: Request, ctx: ProjectDep, form: CheckedForm
+) -> Response:
+    st = app_state(request)
+    back = f"/p/{ctx.id}/webhooks/{endpoint_id}"
+    try:
+        with st.db.write() as session:
+            if action == "redeliver":
+                raw = text(form, "delivery")
+                delivery_id = int(raw) if raw.isdigit() and len(raw) < 18 else 0
+                webhooks.redeliver(session, ctx.actor, endpoint_id, delivery_id)
+                message = f"Delivery {delivery_id} queued again."
+            elif action == "test":
+                webhooks.send_test(session, ctx.actor, endpoint_id)
+                message = "A test event is on its way."
+            elif action in ("enable", "disable"):
+                webhooks.update_endpoint(
+                    session,
+                    ctx.actor,
+                    endpoint_id,
+                    fields={"enabled": action == "enable"},
+                    allow_private=allow_private(st.settings),
+                )
+                message = f"Webhook {action}d."
+            else:
+                return _detail(request, ctx, endpoint_id, status=404)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _detail(request, ctx, endpoint_id, errors={"action": exc.message}, status=409)
+    return redirect(back, message)

@@ -1,0 +1,66 @@
+"""``promptops worker``: the webhook worker as its own process (needs ``promptops[server]``).
+
+Imports nothing of the server at module level (the CLI also runs from the SDK-only install).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from typing import Any
+
+__all__ = ["add_worker_command"]
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from promptops.cli.serve import _redact, _server_settings
+
+    if args.concurrency is not None:
+        os.environ["PROMPTOPS_WEBHOOK_CONCURRENCY"] = str(args.concurrency)
+    settings = _server_settings(args)
+    from promptops.db.session import Database, migrate
+    from promptops.worker.runner import Worker
+
+    migrate(settings.database_url)
+    db = Database(settings.database_url, pool_size=max(2, settings.webhook_concurrency))
+    worker = Worker(db, settings, name=args.name)
+    # On PostgreSQL, servers' commits wake this worker at once (LISTEN/NOTIFY) instead of
+    # at its next poll.
+    from promptops.server.notify import wire
+
+    listener = wire(db, settings.database_url, [worker])
+    if listener is not None:
+        listener.start()
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        worker.request_stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    print(
+        f"promptops worker {worker.name} started (database {_redact(settings.database_url)})",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        worker.run()
+    finally:
+        if listener is not None:
+            listener.stop()
+        db.dispose()
+    return 0
+
+
+def add_worker_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "worker", help="deliver webhooks as a separate process (any number can run at once)"
+    )
+    p.add_argument("--database-url", help="default: PROMPTOPS_DATABASE_URL or ./promptops.db")
+    p.add_argument("--mode", choices=["development", "production"])
+    p.add_argument("--name", help="worker id in the delivery log (default host:pid:random)")
+    p.add_argument(
+        "--concurrency", type=int, help="attempts in flight (default PROMPTOPS_WEBHOOK_CONCURRENCY)"
+    )
+    p.set_defaults(func=cmd_worker)
