@@ -441,40 +441,92 @@ def _median(values: list[float | None]) -> float | None:
 _METRICS = {"req/s": lambda r: r.rps, "req/CPU-s": lambda r: r.per_cpu}
 
 
+CLEAN_BUSY = 0.9  # a round is clean when every server was busy at least this share of it
+
+
 def _report(servers: list[Server], one: Fixture, big: Fixture, args: argparse.Namespace) -> Any:
-    by = {s.name: s for s in servers}
-    med = {
-        metric: {s.name: statistics.median(get(r) for r in s.results) for s in servers}
-        for metric, get in _METRICS.items()
-    }
-    rps = med["req/s"]
-    lines = [
-        "",
-        f"{'server':<16}{'median req/s':>13}{'min':>9}{'max':>9}{'spread':>8}"
-        f"{'req/CPU-s':>11}{'busy':>6}{'p50':>10}{'p99':>10}  errors",
-    ]
-    for s in servers:
-        values = [r.rps for r in s.results]
-        spread = (max(values) - min(values)) / rps[s.name]
-        lines.append(
-            f"{s.name:<16}{rps[s.name]:>13,.0f}{min(values):>9,.0f}{max(values):>9,.0f}"
-            f"{spread:>7.0%}{med['req/CPU-s'][s.name]:>12,.0f}"
-            f"{statistics.median(r.busy for r in s.results):>6.0%}"
-            f"  {_ms(_median([r.wrk.p50_ms for r in s.results]))}"
-            f"  {_ms(_median([r.wrk.p99_ms for r in s.results]))}"
-            f"  {sum(r.wrk.errors for r in s.results)}"
-        )
+    rounds = len(servers[0].results)
+    every = list(range(rounds))
+    clean = [i for i in every if all(s.results[i].busy >= CLEAN_BUSY for s in servers)]
+    lines, med, ratios = _tables(servers, every, f"all {rounds} rounds")
     busy = statistics.median(r.busy for s in servers for r in s.results)
     if busy < 0.8:
         lines.append(
             f"WARNING: the servers were busy only {busy:.0%} of the time (median): wrk could not"
             " saturate them (other load on the machine); req/s is unreliable, see req/CPU-s."
         )
-    lines += [
-        "(medians over rounds; spread: (max-min)/median of req/s; req/CPU-s: requests per",
-        " second of server CPU time, less sensitive to other load on the machine; busy: server",
-        " CPU time / wall time; p50/p99: medians of wrk's latency percentiles)",
+    data_clean: Any = None
+    if 3 <= len(clean) < rounds:
+        more, med_clean, ratios_clean = _tables(
+            servers,
+            clean,
+            f"clean rounds only ({len(clean)} of {rounds}: rounds {_listed(clean)}, where"
+            f" every server was busy >= {CLEAN_BUSY:.0%})",
+        )
+        lines += more
+        data_clean = {
+            "rounds": [i + 1 for i in clean],
+            "medians": med_clean,
+            "ratios": ratios_clean,
+        }
+    elif len(clean) < rounds:
+        lines.append(f"\n(clean rounds: {len(clean)} of {rounds}; too few for a separate table)")
+    lines.append(
+        f"\n1 vs 100k: {one.versions} version vs {big.versions:,} versions in {big.prompts:,}"
+        " prompts; 'within noise' = 1.0 lies within the range of the per-round paired ratios."
+        "\n(medians over rounds; spread: (max-min)/median of req/s; req/CPU-s: requests per"
+        " second of server CPU time, less sensitive to other load on the machine; busy: server"
+        " CPU time / wall time; p50/p99: medians of wrk's latency percentiles)"
+    )
+    data = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "args": vars(args),
+        "load_average_end": os.getloadavg()[0],
+        "servers": {
+            s.name: {
+                "median_rps": med["req/s"][s.name],
+                "median_requests_per_cpu_second": med["req/CPU-s"][s.name],
+                "runs": [r.as_dict() for r in s.results],
+            }
+            for s in servers
+        },
+        "ratios": ratios,
+        "clean": data_clean,
+    }
+    return {"text": "\n".join(lines), "data": data}
+
+
+def _listed(indices: list[int]) -> str:
+    return ",".join(str(i + 1) for i in indices)
+
+
+def _tables(
+    servers: list[Server], idx: list[int], title: str
+) -> tuple[list[str], dict[str, dict[str, float]], list[dict[str, Any]]]:
+    by = {s.name: s for s in servers}
+    runs = {s.name: [s.results[i] for i in idx] for s in servers}
+    med = {
+        metric: {name: statistics.median(get(r) for r in rs) for name, rs in runs.items()}
+        for metric, get in _METRICS.items()
+    }
+    rps = med["req/s"]
+    lines = [
+        "",
+        f"== {title}",
+        f"{'server':<16}{'median req/s':>13}{'min':>9}{'max':>9}{'spread':>8}"
+        f"{'req/CPU-s':>11}{'busy':>6}{'p50':>10}{'p99':>10}  errors",
     ]
+    for name, rs in runs.items():
+        values = [r.rps for r in rs]
+        spread = (max(values) - min(values)) / rps[name]
+        lines.append(
+            f"{name:<16}{rps[name]:>13,.0f}{min(values):>9,.0f}{max(values):>9,.0f}"
+            f"{spread:>7.0%}{med['req/CPU-s'][name]:>12,.0f}"
+            f"{statistics.median(r.busy for r in rs):>6.0%}"
+            f"  {_ms(_median([r.wrk.p50_ms for r in rs]))}"
+            f"  {_ms(_median([r.wrk.p99_ms for r in rs]))}"
+            f"  {sum(r.wrk.errors for r in rs)}"
+        )
 
     pairs = [
         (PROMPTOPS, STARLETTE, ">= 0.8 (bar)"),
@@ -491,7 +543,7 @@ def _report(servers: list[Server], one: Fixture, big: Fixture, args: argparse.Na
     ratios = []
     for a, b, bar in pairs:
         for metric, get in _METRICS.items():
-            paired = [get(x) / get(y) for x, y in zip(by[a].results, by[b].results, strict=True)]
+            paired = [get(x) / get(y) for x, y in zip(runs[a], runs[b], strict=True)]
             value = med[metric][a] / med[metric][b]
             if bar.startswith(">="):
                 verdict = "pass" if value >= 0.8 else "FAIL"
@@ -519,26 +571,7 @@ def _report(servers: list[Server], one: Fixture, big: Fixture, args: argparse.Na
             f"  {r['per_round_min']:.2f}-{r['per_round_max']:.2f}    {r['bar']}"
             f"{'  -> ' + r['verdict'] if r['verdict'] else ''}"
         )
-    lines.append(
-        f"(1 vs 100k: {one.versions} version vs {big.versions:,} versions in"
-        f" {big.prompts:,} prompts; 'within noise' = 1.0 lies within the range of the"
-        " per-round paired ratios)"
-    )
-    data = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "args": vars(args),
-        "load_average_end": os.getloadavg()[0],
-        "servers": {
-            s.name: {
-                "median_rps": rps[s.name],
-                "median_requests_per_cpu_second": med["req/CPU-s"][s.name],
-                "runs": [r.as_dict() for r in s.results],
-            }
-            for s in servers
-        },
-        "ratios": ratios,
-    }
-    return {"text": "\n".join(lines), "data": data}
+    return lines, med, ratios
 
 
 def _app_costs(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
@@ -37,9 +37,27 @@ _SUFFIX = "/active"
 
 @dataclass(frozen=True, slots=True)
 class Reply:
+    """An encoded answer, with its ASGI messages built once (a hit only sends them)."""
+
     status: int
     body: bytes
     etag: bytes | None = None
+    start: dict[str, Any] = field(init=False, repr=False, compare=False)
+    message: dict[str, Any] = field(init=False, repr=False, compare=False)
+    start_304: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        base: list[tuple[bytes, bytes]] = [(b"cache-control", b"no-cache")]
+        if self.etag is not None:
+            base.append((b"etag", self.etag))
+        full = [*base, (b"content-type", _JSON), (b"content-length", b"%d" % len(self.body))]
+        if self.status == 401:
+            full.append((b"www-authenticate", b"Bearer"))
+        # uvicorn reads these messages and never changes them, so they can be sent again.
+        set_ = object.__setattr__
+        set_(self, "start", {"type": "http.response.start", "status": self.status, "headers": full})
+        set_(self, "message", {"type": "http.response.body", "body": self.body})
+        set_(self, "start_304", {"type": "http.response.start", "status": 304, "headers": base})
 
 
 def error_reply(exc: DomainError) -> Reply:
@@ -158,8 +176,23 @@ class HotPath:
                 authorization = value.decode("latin-1")
             elif name == b"if-none-match":
                 if_none_match = value
-        reply = await self.resolve(authorization, slug)
+        reply = self._hit(authorization, slug)
+        if reply is None:  # first sight of the key or the prompt, or an error to explain
+            reply = await self.resolve(authorization, slug)
         await send_reply(send, reply, if_none_match)
+
+    def _hit(self, authorization: str | None, slug: str) -> Reply | None:
+        """The common case without a coroutine: a remembered project key and a snapshot
+        entry. Anything else (None) takes :meth:`resolve`, which explains refusals."""
+        if authorization is None:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        actor = self.auth.cached(token.strip())
+        if actor is None or actor.project_id is None or actor.environment is None:
+            return None
+        return self.snapshot.get(actor.project_id, actor.environment, slug)
 
 
 def not_modified(reply: Reply, if_none_match: bytes | None) -> bool:
@@ -171,16 +204,9 @@ def not_modified(reply: Reply, if_none_match: bytes | None) -> bool:
 
 
 async def send_reply(send: Any, reply: Reply, if_none_match: bytes | None) -> None:
-    headers: list[tuple[bytes, bytes]] = [(b"cache-control", b"no-cache")]
-    if reply.etag is not None:
-        headers.append((b"etag", reply.etag))
-    if not_modified(reply, if_none_match):
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
+    if if_none_match is not None and not_modified(reply, if_none_match):
+        await send(reply.start_304)
         await send({"type": "http.response.body", "body": b""})
         return
-    headers.append((b"content-type", _JSON))
-    headers.append((b"content-length", str(len(reply.body)).encode()))
-    if reply.status == 401:
-        headers.append((b"www-authenticate", b"Bearer"))
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": reply.body})
+    await send(reply.start)
+    await send(reply.message)
