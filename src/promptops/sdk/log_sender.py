@@ -17,6 +17,7 @@ and ``POST``s them to ``/v1/logs``, off the request path.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import atexit
 import contextlib
@@ -160,7 +161,7 @@ class _Backoff:
         return ended
 
 
-class _SenderBase:
+class _SenderBase(abc.ABC):
     def __init__(self, client: BaseClient, queue: LogQueue, settings: LogSettings) -> None:
         self._client = client
         self._queue = queue
@@ -212,8 +213,9 @@ class _SenderBase:
             self._exit_registered = False
             atexit.unregister(self._at_exit)
 
-    def _at_exit(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _at_exit(self) -> None:
+        """Send what is left when the interpreter exits (each sender its own way)."""
 
 
 class ThreadSender(_SenderBase):
