@@ -19,8 +19,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from promptops.sdk.errors import ConfigurationError
-from promptops.sdk.providers.base import Provider, is_async_callable, to_json
+from promptops.sdk.providers.base import Provider, to_json
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider"]
 
@@ -40,18 +39,9 @@ class AnthropicProvider(Provider):
         return anthropic.AsyncAnthropic() if is_async else anthropic.Anthropic()
 
     def callable_client(self, client: Any, is_async: bool) -> Any:
-        try:
-            create = client.messages.create
-        except AttributeError:
-            raise ConfigurationError(
-                f"provider='anthropic' needs an anthropic.Anthropic / AsyncAnthropic client,"
-                f" got {type(client).__name__}"
-            ) from None
-        if is_async_callable(create) != is_async:
-            wanted = "anthropic.AsyncAnthropic" if is_async else "anthropic.Anthropic"
-            method = "AsyncClient.run" if is_async else "Client.run"
-            raise ConfigurationError(f"{method} needs a {wanted} client, got {type(client)!r}")
-        return client
+        return self._client_with(
+            client, is_async, "messages.create", "anthropic.Anthropic", "anthropic.AsyncAnthropic"
+        )
 
     def build(
         self,

@@ -76,6 +76,26 @@ class Provider(abc.ABC):
         right kind (sync for ``Client.run``, async for ``AsyncClient.run``)."""
         return client
 
+    def _client_with(
+        self, client: Any, is_async: bool, method: str, sync_class: str, async_class: str
+    ) -> Any:
+        """``client`` checked to have ``method`` (a dotted path, e.g. ``messages.create``)
+        and to be sync or async as the caller needs. Class names are for the messages."""
+        create = client
+        try:
+            for part in method.split("."):
+                create = getattr(create, part)
+        except AttributeError:
+            raise ConfigurationError(
+                f"provider={self.name!r} needs an {sync_class} /"
+                f" {async_class.rsplit('.', 1)[-1]} client, got {type(client).__name__}"
+            ) from None
+        if is_async_callable(create) != is_async:
+            wanted = async_class if is_async else sync_class
+            caller = "AsyncClient.run" if is_async else "Client.run"
+            raise ConfigurationError(f"{caller} needs a {wanted} client, got {type(client)!r}")
+        return client
+
     def close_client(self, client: Any) -> Any:
         """Close a client made by :meth:`default_client` (may return an awaitable)."""
         close = getattr(client, "close", None)

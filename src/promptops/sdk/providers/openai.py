@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from promptops.sdk.errors import ConfigurationError
-from promptops.sdk.providers.base import Provider, is_async_callable, to_json
+from promptops.sdk.providers.base import Provider, to_json
 
 __all__ = ["OpenAIProvider"]
 
@@ -29,18 +28,9 @@ class OpenAIProvider(Provider):
         return openai.AsyncOpenAI() if is_async else openai.OpenAI()
 
     def callable_client(self, client: Any, is_async: bool) -> Any:
-        try:
-            create = client.chat.completions.create
-        except AttributeError:
-            raise ConfigurationError(
-                f"provider='openai' needs an openai.OpenAI / AsyncOpenAI client, got"
-                f" {type(client).__name__}"
-            ) from None
-        if is_async_callable(create) != is_async:
-            wanted = "openai.AsyncOpenAI" if is_async else "openai.OpenAI"
-            method = "AsyncClient.run" if is_async else "Client.run"
-            raise ConfigurationError(f"{method} needs a {wanted} client, got {type(client)!r}")
-        return client
+        return self._client_with(
+            client, is_async, "chat.completions.create", "openai.OpenAI", "openai.AsyncOpenAI"
+        )
 
     def build(
         self,
