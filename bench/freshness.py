@@ -32,19 +32,12 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from bench._common import free_port
 from promptops import Client
 from promptops.webhooks import verify
 
 ADMIN = "bench-freshness-admin-key-0123456789"
 PG = "postgresql://postgres@127.0.0.1:5432"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Receiver:

@@ -28,7 +28,6 @@ import os
 import platform
 import random
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -45,6 +44,8 @@ from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, func, select, text
+
+from bench._common import stop_process, write_doc_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "performance.md"
@@ -247,15 +248,7 @@ def start(target: Target, workdir: Path) -> None:
 
 
 def stop(target: Target) -> None:
-    proc = target.process
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(target.process, timeout=15)
 
 
 def create_postgres_db(admin_url: str) -> str:
@@ -433,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     report = _report(targets, args)
     print("\n" + report)
     if not args.no_docs:
-        write_section(DOCS, report)
+        write_doc_section(SECTION, report, DOCS)
         print(f"\nwrote the section {SECTION!r} of {DOCS.relative_to(ROOT)}")
     return 0
 
@@ -532,22 +525,6 @@ def _load() -> str:
         return f"{os.getloadavg()[0]:.1f}"
     except OSError:
         return "?"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Add or replace only our section; other sections are edited by others concurrently."""
-    current = path.read_text() if path.exists() else "# Performance\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        updated = current.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        tail = "".join(lines[end:])
-        updated = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
-    path.write_text(updated)
 
 
 if __name__ == "__main__":

@@ -50,12 +50,12 @@ import openai
 from openai.types.chat import ChatCompletion
 
 import promptops
+from bench._common import DOC, free_port, write_doc_section
 from promptops.sdk.logging_queue import LogEntry, LogQueue, LogSettings, encode_entry
 from promptops.sdk.pricing import PriceTable
 from promptops.sdk.providers.base import get_provider
 
 SECTION = "## run() overhead (bench/run_overhead)"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 REPO = Path(__file__).resolve().parent.parent
 SLUG = "support-answer"
 SYSTEM = "You are a helpful support agent for {{product}}. Answer briefly."
@@ -66,14 +66,6 @@ TARGET_US = 50.0
 
 
 # -- servers -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -492,25 +484,6 @@ def section(res: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) our section of docs/performance.md, re-reading it first: other
-    benchmarks own the other sections."""
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        tail = "".join(lines[end:])
-        updated = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
-    tmp = DOC.with_suffix(".md.tmp")
-    tmp.write_text(updated, encoding="utf-8")
-    os.replace(tmp, DOC)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=9)
@@ -522,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     for what, ok in res.checks:
         print(f"{'PASS' if ok else 'FAIL'}: {what}")
     if not args.no_write:
-        write_section(section(res))
+        write_doc_section(SECTION, section(res))
         print(f"wrote {DOC.relative_to(REPO)}")
     return 0 if all(ok for _, ok in res.checks) else 1
 

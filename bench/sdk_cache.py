@@ -43,9 +43,9 @@ from typing import Any
 import httpx
 
 import promptops
+from bench._common import DOC, write_doc_section
 
 SECTION = "## SDK cache (bench/sdk_cache)"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 SLUG = "greeting"
 VARIABLES = [f"var_{i}" for i in range(10)]
 
@@ -413,25 +413,6 @@ def section(res: Results, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) our section of docs/performance.md, re-reading it first: other
-    benchmarks own the other sections."""
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        tail = "".join(lines[end:])
-        updated = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
-    tmp = DOC.with_suffix(".md.tmp")
-    tmp.write_text(updated, encoding="utf-8")
-    os.replace(tmp, DOC)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=7)
@@ -444,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'PASS' if ok else 'FAIL'}: {what}")
     if not args.no_write:
         command = "python -m bench.sdk_cache " + " ".join(sys.argv[1:] if argv is None else argv)
-        write_section(section(res, command.strip()))
+        write_doc_section(SECTION, section(res, command.strip()))
         print(
             f"\nwritten to {DOC.relative_to(Path.cwd()) if DOC.is_relative_to(Path.cwd()) else DOC}"
         )

@@ -9,8 +9,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench._common import free_port, stop_process
 from bench.read_path import inproc
 from bench.read_path.fixtures import Fixture, create_postgres_db, drop_postgres_db, seed
 from bench.read_path.wrk import WrkResult, run_wrk
@@ -323,14 +322,8 @@ def _cpu_seconds(pid: int) -> float:
     return total / 1e9
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _start(server: Server, pin: list[str], workdir: Path) -> None:
-    server.port = _free_port()
+    server.port = free_port()
     server.log = workdir / f"{server.name}.log"
     cmd = [
         *pin,
@@ -361,15 +354,7 @@ def _start(server: Server, pin: list[str], workdir: Path) -> None:
 
 
 def _stop(server: Server) -> None:
-    proc = server.process
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(server.process, timeout=10)
 
 
 def _get(server: Server, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
