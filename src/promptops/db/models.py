@@ -104,6 +104,12 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))
     name: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[str | None] = mapped_column(String(200))
+    # The person this key acts for in approvals: its creator, or the origin of the key that
+    # created it (migration 0006). NULL: no person is behind it (admin key, bootstrap).
+    origin_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_by_key_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(TZDateTime())
@@ -386,6 +392,11 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     event_types: Mapped[list[str]] = mapped_column(JSON)  # empty: every event type
+    # The environments whose events it receives (migration 0006); keys manage only
+    # endpoints whose environments are all their own.
+    environments: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["dev", "staging", "production"]
+    )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Signing secrets (whsec_…) in clear: signing needs them (see docs/webhooks.md).
     secret: Mapped[str] = mapped_column(String(120))
