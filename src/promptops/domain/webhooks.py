@@ -6,8 +6,9 @@ enabled flag and a signing secret ``whsec_…``, shown in full only when created
 Secrets are stored in clear because signing needs them; protect the database accordingly.
 
 Endpoints are scoped by environment (``environments``): who sees and changes which one is
-:mod:`promptops.domain.webhook_scope`. Changes are audited. Deliveries are created by :mod:`promptops.domain.events` (from changes) or here (redeliver, test events) and
-delivered by :mod:`promptops.worker`.
+:mod:`promptops.domain.webhook_scope`. Changes are audited. Deliveries are created by
+:mod:`promptops.domain.events` (from changes) or here (redeliver, test events) and delivered
+by :mod:`promptops.worker`.
 """
 
 from __future__ import annotations
@@ -405,9 +406,7 @@ def redeliver(
     the same webhook-id (the event id), so receivers can tell it is a repeat."""
     scope.require_changer(actor)
     endpoint = find_endpoint(session, actor, endpoint_id, project_id=project_id)
-    original, event, _ = get_delivery(
-        session, endpoint, delivery_id, environment=actor.environment
-    )
+    original, event, _ = get_delivery(session, endpoint, delivery_id, environment=actor.environment)
     delivery = _queue(session, endpoint, event, redelivery_of=original.id)
     _audit(session, actor, "webhook.redelivered", endpoint, after={"delivery": original.id})
     return delivery, event
