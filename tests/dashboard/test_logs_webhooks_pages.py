@@ -92,7 +92,7 @@ def test_prompt_page_charts_usage_by_version(
 
 
 def test_webhook_pages(site: Site, people: dict[str, Person], project: Project) -> None:
-    b = site.signed_in(people["editor"])
+    b = site.signed_in(people["admin"])  # webhooks are managed by project admins and owners
     r = b.post(f"/p/{project.id}/webhooks", {"url": "not a url"})
     assert r.status_code == 422 and 'id="url-error"' in r.text
     r = b.post(
@@ -100,6 +100,7 @@ def test_webhook_pages(site: Site, people: dict[str, Person], project: Project) 
         {"url": "http://127.0.0.1:9/hook", "event.prompt_template_label_moved": "on"},
     )
     assert r.status_code == 201
+    assert 'name="env.production"' in r.text  # the form picks environments
     secret = re.search(r'<code id="webhook-secret">(whsec_[^<]+)</code>', r.text)
     assert secret and 'data-copy="webhook-secret"' in r.text
     endpoint_id = re.search(r"/webhooks/(wh_[0-9a-f]{16})", r.text)
@@ -119,3 +120,29 @@ def test_webhook_pages(site: Site, people: dict[str, Person], project: Project) 
     viewer = site.signed_in(people["viewer"])
     assert "Send a test event" not in viewer.get(url).text
     assert viewer.post(f"{url}/enable").status_code == 403
+    # editors see every endpoint but change none; none checked: every environment
+    editor = site.signed_in(people["editor"])
+    listing = editor.get(f"/p/{project.id}/webhooks").text
+    assert endpoint_id.group(1) in listing and 'name="env.dev"' not in listing
+    assert listing.count('class="env env-') == 3
+    assert "Send a test event" not in editor.get(url).text
+    assert editor.post(f"{url}/enable").status_code == 403
+    r = editor.post(f"/p/{project.id}/webhooks", {"url": "http://127.0.0.1:9/x"})
+    assert r.status_code == 403
+
+
+def test_webhook_form_picks_environments(
+    site: Site, people: dict[str, Person], project: Project
+) -> None:
+    b = site.signed_in(people["owner"])
+    r = b.post(
+        f"/p/{project.id}/webhooks",
+        {"url": "http://127.0.0.1:9/hook", "env.staging": "on", "env.production": "on"},
+    )
+    assert r.status_code == 201
+    endpoint_id = re.search(r"/webhooks/(wh_[0-9a-f]{16})", r.text)
+    assert endpoint_id
+    row = b.get(f"/p/{project.id}/webhooks").text.split(endpoint_id.group(1))[1].split("</tr>")[0]
+    assert "env-staging" in row and "env-production" in row and "env-dev" not in row
+    page = b.get(f"/p/{project.id}/webhooks/{endpoint_id.group(1)}").text
+    assert "env-staging" in page and "env-production" in page and "env-dev" not in page

@@ -138,11 +138,13 @@ def deliveries(api: Api, key: str, endpoint_id: str, **params: Any) -> list[dict
     return list(r.json()["data"])
 
 
-def settled(api: Api, key: str, endpoint_id: str, count: int) -> list[dict[str, Any]]:
+def settled(
+    api: Api, key: str, endpoint_id: str, count: int, **params: Any
+) -> list[dict[str, Any]]:
     """Wait until ``count`` deliveries exist and none is pending; returns them."""
 
     def check() -> list[dict[str, Any]] | None:
-        rows = deliveries(api, key, endpoint_id)
+        rows = deliveries(api, key, endpoint_id, **params)
         done = len(rows) >= count and all(d["status"] != "pending" for d in rows)
         return rows if done else None
 

@@ -166,7 +166,7 @@ def test_other_projects_see_nothing(api: Api, project: Project, other: Project) 
     assert api.as_(project.key).get(base).json()["description"] is None
 
 
-def test_admin_key_reads_with_project_id_and_cannot_change(
+def test_admin_key_names_the_project_and_manages_every_endpoint(
     api: Api, project: Project, admin_key: str
 ) -> None:
     made = create(api, project.key)
@@ -174,7 +174,15 @@ def test_admin_key_reads_with_project_id_and_cannot_change(
     r = api.as_(admin_key).get("/v1/webhooks", params={"project_id": project.id})
     assert [w["id"] for w in r.json()["data"]] == [made["id"]]
     r = api.as_(admin_key).post("/v1/webhooks", json={"url": URL})
-    assert_error(r, 403)
+    assert_error(r, 422, field="project_id")
+    r = api.as_(admin_key).post("/v1/webhooks", json={"url": URL, "project_id": "nope"})
+    assert_error(r, 404, field="project_id")
+    mine = create(api, admin_key, project_id=project.id)
+    assert mine["environments"] == ["dev", "staging", "production"]
+    r = api.as_(admin_key).patch(
+        f"/v1/webhooks/{made['id']}", params={"project_id": project.id}, json={"enabled": False}
+    )
+    assert r.status_code == 200 and r.json()["enabled"] is False
 
 
 def test_unknown_ids_are_404(api: Api, project: Project) -> None:

@@ -32,7 +32,16 @@ def test_server_webhook_asgi_receiver_redis_cache_read_back(
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhooks/promptops"
-    endpoint = api.as_(project.key).post("/v1/webhooks", json={"url": url}).json()
+    # it listens to dev and staging: a key manages its own environment's endpoints only
+    endpoint = (
+        api.as_(admin_key)
+        .post(
+            "/v1/webhooks",
+            json={"url": url, "environments": ["dev", "staging"], "project_id": project.id},
+        )
+        .json()
+    )
+    scope = {"project_id": project.id}
 
     # the application: FastAPI with the ready ASGI handler, writing into Redis
     receiver = WebhookReceiver(endpoint["secret"], redis_cache, project_id=project.id)
@@ -59,17 +68,19 @@ def test_server_webhook_asgi_receiver_redis_cache_read_back(
         assert reader.get("greeting", version=1)["user_template"] == "one {{name}}"  # type: ignore[index]
 
         # a late, older label move (a redelivery) must not move the cache backwards
-        rows = settled(api, project.key, endpoint["id"], 6)
+        rows = settled(api, admin_key, endpoint["id"], 6, **scope)
         first_move = next(
             d for d in reversed(rows) if d["event_type"] == "prompt_template_label_moved"
         )
-        r = api.as_(project.key).post(
-            f"/v1/webhooks/{endpoint['id']}/deliveries/{first_move['id']}/redeliver"
+        r = api.as_(admin_key).post(
+            f"/v1/webhooks/{endpoint['id']}/deliveries/{first_move['id']}/redeliver",
+            params=scope,
         )
         assert r.status_code == 202
         done = wait_until(
             lambda: (
-                (d := deliveries(api, project.key, endpoint["id"])[0])["status"] == "succeeded"
+                (d := deliveries(api, admin_key, endpoint["id"], **scope)[0])["status"]
+                == "succeeded"
                 and d
             ),
             what="the redelivery",

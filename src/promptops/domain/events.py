@@ -3,8 +3,9 @@
 :func:`before_commit` is registered on ``Database.before_commit`` by the app factory. Inside
 each write transaction, just before commit, it turns the recorded :class:`Change` s into
 :class:`Event` rows (payload = the webhook body) and one :class:`WebhookDelivery` job per
-matching enabled endpoint. So an event exists exactly when its change committed: nothing is
-sent for a rollback, nothing is lost for a commit.
+matching enabled endpoint (its event types and its environments). So an event exists
+exactly when its change committed: nothing is sent for a rollback, nothing is lost for a
+commit.
 
 Ordering: on PostgreSQL each project's events are appended under a transaction-scoped
 advisory lock taken just before commit, so within a project ``Event.id`` grows in commit
@@ -197,8 +198,19 @@ def _data(session: Session, change: Change, type_: str) -> dict[str, Any] | None
     return data
 
 
+def _listens(endpoint: WebhookEndpoint, event: Event) -> bool:
+    """An endpoint receives the events of its environments, and every project-wide event
+    (environment NULL: a prompt or a version created), as it did before endpoints had
+    environments: those carry no environment's state."""
+    if event.environment is not None and event.environment not in (endpoint.environments or ()):
+        return False
+    wanted = endpoint.event_types
+    return not wanted or event.type in wanted
+
+
 def fan_out(session: Session, events: list[Event]) -> int:
-    """One pending delivery per (event, enabled endpoint whose filter matches)."""
+    """One pending delivery per (event, enabled endpoint whose filters match: event type,
+    and environment)."""
     if not events:
         return 0
     projects = {e.project_id for e in events}
@@ -211,8 +223,7 @@ def fan_out(session: Session, events: list[Event]) -> int:
     made = 0
     for event in events:
         for endpoint in endpoints:
-            wanted = endpoint.event_types
-            if endpoint.project_id == event.project_id and (not wanted or event.type in wanted):
+            if endpoint.project_id == event.project_id and _listens(endpoint, event):
                 session.add(
                     WebhookDelivery(
                         endpoint_id=endpoint.id,

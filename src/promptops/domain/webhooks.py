@@ -5,9 +5,10 @@ creation, on update, and again at every attempt), an event filter (empty: every 
 enabled flag and a signing secret ``whsec_…``, shown in full only when created or rotated.
 Secrets are stored in clear because signing needs them; protect the database accordingly.
 
-Changes need a project key (or user) with write permission and are audited. Deliveries are
-created by :mod:`promptops.domain.events` (from changes) or here (redeliver, test events) and
-delivered by :mod:`promptops.worker`.
+Endpoints are scoped by environment (``environments``): who sees and changes which one is
+:mod:`promptops.domain.webhook_scope`. Changes are audited. Deliveries are created by
+:mod:`promptops.domain.events` (from changes) or here (redeliver, test events) and delivered
+by :mod:`promptops.worker`.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from promptops.db.models import (
     Event,
+    Project,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     utcnow,
 )
 from promptops.domain import audit, changes, events
+from promptops.domain import webhook_scope as scope
 from promptops.domain.access import Actor
 from promptops.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from promptops.webhooks import generate_secret
@@ -40,6 +43,7 @@ __all__ = [
     "create_endpoint",
     "delete_endpoint",
     "disable_endpoint",
+    "find_endpoint",
     "get_delivery",
     "get_endpoint",
     "list_deliveries",
@@ -79,6 +83,7 @@ def _summary(endpoint: WebhookEndpoint) -> dict[str, Any]:
     return {
         "url": endpoint.url,
         "event_types": endpoint.event_types,
+        "environments": endpoint.environments,
         "enabled": endpoint.enabled,
         "description": endpoint.description,
     }
@@ -112,9 +117,30 @@ def get_endpoint(
     return found
 
 
-def list_endpoints(session: Session, project_id: str) -> list[WebhookEndpoint]:
-    query = select(WebhookEndpoint).where(WebhookEndpoint.project_id == project_id)
-    return list(session.scalars(query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)))
+def find_endpoint(
+    session: Session,
+    actor: Actor,
+    endpoint_id: str,
+    *,
+    project_id: str | None = None,
+    lock: bool = False,
+) -> WebhookEndpoint:
+    """The endpoint as ``actor`` may see it: one it does not see is not found (404)."""
+    endpoint = get_endpoint(session, actor.project_for(project_id), endpoint_id, lock=lock)
+    if not scope.sees(actor, endpoint):
+        raise NotFoundError(f"webhook endpoint {endpoint_id!r} not found")
+    return endpoint
+
+
+def list_endpoints(
+    session: Session, actor: Actor, project_id: str | None = None
+) -> list[WebhookEndpoint]:
+    """The project's endpoints ``actor`` sees (a key: those of its environment only)."""
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.project_id == actor.project_for(project_id)
+    )
+    rows = session.scalars(query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id))
+    return [endpoint for endpoint in rows if scope.sees(actor, endpoint)]
 
 
 def create_endpoint(
@@ -125,11 +151,22 @@ def create_endpoint(
     allow_private: bool,
     description: str | None = None,
     event_types: Iterable[str] = (),
+    environments: Iterable[str] | None = None,
     enabled: bool = True,
+    project_id: str | None = None,
 ) -> WebhookEndpoint:
-    """Create an endpoint; its ``secret`` is the one time the caller sees it in full."""
-    actor.require_write()
-    project_id = actor.project_for(None)
+    """Create an endpoint; its ``secret`` is the one time the caller sees it in full.
+    ``environments`` None: the key's own environment (people, the admin: every one)."""
+    scope.require_changer(actor)
+    project_id = actor.project_for(project_id)
+    if session.get(Project, project_id) is None:  # the instance admin named it
+        raise NotFoundError(f"project {project_id[:40]!r} not found", field="project_id")
+    envs = (
+        scope.default_environments(actor)
+        if environments is None
+        else scope.check_environments(environments)
+    )
+    scope.require_environments_allowed(actor, envs)
     now = utcnow()
     endpoint = WebhookEndpoint(
         id="wh_" + secrets.token_hex(8),
@@ -137,6 +174,7 @@ def create_endpoint(
         url=validate_url(url, allow_private=allow_private),
         description=description,
         event_types=_event_types(event_types),
+        environments=envs,
         enabled=enabled,
         secret=generate_secret(),
         failure_count=0,
@@ -157,15 +195,20 @@ def update_endpoint(
     *,
     fields: dict[str, Any],
     allow_private: bool,
+    project_id: str | None = None,
 ) -> WebhookEndpoint:
-    """Change url, description, event_types and/or enabled. Enabling clears the failure
-    count (an endpoint disabled after failures starts over)."""
-    actor.require_write()
-    endpoint = get_endpoint(session, actor.project_for(None), endpoint_id, lock=True)
+    """Change url, description, event_types, environments and/or enabled. Enabling clears
+    the failure count (an endpoint disabled after failures starts over)."""
+    scope.require_changer(actor)
+    endpoint = find_endpoint(session, actor, endpoint_id, project_id=project_id, lock=True)
     before = _summary(endpoint)
-    for name in ("url", "event_types", "enabled"):
+    for name in ("url", "event_types", "environments", "enabled"):
         if name in fields and fields[name] is None:
             raise InvalidInputError(f"{name} cannot be null", field=name)
+    if "environments" in fields:
+        envs = scope.check_environments(fields["environments"])
+        scope.require_environments_allowed(actor, envs)
+        endpoint.environments = envs
     if "url" in fields:
         endpoint.url = validate_url(fields["url"], allow_private=allow_private)
     if "event_types" in fields:
@@ -183,23 +226,30 @@ def update_endpoint(
     return endpoint
 
 
-def delete_endpoint(session: Session, actor: Actor, endpoint_id: str) -> None:
+def delete_endpoint(
+    session: Session, actor: Actor, endpoint_id: str, *, project_id: str | None = None
+) -> None:
     """Delete an endpoint with its deliveries and their log (attempts in flight finish
     without being recorded)."""
-    actor.require_write()
-    endpoint = get_endpoint(session, actor.project_for(None), endpoint_id, lock=True)
+    scope.require_changer(actor)
+    endpoint = find_endpoint(session, actor, endpoint_id, project_id=project_id, lock=True)
     _audit(session, actor, "webhook.deleted", endpoint, before=_summary(endpoint))
     session.delete(endpoint)
     session.flush()
 
 
 def rotate_secret(
-    session: Session, actor: Actor, endpoint_id: str, *, overlap_seconds: float
+    session: Session,
+    actor: Actor,
+    endpoint_id: str,
+    *,
+    overlap_seconds: float,
+    project_id: str | None = None,
 ) -> WebhookEndpoint:
     """A new secret; the current one stays valid (deliveries are signed with both) for
     ``overlap_seconds``. A secret replaced before by an earlier rotation stops at once."""
-    actor.require_write()
-    endpoint = get_endpoint(session, actor.project_for(None), endpoint_id, lock=True)
+    scope.require_changer(actor)
+    endpoint = find_endpoint(session, actor, endpoint_id, project_id=project_id, lock=True)
     now = utcnow()
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + timedelta(seconds=overlap_seconds)
@@ -257,8 +307,10 @@ def list_deliveries(
     limit: int = 50,
     before_id: int | None = None,
     status: str | None = None,
+    environment: str | None = None,
 ) -> list[tuple[WebhookDelivery, Event, list[WebhookAttempt]]]:
-    """Newest first, each with its event and its attempts (oldest first)."""
+    """Newest first, each with its event and its attempts (oldest first). With
+    ``environment`` (a key's), only events of it and project-wide ones."""
     query = (
         select(WebhookDelivery, Event)
         .join(Event, Event.id == WebhookDelivery.event_id)
@@ -266,6 +318,8 @@ def list_deliveries(
         .order_by(WebhookDelivery.id.desc())
         .limit(limit)
     )
+    if environment is not None:
+        query = query.where(_of_environment(environment))
     if before_id is not None:
         query = query.where(WebhookDelivery.id < before_id)
     if status is not None:
@@ -282,14 +336,25 @@ def list_deliveries(
     return [(d, e, attempts[d.id]) for d, e in rows]
 
 
+def _of_environment(environment: str) -> Any:
+    return or_(Event.environment.is_(None), Event.environment == environment)
+
+
 def get_delivery(
-    session: Session, endpoint: WebhookEndpoint, delivery_id: int
+    session: Session,
+    endpoint: WebhookEndpoint,
+    delivery_id: int,
+    *,
+    environment: str | None = None,
 ) -> tuple[WebhookDelivery, Event, list[WebhookAttempt]]:
-    row = session.execute(
+    query = (
         select(WebhookDelivery, Event)
         .join(Event, Event.id == WebhookDelivery.event_id)
         .where(WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint.id)
-    ).first()
+    )
+    if environment is not None:
+        query = query.where(_of_environment(environment))
+    row = session.execute(query).first()
     if row is None:
         raise NotFoundError(f"delivery {delivery_id} of webhook {endpoint.id!r} not found")
     attempts = session.scalars(
@@ -330,22 +395,29 @@ def _queue(
 
 
 def redeliver(
-    session: Session, actor: Actor, endpoint_id: str, delivery_id: int
+    session: Session,
+    actor: Actor,
+    endpoint_id: str,
+    delivery_id: int,
+    *,
+    project_id: str | None = None,
 ) -> tuple[WebhookDelivery, Event]:
     """Send a delivery's event again, as a new delivery with its own attempts; it carries
     the same webhook-id (the event id), so receivers can tell it is a repeat."""
-    actor.require_write()
-    endpoint = get_endpoint(session, actor.project_for(None), endpoint_id)
-    original, event, _ = get_delivery(session, endpoint, delivery_id)
+    scope.require_changer(actor)
+    endpoint = find_endpoint(session, actor, endpoint_id, project_id=project_id)
+    original, event, _ = get_delivery(session, endpoint, delivery_id, environment=actor.environment)
     delivery = _queue(session, endpoint, event, redelivery_of=original.id)
     _audit(session, actor, "webhook.redelivered", endpoint, after={"delivery": original.id})
     return delivery, event
 
 
-def send_test(session: Session, actor: Actor, endpoint_id: str) -> tuple[WebhookDelivery, Event]:
+def send_test(
+    session: Session, actor: Actor, endpoint_id: str, *, project_id: str | None = None
+) -> tuple[WebhookDelivery, Event]:
     """Queue a ``webhook_test`` event for this endpoint only."""
-    actor.require_write()
-    endpoint = get_endpoint(session, actor.project_for(None), endpoint_id)
+    scope.require_changer(actor)
+    endpoint = find_endpoint(session, actor, endpoint_id, project_id=project_id)
     _require_enabled(endpoint)
     events.lock_project(session, endpoint.project_id)
     event = events.append(

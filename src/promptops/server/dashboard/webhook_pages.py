@@ -1,6 +1,8 @@
 """Webhooks: endpoints (create: the signing secret is shown once; enable/disable), their
 deliveries with each attempt, redeliver and test events. Rules are the API's
-(:mod:`promptops.domain.webhooks`): changes need write permission (editor or higher)."""
+(:mod:`promptops.domain.webhooks`, :mod:`promptops.domain.webhook_scope`): members see every
+endpoint of the project; changes need a project admin or owner. The form picks the
+environments an endpoint listens to (none checked: every environment)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from promptops.domain import events, webhooks
+from promptops.domain.access import ENVIRONMENTS
 from promptops.domain.errors import DomainError
 from promptops.server.dashboard.web import (
     CheckedForm,
@@ -30,10 +33,11 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 def _list(request: Request, ctx: ProjectCtx, **extra: Any) -> Response:
     status = int(extra.pop("status", 200))
     with app_state(request).db.read() as session:
-        endpoints = webhooks.list_endpoints(session, ctx.id)
+        endpoints = webhooks.list_endpoints(session, ctx.actor)
     context = {
         "endpoints": endpoints,
         "event_types": events.EVENT_TYPES,
+        "environments": ENVIRONMENTS,
         "section": "webhooks",
         **extra,
     }
@@ -49,7 +53,8 @@ def webhook_list(request: Request, ctx: ProjectDep) -> Response:
 def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
     url, description = text(form, "url").strip(), text(form, "description").strip()
     chosen = [t for t in events.EVENT_TYPES if text(form, f"event.{t}") == "on"]
-    values = {"url": url, "description": description, "events": chosen}
+    envs = [e for e in ENVIRONMENTS if text(form, f"env.{e}") == "on"]
+    values = {"url": url, "description": description, "events": chosen, "envs": envs}
     st = app_state(request)
     try:
         with st.db.write() as session:
@@ -60,6 +65,7 @@ def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Resp
                 allow_private=allow_private(st.settings),
                 description=description[:2000] or None,
                 event_types=chosen,
+                environments=envs or None,
             )
             created = {"id": endpoint.id, "secret": endpoint.secret}
     except DomainError as exc:
@@ -73,7 +79,7 @@ def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Resp
 def _detail(request: Request, ctx: ProjectCtx, endpoint_id: str, **extra: Any) -> Response:
     status = int(extra.pop("status", 200))
     with app_state(request).db.read() as session:
-        endpoint = webhooks.get_endpoint(session, ctx.id, endpoint_id)
+        endpoint = webhooks.find_endpoint(session, ctx.actor, endpoint_id)
         deliveries = webhooks.list_deliveries(session, endpoint, limit=50)
     context = {"endpoint": endpoint, "deliveries": deliveries, "section": "webhooks", **extra}
     return render(request, "webhook.html", context, ctx=ctx, status=status)

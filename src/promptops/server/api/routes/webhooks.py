@@ -1,7 +1,10 @@
 """/v1/webhooks: endpoints (secret shown on creation), their delivery log, redeliver, test.
 
-Changes need a write key (or an editor) of the project; reads any key of the project (the
-instance admin key names it with ``project_id``). Keys of another project see nothing (404).
+Endpoints are scoped by environment (:mod:`promptops.domain.webhook_scope`): a key sees and
+(``write``) changes only endpoints whose environments are all its own, others are 404 to it;
+people see all of their project's, project admins/owners change them; the instance admin key
+sees and changes all, naming the project with ``project_id``. Keys of another project see
+nothing (404).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pydantic import BaseModel, Field, StrictBool
 from promptops.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from promptops.domain import webhooks
 from promptops.server.api.deps import ActorDep, Limit, ProjectQuery, ReadSession, StateDep
-from promptops.server.api.schemas import Input, Output, Str
+from promptops.server.api.schemas import Environment, Input, Output, Str
 from promptops.worker.runner import allow_private
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -32,6 +35,15 @@ WebhookId = Annotated[str, Path(max_length=40, description="The endpoint id (wh_
 DeliveryId = Annotated[int, Path(ge=1, le=2**62)]
 Url = Str(2048, 1)
 Description = Str(1000)
+Environments = Annotated[
+    list[Environment],
+    Field(
+        min_length=1,
+        max_length=3,
+        description="The environments whose events it receives (project-wide events, such as"
+        " prompt_created, go to every endpoint).",
+    ),
+]
 
 
 class WebhookCreate(Input):
@@ -40,13 +52,18 @@ class WebhookCreate(Input):
     event_types: list[EventType] = Field(
         default_factory=list, max_length=20, description="Event types to send; empty: all."
     )
+    environments: Environments | None = Field(
+        None, description="Default: the key's own environment (people, admin key: all)."
+    )
     enabled: StrictBool = True
+    project_id: Str(64) | None = None  # type: ignore[valid-type]  # instance admin key only
 
 
 class WebhookUpdate(Input):
     url: Url | None = None  # type: ignore[valid-type]
     description: Description | None = None  # type: ignore[valid-type]
     event_types: list[EventType] | None = Field(None, max_length=20)
+    environments: Environments | None = None
     enabled: StrictBool | None = None
 
 
@@ -61,6 +78,7 @@ class WebhookOut(Output):
     url: str
     description: str | None
     event_types: list[str]
+    environments: list[str]
     enabled: bool
     disabled_reason: str | None
     failure_count: int = Field(description="Failed attempts in a row.")
@@ -151,8 +169,10 @@ def create_webhook(body: WebhookCreate, actor: ActorDep, st: StateDep) -> Webhoo
             url=body.url,
             description=body.description,
             event_types=body.event_types,
+            environments=body.environments,
             enabled=body.enabled,
             allow_private=allow_private(st.settings),
+            project_id=body.project_id,
         )
         return _created(endpoint)
 
@@ -161,7 +181,7 @@ def create_webhook(body: WebhookCreate, actor: ActorDep, st: StateDep) -> Webhoo
 def list_webhooks(
     actor: ActorDep, session: ReadSession, project_id: ProjectQuery = None
 ) -> WebhookList:
-    rows = webhooks.list_endpoints(session, actor.project_for(project_id))
+    rows = webhooks.list_endpoints(session, actor, project_id)
     return WebhookList(data=[WebhookOut.model_validate(r) for r in rows])
 
 
@@ -169,15 +189,20 @@ def list_webhooks(
 def get_webhook(
     webhook_id: WebhookId, actor: ActorDep, session: ReadSession, project_id: ProjectQuery = None
 ) -> WebhookOut:
-    endpoint = webhooks.get_endpoint(session, actor.project_for(project_id), webhook_id)
+    endpoint = webhooks.find_endpoint(session, actor, webhook_id, project_id=project_id)
     return WebhookOut.model_validate(endpoint)
 
 
 @router.patch("/{webhook_id}", response_model=WebhookOut)
 def update_webhook(
-    webhook_id: WebhookId, body: WebhookUpdate, actor: ActorDep, st: StateDep
+    webhook_id: WebhookId,
+    body: WebhookUpdate,
+    actor: ActorDep,
+    st: StateDep,
+    project_id: ProjectQuery = None,
 ) -> WebhookOut:
-    """Change url, description, event_types or enabled (enabling resets the failure count)."""
+    """Change url, description, event_types, environments or enabled (enabling resets the
+    failure count)."""
     with st.db.write() as session:
         endpoint = webhooks.update_endpoint(
             session,
@@ -185,20 +210,27 @@ def update_webhook(
             webhook_id,
             fields=body.model_dump(exclude_unset=True),
             allow_private=allow_private(st.settings),
+            project_id=project_id,
         )
         return WebhookOut.model_validate(endpoint)
 
 
 @router.delete("/{webhook_id}", status_code=204)
-def delete_webhook(webhook_id: WebhookId, actor: ActorDep, st: StateDep) -> Response:
+def delete_webhook(
+    webhook_id: WebhookId, actor: ActorDep, st: StateDep, project_id: ProjectQuery = None
+) -> Response:
     with st.db.write() as session:
-        webhooks.delete_endpoint(session, actor, webhook_id)
+        webhooks.delete_endpoint(session, actor, webhook_id, project_id=project_id)
     return Response(status_code=204)
 
 
 @router.post("/{webhook_id}/rotate-secret", response_model=WebhookCreated)
 def rotate_secret(
-    webhook_id: WebhookId, actor: ActorDep, st: StateDep, body: RotateRequest | None = None
+    webhook_id: WebhookId,
+    actor: ActorDep,
+    st: StateDep,
+    body: RotateRequest | None = None,
+    project_id: ProjectQuery = None,
 ) -> WebhookCreated:
     """A new secret (shown only here). The old one stays valid for `overlap_seconds`:
     until then every delivery carries both signatures."""
@@ -211,6 +243,7 @@ def rotate_secret(
             overlap_seconds=st.settings.webhook_secret_overlap_seconds
             if overlap is None
             else overlap,
+            project_id=project_id,
         )
         return _created(endpoint)
 
@@ -226,8 +259,15 @@ def list_deliveries(
     status: Literal["pending", "succeeded", "failed", "cancelled"] | None = None,
 ) -> DeliveryList:
     """The delivery log, newest first: each delivery with its attempts."""
-    endpoint = webhooks.get_endpoint(session, actor.project_for(project_id), webhook_id)
-    rows = webhooks.list_deliveries(session, endpoint, limit=limit, before_id=cursor, status=status)
+    endpoint = webhooks.find_endpoint(session, actor, webhook_id, project_id=project_id)
+    rows = webhooks.list_deliveries(
+        session,
+        endpoint,
+        limit=limit,
+        before_id=cursor,
+        status=status,
+        environment=actor.environment,
+    )
     return DeliveryList(
         data=[DeliveryOut(**_delivery(*row)) for row in rows],
         next_cursor=rows[-1][0].id if len(rows) == limit else None,
@@ -242,8 +282,10 @@ def get_delivery(
     session: ReadSession,
     project_id: ProjectQuery = None,
 ) -> DeliveryDetail:
-    endpoint = webhooks.get_endpoint(session, actor.project_for(project_id), webhook_id)
-    row, event, attempts = webhooks.get_delivery(session, endpoint, delivery_id)
+    endpoint = webhooks.find_endpoint(session, actor, webhook_id, project_id=project_id)
+    row, event, attempts = webhooks.get_delivery(
+        session, endpoint, delivery_id, environment=actor.environment
+    )
     return DeliveryDetail(**_delivery(row, event, attempts), payload=event.payload)
 
 
@@ -253,17 +295,25 @@ def get_delivery(
     response_model=DeliveryOut,
 )
 def redeliver(
-    webhook_id: WebhookId, delivery_id: DeliveryId, actor: ActorDep, st: StateDep
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
+    actor: ActorDep,
+    st: StateDep,
+    project_id: ProjectQuery = None,
 ) -> DeliveryOut:
     """Send the delivery's event again (a new delivery, same webhook-id)."""
     with st.db.write() as session:
-        row, event = webhooks.redeliver(session, actor, webhook_id, delivery_id)
+        row, event = webhooks.redeliver(
+            session, actor, webhook_id, delivery_id, project_id=project_id
+        )
         return DeliveryOut(**_delivery(row, event, []))
 
 
 @router.post("/{webhook_id}/test", status_code=202, response_model=DeliveryOut)
-def send_test(webhook_id: WebhookId, actor: ActorDep, st: StateDep) -> DeliveryOut:
+def send_test(
+    webhook_id: WebhookId, actor: ActorDep, st: StateDep, project_id: ProjectQuery = None
+) -> DeliveryOut:
     """Queue a `webhook_test` event to this endpoint; follow it in the delivery log."""
     with st.db.write() as session:
-        row, event = webhooks.send_test(session, actor, webhook_id)
+        row, event = webhooks.send_test(session, actor, webhook_id, project_id=project_id)
         return DeliveryOut(**_delivery(row, event, []))
