@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     worker = Worker(db, settings) if settings.embedded_worker else None
     if worker is not None:
         db.listeners.append(worker)  # deliver as soon as a change commits
-    hub = StreamHub(db)
+    hub = StreamHub(db, recheck_seconds=settings.stream_recheck_seconds)
     db.listeners.append(hub)
     # Other processes' commits (PostgreSQL) reach the same consumers through NOTIFY.
     listener = wire(db, settings.database_url, [auth, snapshot, hub, worker])
