@@ -3,11 +3,14 @@ with the server (graceful shutdown does not wait on it)."""
 
 from __future__ import annotations
 
+import signal
 import time
+from pathlib import Path
 from typing import Any
 
+from tests.cli.test_serve import serving
 from tests.stream.test_stream import Reader, within
-from tests.support import Api, LiveServer, Project, live_server
+from tests.support import Api, LiveServer, Project, free_port, live_server
 
 
 def _prefix(key: str) -> str:
@@ -63,4 +66,19 @@ def test_server_stops_promptly_with_open_streams_and_they_end_cleanly(
         assert reader.ready.wait(5)
         time.sleep(0.5)
         assert not reader.ended
+        reader.close()
+
+
+def test_promptops_serve_stops_on_sigterm_with_an_open_stream(tmp_path: Path) -> None:
+    port = free_port()
+    with serving(tmp_path, port) as (proc, lines):
+        read = next(ln.split()[-1] for ln in lines if "dev read key:" in ln)
+        reader = Reader(f"http://127.0.0.1:{port}", read)
+        assert reader.ready.wait(10)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)  # graceful shutdown did not wait on the stream
+        assert time.monotonic() - started < 5.0
+        within(2.0, lambda: reader.ended)
+        assert reader.error is None  # the stream was ended, not cut
         reader.close()

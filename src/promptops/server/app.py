@@ -37,6 +37,7 @@ from promptops.server.errors import install_error_handlers
 from promptops.server.hotpath import ActiveSnapshot, HotPath
 from promptops.server.limits import BodyLimit
 from promptops.server.notify import wire
+from promptops.server import sqlite_lock
 from promptops.server.stream import router as stream_router
 from promptops.server.streamhub import StreamHub
 from promptops.server.user_auth import UserAuthenticator
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 @asynccontextmanager
 async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
     state: AppState = api.state.po
+    # A SQLite file is served by one process (see server.sqlite_lock): refuse a second.
+    sqlite_lock.acquire(state.settings.database_url)
     stop = threading.Event()
     # What start-up built lives as long as the process: keep it out of the garbage
     # collector's full passes (a large share of CPU under heavy log ingestion).
@@ -138,6 +141,7 @@ async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
         if state.stream_hub is not None:
             state.stream_hub.stop()
         state.db.dispose()
+        sqlite_lock.release(state.settings.database_url)
 
 
 def _flush(state: AppState) -> None:
