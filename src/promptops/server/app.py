@@ -18,6 +18,7 @@ from sse_starlette.sse import AppStatus
 from promptops import __version__
 from promptops.db.session import Database, migrate
 from promptops.domain import events
+from promptops.server import sqlite_lock
 from promptops.server.api.deps import AppState
 from promptops.server.api.routes import (
     approvals,
@@ -37,7 +38,6 @@ from promptops.server.errors import install_error_handlers
 from promptops.server.hotpath import ActiveSnapshot, HotPath
 from promptops.server.limits import BodyLimit
 from promptops.server.notify import wire
-from promptops.server import sqlite_lock
 from promptops.server.stream import router as stream_router
 from promptops.server.streamhub import StreamHub
 from promptops.server.user_auth import UserAuthenticator
