@@ -83,7 +83,7 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        # As a signal would: uvicorn's exit path (open event streams end on it too).
+        # As a signal would: uvicorn's exit path (sse-starlette ends open event streams).
         self.server.handle_exit(signal.SIGINT, None)
         self.thread.join(timeout=10)
 

@@ -105,3 +105,60 @@ def test_promotion_and_revocation_reach_other_processes(postgres: PostgresDataba
         within(1.0, lambda: httpx.get(f"{b}/v1/prompts/s/active", headers=r_h).status_code == 401)
         assert httpx.get(f"{b}/v1/prompts", headers=r_h).status_code == 401
         assert project_id
+
+
+@pytest.mark.postgres
+def test_revocation_through_one_process_ends_a_stream_held_by_another(
+    postgres: PostgresDatabases,
+) -> None:
+    import json
+    import threading
+
+    postgres.reset()
+    with ExitStack() as stack:
+        a = stack.enter_context(server_process(postgres.url))
+        b = stack.enter_context(server_process(postgres.url))
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        created = httpx.post(f"{a}/v1/projects", json={"name": "P"}, headers=admin).json()
+        w = {"Authorization": f"Bearer {created['api_key']['key']}"}
+        httpx.post(f"{a}/v1/prompts", json={"slug": "s", "name": "S"}, headers=w)
+        read = httpx.post(
+            f"{a}/v1/keys", json={"environment": "dev", "role": "read"}, headers=w
+        ).json()["key"]
+        events: list[str] = []
+        ready, ended = threading.Event(), threading.Event()
+        http = stack.enter_context(httpx.Client(timeout=httpx.Timeout(5.0, read=30.0)))
+        response = stack.enter_context(
+            http.stream("GET", f"{b}/v1/stream", headers={"Authorization": f"Bearer {read}"})
+        )
+        assert response.status_code == 200
+
+        def consume() -> None:
+            try:
+                for line in response.iter_lines():
+                    if line.startswith("event: "):
+                        events.append(line[7:])
+                        if line == "event: ready":
+                            ready.set()
+            except httpx.HTTPError:
+                pass
+            ended.set()
+
+        threading.Thread(target=consume, daemon=True).start()
+        assert ready.wait(5)
+        r = httpx.post(
+            f"{a}/v1/prompts/s/versions", json={"user_template": "one", "model": "m"}, headers=w
+        )
+        assert r.status_code == 201
+        within(5.0, lambda: "prompt_template_label_moved" in events)
+        seen = len(events)
+
+        prefix = read.rsplit("_", 1)[0]
+        assert httpx.delete(f"{a}/v1/keys/{prefix}", headers=w).status_code == 200
+        within(1.0, ended.is_set)
+        r = httpx.post(
+            f"{a}/v1/prompts/s/versions", json={"user_template": "two", "model": "m"}, headers=w
+        )
+        assert r.status_code == 201
+        time.sleep(0.3)
+        assert len(events) == seen, json.dumps(events)

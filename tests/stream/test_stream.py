@@ -35,6 +35,7 @@ class Reader:
     def __init__(self, url: str, key: str, last_event_id: str | None = None) -> None:
         self.events: list[tuple[str | None, str, Any]] = []
         self.ready = threading.Event()
+        self.error: Exception | None = None
         headers = {"Authorization": f"Bearer {key}"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = last_event_id
@@ -50,8 +51,12 @@ class Reader:
                 self.events.append((sse.id, sse.event, json.loads(sse.data)))
                 if sse.event == "ready":
                     self.ready.set()
-        except httpx.HTTPError:
-            pass
+        except httpx.HTTPError as exc:
+            self.error = exc
+
+    @property
+    def ended(self) -> bool:
+        return not self._thread.is_alive()
 
     def close(self) -> None:
         self.response.close()

@@ -120,6 +120,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "--workers > 1 needs PostgreSQL (processes share changes through LISTEN/NOTIFY);"
             " set PROMPTOPS_DATABASE_URL=postgresql://..."
         )
+    from promptops.server import sqlite_lock
+
+    try:  # held for this process's life (the app shares it); refuse a second server
+        sqlite_lock.acquire(settings.database_url)
+    except sqlite_lock.AlreadyServedError as exc:
+        raise CliError(str(exc)) from None
     _bootstrap(settings, demo=not args.no_demo and settings.demo)
     import uvicorn
 

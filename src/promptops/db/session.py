@@ -7,21 +7,75 @@ Two kinds of unit of work:
   with "database is locked" when a read upgrades to a write. On PostgreSQL it is an ordinary
   transaction; services lock the rows they change (``SELECT ... FOR UPDATE``).
 Both commit on success and roll back on any exception: nothing is stored half-way.
+
+After a write commits, its changes go to ``Database.listeners``. A listener is either a
+callable taking the changes, or a *change consumer*: an object with ``on_changes(changes)``
+(keep what it derived from the database fresh) and ``clear()`` (drop all of it; the next
+use reads the database again). Each listener runs on its own: one that raises is logged
+with its name, the others still run, and the write still succeeds (it is committed). A
+consumer whose ``on_changes`` raised may hold stale data, so its ``clear()`` is called.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "migrate"]
+__all__ = ["ChangeConsumer", "Database", "Listener", "deliver", "migrate"]
+
+log = logging.getLogger("promptops.db")
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+@runtime_checkable
+class ChangeConsumer(Protocol):
+    """Something derived from the database (a cache), kept fresh by committed changes."""
+
+    def on_changes(self, changes: list[Any]) -> None: ...
+
+    def clear(self) -> None:
+        """Drop everything derived; called when an invalidation failed or may be missed."""
+
+
+Listener = ChangeConsumer | Callable[[list[Any]], None]
+
+
+def _name(listener: object) -> str:
+    owner = getattr(listener, "__self__", None)
+    func = getattr(listener, "__qualname__", None)
+    if owner is not None and func is not None:
+        return f"{type(owner).__module__}.{func}"
+    if func is not None:
+        return f"{getattr(listener, '__module__', '?')}.{func}"
+    return f"{type(listener).__module__}.{type(listener).__qualname__}"
+
+
+def deliver(listeners: Iterable[Listener], changes: list[Any]) -> None:
+    """Hand ``changes`` to each listener in isolation (see the module docstring)."""
+    for listener in listeners:
+        if isinstance(listener, ChangeConsumer):
+            call: Callable[[list[Any]], None] = listener.on_changes
+            clear: Callable[[], None] | None = listener.clear
+        else:
+            call, clear = listener, None
+        try:
+            call(changes)
+        except Exception:
+            log.exception("change listener %s failed", _name(call))
+            if clear is None:
+                continue
+            try:
+                clear()
+                log.warning("cleared %s: it may have missed an invalidation", _name(listener))
+            except Exception:
+                log.exception("change listener %s could not be cleared", _name(listener))
 
 
 class Database:
@@ -45,8 +99,9 @@ class Database:
         # recorded: work that must commit or roll back with the change (e.g. the webhook
         # outbox) goes here.
         self.before_commit: list[Callable[[Session, list[Any]], None]] = []
-        # Called with the changes of each committed write (see promptops.domain.changes).
-        self.listeners: list[Callable[[list[Any]], None]] = []
+        # Given the changes of each committed write (see promptops.domain.changes and the
+        # module docstring): callables or change consumers, each run in isolation.
+        self.listeners: list[Listener] = []
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -63,8 +118,7 @@ class Database:
                         hook(session, list(session.info["changes"]))
             changes = session.info.pop("changes", None)
         if changes:
-            for listener in self.listeners:
-                listener(changes)
+            deliver(self.listeners, changes)
 
     def dispose(self) -> None:
         self.engine.dispose()

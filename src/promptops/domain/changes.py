@@ -9,16 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-__all__ = ["Change", "pending", "record"]
+__all__ = ["Change", "ChangeKind", "pending", "record"]
+
+
+class ChangeKind(StrEnum):
+    """What a change is. A ``StrEnum``: equal to its string, and sent as that string in
+    PostgreSQL notifications (``promptops.server.notify``)."""
+
+    PROMPT_CREATED = "prompt_created"
+    PROMPT_UPDATED = "prompt_updated"
+    VERSION_CREATED = "version_created"
+    LABEL_MOVED = "label_moved"
+    LABEL_CHANGE_APPROVED = "label_change_approved"
+    AGENT_RUN_COMPLETED = "agent_run_completed"
+    KEY_REVOKED = "key_revoked"
+    EVENTS_APPENDED = "events_appended"  # a commit added rows to the event log
+    WEBHOOK_JOBS_QUEUED = "webhook_jobs_queued"  # new deliveries outside the event hook
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    kind: str  # prompt_created | version_created | label_moved | key_revoked | ...
+    # A ChangeKind once made; a plain string of a known kind is accepted and converted.
+    kind: ChangeKind | str
     project_id: str
     slug: str | None = None
     environment: str | None = None
@@ -30,6 +47,10 @@ class Change:
     actor: str | None = None  # who did it (key prefix or user label)
     deployment_id: int | None = None
     data: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, ChangeKind):  # ValueError for an unknown kind
+            object.__setattr__(self, "kind", ChangeKind(self.kind))
 
 
 def record(session: Session, change: Change) -> None:

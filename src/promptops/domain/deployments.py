@@ -96,7 +96,7 @@ def deploy(
     changes.record(
         session,
         changes.Change(
-            "label_moved",
+            changes.ChangeKind.LABEL_MOVED,
             prompt.project_id,
             slug=prompt.slug,
             environment=environment,

@@ -38,7 +38,7 @@ from promptops.db.models import (
     utcnow,
 )
 from promptops.domain import changes
-from promptops.domain.changes import Change
+from promptops.domain.changes import Change, ChangeKind
 
 __all__ = [
     "EVENTS_APPENDED",
@@ -60,14 +60,14 @@ EVENT_TYPES: tuple[str, ...] = (
     "agent_run_completed",
 )
 TEST_EVENT_TYPE = "webhook_test"  # POST /v1/webhooks/{id}/test; sent to that endpoint only
-EVENTS_APPENDED = "events_appended"  # Change kind announced after a commit that added events
+EVENTS_APPENDED = ChangeKind.EVENTS_APPENDED  # announced after a commit that added events
 
-_KIND_TO_TYPE = {
-    "prompt_created": "prompt_created",
-    "version_created": "prompt_template_version_created",
-    "label_moved": "prompt_template_label_moved",
-    "label_change_approved": "prompt_template_label_change_approved",
-    "agent_run_completed": "agent_run_completed",
+_KIND_TO_TYPE: dict[str, str] = {  # ChangeKind (a StrEnum) -> event type
+    ChangeKind.PROMPT_CREATED: "prompt_created",
+    ChangeKind.VERSION_CREATED: "prompt_template_version_created",
+    ChangeKind.LABEL_MOVED: "prompt_template_label_moved",
+    ChangeKind.LABEL_CHANGE_APPROVED: "prompt_template_label_change_approved",
+    ChangeKind.AGENT_RUN_COMPLETED: "agent_run_completed",
 }
 _LOCK_CLASS = 7274  # advisory lock namespace of the event log (pg_advisory_xact_lock(int, int))
 

@@ -24,6 +24,7 @@ from promptops.domain.errors import InvalidInputError, NotFoundError, Permission
 __all__ = [
     "KEY_PATTERN",
     "IssuedKey",
+    "active_prefixes",
     "create_admin_key",
     "create_key",
     "find_by_prefix",
@@ -75,6 +76,16 @@ def verify_key(key: str, key_hash: str) -> bool:
 
 def find_by_prefix(session: Session, prefix: str) -> ApiKey | None:
     return session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+
+
+def active_prefixes(session: Session, prefixes: list[str]) -> set[str]:
+    """Which of ``prefixes`` name keys that exist and are not revoked."""
+    found: set[str] = set()
+    for start in range(0, len(prefixes), 500):
+        chunk = prefixes[start : start + 500]
+        query = select(ApiKey.prefix).where(ApiKey.prefix.in_(chunk), ApiKey.revoked_at.is_(None))
+        found.update(session.scalars(query))
+    return found
 
 
 def _issue(
@@ -219,5 +230,8 @@ def revoke_key(
             target_type="api_key",
             target=prefix,
         )
-        changes.record(session, changes.Change("key_revoked", project_id=target, key_prefix=prefix))
+        changes.record(
+            session,
+            changes.Change(changes.ChangeKind.KEY_REVOKED, project_id=target, key_prefix=prefix),
+        )
     return record

@@ -71,7 +71,8 @@ def create_prompt(
         after={"name": name, "description": description},
     )
     changes.record(
-        session, changes.Change("prompt_created", project_id, slug=slug, actor=actor.label)
+        session,
+        changes.Change(changes.ChangeKind.PROMPT_CREATED, project_id, slug=slug, actor=actor.label),
     )
     return prompt
 
@@ -96,7 +97,9 @@ def update_prompt(session: Session, actor: Actor, slug: str, *, fields: dict[str
         before=before,
         after=fields,
     )
-    changes.record(session, changes.Change("prompt_updated", project_id, slug=slug))
+    changes.record(
+        session, changes.Change(changes.ChangeKind.PROMPT_UPDATED, project_id, slug=slug)
+    )
     return prompt
 
 

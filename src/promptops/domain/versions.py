@@ -79,7 +79,7 @@ def create_version(
     changes.record(
         session,
         changes.Change(
-            "version_created",
+            changes.ChangeKind.VERSION_CREATED,
             project_id,
             slug=slug,
             version=version.version,

@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sse_starlette.sse import AppStatus
 
 from promptops import __version__
 from promptops.db.session import Database, migrate
 from promptops.domain import events
+from promptops.server import sqlite_lock
 from promptops.server.api.deps import AppState
 from promptops.server.api.routes import (
     approvals,
@@ -36,8 +38,8 @@ from promptops.server.errors import install_error_handlers
 from promptops.server.hotpath import ActiveSnapshot, HotPath
 from promptops.server.limits import BodyLimit
 from promptops.server.notify import wire
-from promptops.server.stream import StreamHub
 from promptops.server.stream import router as stream_router
+from promptops.server.streamhub import StreamHub
 from promptops.server.user_auth import UserAuthenticator
 from promptops.worker.runner import Worker
 
@@ -58,15 +60,15 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         db, admin_key=settings.admin_key, cache_seconds=settings.key_cache_seconds
     )
     snapshot = ActiveSnapshot(db)
-    db.listeners.extend([auth.on_changes, snapshot.on_changes])
+    db.listeners.extend([auth, snapshot])  # change consumers: on_changes + clear
     # Events and webhook jobs, written inside each write transaction (before `wire` adds
     # its NOTIFY hook, so the notification names the events too).
     db.before_commit.append(events.before_commit)
     worker = Worker(db, settings) if settings.embedded_worker else None
     if worker is not None:
-        db.listeners.append(worker.on_changes)  # deliver as soon as a change commits
-    hub = StreamHub()
-    db.listeners.append(hub.on_changes)
+        db.listeners.append(worker)  # deliver as soon as a change commits
+    hub = StreamHub(db, recheck_seconds=settings.stream_recheck_seconds)
+    db.listeners.append(hub)
     # Other processes' commits (PostgreSQL) reach the same consumers through NOTIFY.
     listener = wire(db, settings.database_url, [auth, snapshot, hub, worker])
 
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 @asynccontextmanager
 async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
     state: AppState = api.state.po
+    # A SQLite file is served by one process (see server.sqlite_lock): refuse a second.
+    sqlite_lock.acquire(state.settings.database_url)
     stop = threading.Event()
     # What start-up built lives as long as the process: keep it out of the garbage
     # collector's full passes (a large share of CPU under heavy log ingestion).
@@ -116,6 +120,11 @@ async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
     flusher.start()
     if state.listener is not None:
         state.listener.start()
+    if state.stream_hub is not None:
+        state.stream_hub.start()  # re-checks open streams' keys (a lost notification)
+    # sse-starlette ends open streams when the server is asked to exit (a process-wide
+    # flag that nothing resets); a server starting in this process is not exiting.
+    AppStatus.should_exit = False
     worker: Worker | None = getattr(api.state, "webhook_worker", None)
     if worker is not None:
         worker.start()
@@ -129,7 +138,10 @@ async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
         _flush(state)
         if state.listener is not None:
             state.listener.stop()
+        if state.stream_hub is not None:
+            state.stream_hub.stop()
         state.db.dispose()
+        sqlite_lock.release(state.settings.database_url)
 
 
 def _flush(state: AppState) -> None:

@@ -22,7 +22,7 @@ from promptops.db.models import ApiKey
 from promptops.db.session import Database
 from promptops.domain import keys
 from promptops.domain.access import Actor
-from promptops.domain.changes import Change
+from promptops.domain.changes import Change, ChangeKind
 from promptops.domain.errors import AuthenticationError
 
 __all__ = ["KeyAuthenticator", "bearer_token"]
@@ -142,7 +142,7 @@ class KeyAuthenticator:
 
     def on_changes(self, changes: list[Change]) -> None:
         for change in changes:
-            if change.kind == "key_revoked" and change.key_prefix:
+            if change.kind == ChangeKind.KEY_REVOKED and change.key_prefix:
                 self.forget(change.key_prefix)
 
     def flush_last_used(self) -> int:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # How long a verified key stays remembered before its row is looked at again
     # (revocation through this process takes effect at once regardless).
     key_cache_seconds: float = Field(300.0, ge=0)
+    # How often open event streams' keys are re-checked against the database (a backstop:
+    # a revocation ends its streams at once through changes and notifications).
+    stream_recheck_seconds: float = Field(5.0, gt=0)
     demo: bool = True
     log_level: str = "info"
     # Dashboard users and sessions (see docs/dashboard.md).

@@ -23,7 +23,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from promptops.domain.changes import Change
+from promptops.db.session import deliver
+from promptops.domain.changes import Change, ChangeKind
 
 __all__ = ["CHANNEL", "ChangeListener", "decode", "encode", "publish"]
 
@@ -47,7 +48,15 @@ def decode(payload: str) -> list[Change] | None:
     data = json.loads(payload)
     if data == _RESET:
         return None
-    return [Change(**{k: v for k, v in item.items() if k in _FIELDS}) for item in data]
+    # A kind this process does not know (a newer one, mid-upgrade) has no consumer here.
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise TypeError("a notification is a list of changes")
+    known = {k.value for k in ChangeKind}
+    return [
+        Change(**{k: v for k, v in item.items() if k in _FIELDS})
+        for item in data
+        if item.get("kind") in known
+    ]
 
 
 def publish(session: Session, changes: list[Change]) -> None:
@@ -140,13 +149,16 @@ def wire(db: Any, database_url: str, targets: list[Any]) -> ChangeListener | Non
     db.before_commit.append(publish)
 
     def on_changes(changes: list[Change]) -> None:
-        for target in targets:
-            target.on_changes(changes)
+        deliver(targets, changes)  # each in isolation; a failing one is cleared
 
     def on_reset() -> None:
         for target in targets:
             clear = getattr(target, "clear", None)
-            if clear is not None:
+            if clear is None:
+                continue
+            try:
                 clear()
+            except Exception:
+                log.exception("could not clear %s", type(target).__qualname__)
 
     return ChangeListener(database_url, on_changes, on_reset)

@@ -7,33 +7,38 @@ every event after it: no gap. Without it, the stream starts at "now".
 
 Wake-up: this process's commits and (on PostgreSQL) other processes' commits announce
 ``events_appended`` for a project (``Database.listeners`` / ``server.notify``); the
-:class:`StreamHub` wakes the connections subscribed to that project, which then read the new
-rows. A periodic re-read covers a lost wake-up; comments keep idle connections alive.
+:class:`~promptops.server.streamhub.StreamHub` wakes the connections subscribed to that
+project, which then read the new rows. A periodic re-read covers a lost wake-up; comments
+keep idle connections alive.
+
+Ending: a revoked key's streams end (the hub; see ``streamhub``), and each batch of events
+is read together with its key's state, so no event committed after the revocation is sent.
+On server shutdown sse-starlette's ``EventSourceResponse`` sets the stream's shutdown event
+and the stream ends cleanly (the server does not wait on it).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import threading
-import weakref
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, or_, select
+from sse_starlette import EventSourceResponse
 
-from promptops.db.models import Event
+from promptops.db.models import ApiKey, Event
 from promptops.db.session import Database
 from promptops.domain.access import Actor
-from promptops.domain.changes import Change
 from promptops.domain.events import TEST_EVENT_TYPE
 from promptops.server.api.deps import ActorDep, state
+from promptops.server.streamhub import StreamHub, Subscription
 
-__all__ = ["StreamHub", "router"]
+__all__ = ["StreamHub", "router"]  # StreamHub: re-exported from streamhub
 
 _KEEPALIVE_SECONDS = 15.0
 _BATCH = 500
@@ -41,85 +46,10 @@ _BATCH = 500
 router = APIRouter(tags=["stream"])
 
 
-class StreamHub:
-    """Per process: which connections wait on which project, and waking them."""
-
-    def __init__(self) -> None:
-        # Re-entrant: shutdown() runs from a signal handler on the event loop's thread.
-        self._lock = threading.RLock()
-        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
-        # Bumped by shutdown(): streams opened in an earlier epoch end.
-        self.epoch = 0
-        _HUBS.add(self)
-        _install_shutdown_hook()
-
-    def shutdown(self) -> None:
-        """End every open stream (the server is stopping; clients reconnect elsewhere)."""
-        with self._lock:
-            self.epoch += 1
-            projects = set(self._waiters)
-        self._wake(projects)
-
-    def subscribe(
-        self, project_id: str, loop: asyncio.AbstractEventLoop, wake: asyncio.Event
-    ) -> None:
-        with self._lock:
-            self._waiters.setdefault(project_id, set()).add((loop, wake))
-
-    def unsubscribe(
-        self, project_id: str, loop: asyncio.AbstractEventLoop, wake: asyncio.Event
-    ) -> None:
-        with self._lock:
-            waiters = self._waiters.get(project_id)
-            if waiters is not None:
-                waiters.discard((loop, wake))
-                if not waiters:
-                    del self._waiters[project_id]
-
-    def on_changes(self, changes: list[Change]) -> None:
-        projects = {c.project_id for c in changes if c.kind == "events_appended"}
-        if projects:
-            self._wake(projects)
-
-    def clear(self) -> None:
-        """After a lost notification channel: wake everyone to re-read."""
-        with self._lock:
-            projects = set(self._waiters)
-        self._wake(projects)
-
-    def _wake(self, projects: set[str]) -> None:
-        with self._lock:
-            targets = [w for p in projects for w in self._waiters.get(p, ())]
-        for loop, wake in targets:
-            # A closed loop means that connection is gone.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(wake.set)
-
-
-_HUBS: weakref.WeakSet[StreamHub] = weakref.WeakSet()
-
-
-def _install_shutdown_hook() -> None:
-    """uvicorn waits for open responses before it shuts down, and a stream never ends by
-    itself; so, as sse-starlette does, end the streams when uvicorn is asked to exit."""
-    try:
-        from uvicorn.server import Server
-    except ImportError:  # served by something else
-        return
-    original = Server.handle_exit
-    if getattr(original, "_promptops_streams", False):
-        return
-
-    def handle_exit(self: Any, sig: int, frame: Any) -> None:
-        for hub in list(_HUBS):
-            hub.shutdown()
-        original(self, sig, frame)
-
-    handle_exit._promptops_streams = True  # type: ignore[attr-defined]
-    Server.handle_exit = handle_exit  # type: ignore[method-assign]
-
-
-def _events_after(db: Database, actor: Actor, after: int) -> list[Event]:
+def _events_after(db: Database, actor: Actor, after: int) -> list[Event] | None:
+    """The next events, or None when the key is no longer valid. The key is read after
+    the events, in the same read: an event visible here committed before a revocation
+    that the key read does not see (so none committed after a revocation is sent)."""
     query = (
         select(Event)
         .where(Event.project_id == actor.project_id, Event.id > after)
@@ -129,7 +59,12 @@ def _events_after(db: Database, actor: Actor, after: int) -> list[Event]:
         .limit(_BATCH)
     )
     with db.read() as session:
-        return list(session.scalars(query))
+        events = list(session.scalars(query))
+        if events and actor.key_id is not None:
+            revoked = session.scalar(select(ApiKey.revoked_at).where(ApiKey.id == actor.key_id))
+            if revoked is not None:
+                return None
+        return events
 
 
 def _latest_id(db: Database) -> int:
@@ -142,39 +77,52 @@ def _frame(event: Event) -> bytes:
     return f"id: {event.id}\nevent: {event.type}\ndata: {data}\n\n".encode()
 
 
-async def _stream(request: Request, actor: Actor, after: int | None) -> AsyncIterator[bytes]:
+async def _stream(
+    request: Request, actor: Actor, after: int | None, shutdown: anyio.Event
+) -> AsyncIterator[bytes]:
     st = state(request)
     hub = st.stream_hub
     assert hub is not None
     db = st.db
     assert actor.project_id is not None
-    loop = asyncio.get_running_loop()
-    wake = asyncio.Event()
-    epoch = hub.epoch
-    hub.subscribe(actor.project_id, loop, wake)
+    sub = hub.open(actor.project_id, actor.label)
+    watcher = asyncio.ensure_future(_end_on(shutdown, sub))
     try:
         last = after if after is not None else await anyio.to_thread.run_sync(_latest_id, db)
+        if sub.ended:
+            return
         # Tell the client where it stands (and that the stream is live) at once.
         yield f"retry: 1000\nevent: ready\ndata: {json.dumps({'last_event_id': last})}\n\n".encode()
         while True:
-            wake.clear()
+            sub.wake.clear()
             while True:
                 events = await anyio.to_thread.run_sync(_events_after, db, actor, last)
+                if events is None:
+                    sub.end("revoked")
+                    return
                 for event in events:
+                    if sub.ended:
+                        return
                     yield _frame(event)
                     last = event.id
                 if len(events) < _BATCH:
                     break
-            if hub.epoch != epoch or await request.is_disconnected():
+            if sub.ended:
                 return
             try:
-                await asyncio.wait_for(wake.wait(), timeout=_KEEPALIVE_SECONDS)
+                await asyncio.wait_for(sub.wake.wait(), timeout=_KEEPALIVE_SECONDS)
             except TimeoutError:
                 yield b": keep-alive\n\n"
-            if hub.epoch != epoch:
+            if sub.ended:
                 return
     finally:
-        hub.unsubscribe(actor.project_id, loop, wake)
+        watcher.cancel()
+        hub.close(sub)
+
+
+async def _end_on(shutdown: anyio.Event, sub: Subscription) -> None:
+    await shutdown.wait()
+    sub.end("shutdown")
 
 
 @router.get(
@@ -195,8 +143,13 @@ async def stream(
 
         raise PermissionDeniedError("the stream needs a project API key (it has an environment)")
     start = last_event_id if last_event_id is not None else after
-    return StreamingResponse(
-        _stream(request, actor, start),
-        media_type="text/event-stream",
+    shutdown = anyio.Event()
+    return EventSourceResponse(
+        _stream(request, actor, start, shutdown),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        ping=0,  # the stream sends its own keep-alive comments (when idle)
+        sep="\n",
+        # On server shutdown: the stream sees `shutdown`, ends and closes the response.
+        shutdown_event=shutdown,
+        shutdown_grace_period=2.0,
     )

@@ -19,7 +19,7 @@ from promptops.server.config import Settings
 if TYPE_CHECKING:
     from promptops.server.hotpath import HotPath
     from promptops.server.notify import ChangeListener
-    from promptops.server.stream import StreamHub
+    from promptops.server.streamhub import StreamHub
     from promptops.server.user_auth import UserAuthenticator
 
 __all__ = [
