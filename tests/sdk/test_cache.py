@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import threading
 
 from promptops.sdk.cache import Backoff, Entry, PromptCache
@@ -62,10 +63,14 @@ def test_entry_renewal_keeps_the_value() -> None:
 
 
 def test_backoff() -> None:
-    backoff = Backoff(first=1.0, cap=5.0)
+    backoff = Backoff(first=1.0, cap=5.0, rand=lambda: 1.0)  # the top of each window
     assert not backoff.active(0.0)
     assert [backoff.failed(0.0, OSError()) for _ in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
     assert backoff.active(4.9) and not backoff.active(5.0)
+    jittered = Backoff(first=1.0, cap=5.0, rand=random.Random(3).random)
+    waits = [jittered.failed(0.0, OSError()) for _ in range(6)]
+    assert all(0.0 <= w <= top for w, top in zip(waits, [1, 2, 4, 5, 5, 5], strict=True))
+    assert len(set(waits)) == 6  # full jitter: drawn, not fixed
     for _ in range(5000):  # no overflow after a very long outage
         backoff.failed(0.0, OSError())
     assert backoff.succeeded() and not backoff.succeeded()

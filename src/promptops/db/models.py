@@ -106,9 +106,7 @@ class ApiKey(Base):
     created_by: Mapped[str | None] = mapped_column(String(200))
     # The person this key acts for in approvals: its creator, or the origin of the key that
     # created it (migration 0006). NULL: no person is behind it (admin key, bootstrap).
-    origin_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    origin_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_by_key_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(TZDateTime())

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from promptops._backoff import Backoff as _SharedBackoff
 from promptops.sdk.prompt import Prompt
 
 __all__ = ["Backoff", "Entry", "Flight", "Key", "PromptCache"]
@@ -166,32 +167,36 @@ class Backoff:
     """When the server is unavailable, how long to leave it alone.
 
     One per client: a dead server is dead for every prompt, so after a failure no read
-    touches the network until ``until`` (the first wait is ``first`` seconds, doubling on
-    each further failure up to ``cap``). Reads in the meantime serve what is cached.
+    touches the network until ``until``. The wait is drawn with full jitter
+    (:mod:`promptops._backoff`) from ``[0, first]`` after the first failure, the ceiling
+    doubling on each further failure up to ``cap``, so processes that lost the server
+    together do not come back together. Reads in the meantime serve what is cached.
     """
 
-    def __init__(self, first: float = 1.0, cap: float = 60.0) -> None:
-        self.first = first
-        self.cap = max(cap, first)
+    def __init__(
+        self, first: float = 1.0, cap: float = 60.0, rand: Callable[[], float] | None = None
+    ) -> None:
+        self._delays = _SharedBackoff(first, max(cap, first), rand=rand)
+        self.first = self._delays.first
+        self.cap = self._delays.cap
         self.until = -math.inf
-        self.failures = 0
         self.cause: BaseException | None = None
+
+    @property
+    def failures(self) -> int:
+        return self._delays.failures
 
     def active(self, now: float) -> bool:
         return now < self.until
 
     def failed(self, now: float, cause: BaseException) -> float:
         """Record a failure at ``now``; returns the end of the wait."""
-        delay = min(self.first * 2.0 ** min(self.failures, 32), self.cap)
-        self.failures += 1
         self.cause = cause
-        self.until = now + delay
+        self.until = now + self._delays.next()
         return self.until
 
     def succeeded(self) -> bool:
         """Record a success; True if this ends an outage."""
-        was_down = self.failures > 0
-        self.failures = 0
         self.cause = None
         self.until = -math.inf
-        return was_down
+        return self._delays.reset()

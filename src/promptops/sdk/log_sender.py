@@ -6,7 +6,8 @@ and ``POST``s them to ``/v1/logs``, off the request path.
   is waiting, every ``log_flush_interval`` seconds, and on ``flush()``, then sends everything
   queued, in batches of ``log_batch_size`` records and at most :data:`MAX_BODY_BYTES` a POST.
 - Network errors, timeouts, 5xx, 408, 425 and 429 are retried with exponential backoff
-  (:data:`BACKOFF_FIRST` doubling to :data:`BACKOFF_CAP`, jittered ±25 %), re-sending the
+  (full jitter under a ceiling of :data:`BACKOFF_FIRST` doubling to :data:`BACKOFF_CAP`;
+  :mod:`promptops._backoff`), re-sending the
   same bytes: record ids are client-made UUIDs, so nothing is stored twice.
 - 400 / 413 / 422 split the batch in halves until the refused record is alone; it is dropped
   (counted ``rejected``, warned). 401 / 403 / 404 and other 4xx drop the batch.
@@ -22,7 +23,6 @@ import asyncio
 import atexit
 import contextlib
 import logging
-import random
 import threading
 import time
 from collections import deque
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
+from promptops._backoff import Backoff
 from promptops.sdk.logging_queue import (
     CLOSE_TIMEOUT,
     LogEntry,
@@ -144,30 +145,13 @@ class _Batch:
             )
 
 
-class _Backoff:
-    def __init__(self) -> None:
-        self.delay = 0.0
-        self.failing = False
-
-    def failed(self) -> float:
-        self.delay = BACKOFF_FIRST if self.delay == 0 else min(self.delay * 2, BACKOFF_CAP)
-        return self.delay * random.uniform(0.75, 1.25)
-
-    def succeeded(self) -> bool:
-        """Reset; True when this ends a run of failures."""
-        ended = self.failing
-        self.delay = 0.0
-        self.failing = False
-        return ended
-
-
 class _SenderBase(abc.ABC):
     def __init__(self, client: BaseClient, queue: LogQueue, settings: LogSettings) -> None:
         self._client = client
         self._queue = queue
         self._settings = settings
         self._prices: PriceTable = client._prices
-        self._backoff = _Backoff()
+        self._backoff = Backoff(BACKOFF_FIRST, BACKOFF_CAP)
         self._stopping = False
         connect = client._timeout.connect
         self._timeout = httpx.Timeout(10.0, connect=connect if connect is not None else 5.0)
@@ -187,9 +171,9 @@ class _SenderBase(abc.ABC):
         return action, "" if action == "ok" else _detail(response)
 
     def _failed(self, detail: str) -> float:
-        delay = self._backoff.failed()
-        if not self._backoff.failing:
-            self._backoff.failing = True
+        first = not self._backoff.failing
+        delay = self._backoff.next()
+        if first:
             log.warning(
                 "PromptOps: cannot send request logs to %s (%s); retrying with backoff,"
                 " keeping up to %d records in memory",
@@ -200,7 +184,7 @@ class _SenderBase(abc.ABC):
         return delay
 
     def _succeeded(self) -> None:
-        if self._backoff.succeeded():
+        if self._backoff.reset():
             log.info("PromptOps: request logs are being sent to %s again", self._client._base_url)
 
     def _register_exit(self) -> None:
@@ -490,7 +474,7 @@ def send_now(
     if entries:
         deadline = time.monotonic() + budget
         batch = _Batch(entries, prices)
-        delay = BACKOFF_FIRST
+        backoff = Backoff(BACKOFF_FIRST, BACKOFF_CAP)
         with httpx.Client(
             base_url=client._base_url,
             headers=client._headers,
@@ -507,8 +491,7 @@ def send_now(
                 if action != "retry":
                     batch.apply(action, detail, client._base_url)
                     continue
-                time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
-                delay = min(delay * 2, BACKOFF_CAP)
+                time.sleep(max(0.0, min(backoff.next(), deadline - time.monotonic())))
         queue.resolve(batch.sent, batch.rejected, batch.unsent())
     count = queue.abandon()
     if count:

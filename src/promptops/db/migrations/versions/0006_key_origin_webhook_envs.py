@@ -37,7 +37,9 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("webhook_endpoints") as batch:
         batch.add_column(
-            sa.Column("environments", sa.JSON(), nullable=False, server_default=sa.text(f"'{_ALL}'"))
+            sa.Column(
+                "environments", sa.JSON(), nullable=False, server_default=sa.text(f"'{_ALL}'")
+            )
         )
 
 
