@@ -25,6 +25,7 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, cast
 
@@ -145,6 +146,23 @@ class _Batch:
             )
 
 
+# Senders to finish at interpreter exit, held weakly: atexit keeps what it is given for the
+# life of the process, so it gets one module function instead of each sender's bound method
+# (a client that is garbage-collected is freed with its sender).
+_at_exit_senders: weakref.WeakSet[_SenderBase] = weakref.WeakSet()
+
+
+def _finish_all_at_exit() -> None:
+    for sender in list(_at_exit_senders):
+        try:
+            sender._at_exit()
+        except Exception:  # pragma: no cover - never fail the interpreter's exit
+            log.exception("PromptOps: sending the request log at exit failed")
+
+
+atexit.register(_finish_all_at_exit)
+
+
 class _SenderBase(abc.ABC):
     def __init__(self, client: BaseClient, queue: LogQueue, settings: LogSettings) -> None:
         self._client = client
@@ -190,12 +208,12 @@ class _SenderBase(abc.ABC):
     def _register_exit(self) -> None:
         if not self._exit_registered:
             self._exit_registered = True
-            atexit.register(self._at_exit)
+            _at_exit_senders.add(self)
 
     def _unregister_exit(self) -> None:
         if self._exit_registered:
             self._exit_registered = False
-            atexit.unregister(self._at_exit)
+            _at_exit_senders.discard(self)
 
     @abc.abstractmethod
     def _at_exit(self) -> None:
@@ -221,31 +239,36 @@ class ThreadSender(_SenderBase):
         with self._start_lock:
             if self._thread is not None or self._stopping:
                 return
-            thread = threading.Thread(target=self._run, name="promptops-logs", daemon=True)
+            # The thread holds the sender weakly (see _thread_main): an unclosed client that
+            # the application drops is freed, and its thread ends.
+            thread = threading.Thread(
+                target=_thread_main,
+                args=(weakref.ref(self), self._wakeup, self._settings.flush_interval),
+                name="promptops-logs",
+                daemon=True,
+            )
             self._thread = thread
             self._register_exit()
             thread.start()
 
-    def _run(self) -> None:
+    def _cycle(self) -> bool:
+        """Send what is waiting; False once the sender is stopping."""
+        if self._stopping:
+            return False
+        self._wakeup.clear()
+        self._kick.clear()
         queue, http = self._queue, self._http()
-        try:
-            while not self._stopping:
-                self._wakeup.wait(self._settings.flush_interval)
-                self._wakeup.clear()
-                self._kick.clear()
-                while not self._stopping:
-                    entries = queue.take(self._settings.batch_size)
-                    if not entries:
-                        break
-                    self._send(http, entries)
-        except Exception:  # pragma: no cover - a bug: never take the app down with it
-            log.exception("PromptOps: the request-log sender failed")
-        finally:
-            count = queue.abandon()
-            if count:
-                log.warning(
-                    "PromptOps: %d request-log records were not sent (client closed)", count
-                )
+        while not self._stopping:
+            entries = queue.take(self._settings.batch_size)
+            if not entries:
+                break
+            self._send(http, entries)
+        return not self._stopping
+
+    def _finish(self) -> None:
+        count = self._queue.abandon()
+        if count:
+            log.warning("PromptOps: %d request-log records were not sent (client closed)", count)
 
     def _send(self, http: Any, entries: list[LogEntry]) -> None:
         batch = _Batch(entries, self._prices)
@@ -457,6 +480,25 @@ class TaskSender(_SenderBase):
                 future.result(CLOSE_TIMEOUT + 1.0)
                 return
         send_now(self._client, self._queue, self._prices, self._timeout, CLOSE_TIMEOUT)
+
+
+def _thread_main(ref: weakref.ref[ThreadSender], wakeup: threading.Event, interval: float) -> None:
+    """The body of a :class:`ThreadSender`'s thread: it holds the sender only while it sends,
+    and ends when the sender stops or is garbage-collected."""
+    try:
+        while True:
+            wakeup.wait(interval)
+            sender = ref()
+            if sender is None:
+                return
+            if not sender._cycle():
+                sender._finish()
+                return
+            del sender
+    except Exception:  # pragma: no cover - a bug: never take the app down with it
+        log.exception("PromptOps: the request-log sender failed")
+        if (sender := ref()) is not None:
+            sender._finish()
 
 
 def send_now(
