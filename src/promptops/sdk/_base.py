@@ -19,7 +19,7 @@ How a read is decided (``_plan``), once the lock-free hit path has missed:
 
 and how an answer is applied (``_apply``):
 
-- 200 → new entry (expires after ``cache_ttl``; never for a pinned version), snapshot updated
+- 200 → new entry (expires after ``cache_ttl`` × uniform(1 − ``ttl_jitter``, 1); never for a pinned version), snapshot updated
 - 304 → the entry is renewed for another ``cache_ttl`` without a body
 - 404 / 401 / 403 / other 4xx → the entry is dropped and the error raised (404 also leaves
   the snapshot)
@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import random
 import ssl
 import threading
 import time
@@ -113,6 +114,7 @@ class BaseClient:
         log_batch_size: int = 100,
         log_flush_interval: float = 1.0,
         prices: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        ttl_jitter: float = 0.1,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get("PROMPTOPS_API_KEY")
         if not api_key:
@@ -122,6 +124,13 @@ class BaseClient:
             raise ConfigurationError(f"base_url must start with http:// or https://: {base_url!r}")
         if not isinstance(cache_ttl, int | float) or cache_ttl < 0 or math.isnan(cache_ttl):
             raise ConfigurationError(f"cache_ttl must be a number >= 0, not {cache_ttl!r}")
+        if (
+            not isinstance(ttl_jitter, int | float)
+            or isinstance(ttl_jitter, bool)
+            or not 0 <= ttl_jitter < 1
+        ):
+            raise ConfigurationError(f"ttl_jitter must be a number in [0, 1), not {ttl_jitter!r}")
+        self._ttl_jitter = float(ttl_jitter)
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
         self._cache_ttl = float(cache_ttl)
@@ -241,7 +250,15 @@ class BaseClient:
         return entry
 
     def _ttl(self, key: Key) -> float:
-        return self._cache_ttl if key[1] is None and not self._live else math.inf
+        return self._jittered_ttl() if key[1] is None and not self._live else math.inf
+
+    def _jittered_ttl(self) -> float:
+        """``cache_ttl`` × uniform(1 − ttl_jitter, 1): entries fetched together do not all
+        expire (and refresh) together. Never longer than ``cache_ttl``."""
+        jitter = self._ttl_jitter
+        if not jitter:
+            return self._cache_ttl
+        return self._cache_ttl * (1.0 - jitter * random.random())
 
     # -- a shared store (cache=) ----------------------------------------------------------
 
@@ -310,7 +327,7 @@ class BaseClient:
             if live and not resumed:
                 self._cache.store(key, entry.renewed(min(entry.expires, now)))
             elif not live and entry.expires == math.inf:
-                self._cache.store(key, entry.renewed(now + self._cache_ttl))
+                self._cache.store(key, entry.renewed(now + self._jittered_ttl()))
 
     def _apply_stream_event(self, event_type: str, payload: Any) -> None:
         """A stream event: a moved label replaces the cached active prompt at once."""
@@ -326,7 +343,7 @@ class BaseClient:
             log.warning("PromptOps: ignoring a stream event with an unreadable prompt")
             return
         key: Key = (prompt.slug, None)
-        expires = math.inf if self._live else self._clock() + self._cache_ttl
+        expires = math.inf if self._live else self._clock() + self._jittered_ttl()
         self._cache.push(key, Entry(prompt, expires, None, body))
         if self._snapshot is not None and self._snapshot.put(key, body, None):
             self._snapshot.write()
