@@ -19,7 +19,8 @@ How a read is decided (``_plan``), once the lock-free hit path has missed:
 
 and how an answer is applied (``_apply``):
 
-- 200 → new entry (expires after ``cache_ttl`` × uniform(1 − ``ttl_jitter``, 1); never for a pinned version), snapshot updated
+- 200 → new entry (expires after ``cache_ttl * uniform(1 - ttl_jitter, 1)``; never for a
+  pinned version), snapshot updated
 - 304 → the entry is renewed for another ``cache_ttl`` without a body
 - 404 / 401 / 403 / other 4xx → the entry is dropped and the error raised (404 also leaves
   the snapshot)
@@ -253,7 +254,7 @@ class BaseClient:
         return self._jittered_ttl() if key[1] is None and not self._live else math.inf
 
     def _jittered_ttl(self) -> float:
-        """``cache_ttl`` × uniform(1 − ttl_jitter, 1): entries fetched together do not all
+        """``cache_ttl * uniform(1 - ttl_jitter, 1)``: entries fetched together do not all
         expire (and refresh) together. Never longer than ``cache_ttl``."""
         jitter = self._ttl_jitter
         if not jitter:
