@@ -75,3 +75,20 @@ def test_backoff() -> None:
         backoff.failed(0.0, OSError())
     assert backoff.succeeded() and not backoff.succeeded()
     assert backoff.until == -math.inf and backoff.cause is None
+
+
+def test_pinned_versions_are_capped_oldest_stored_first() -> None:
+    cache = PromptCache(pinned_max=3)
+    for v in range(1, 6):
+        cache.store(("p", v), entry("p", v, math.inf))
+    assert sorted(k[1] for k in cache.entries) == [3, 4, 5]
+    assert cache.pinned_evicted == 2
+    cache.store(("p", 3), entry("p", 3, math.inf))  # stored again: now the newest
+    cache.store(("p", 6), entry("p", 6, math.inf))
+    assert sorted(k[1] for k in cache.entries) == [3, 5, 6]
+    cache.store(("p", None), entry("p", 9, math.inf))  # the active entry is not counted
+    assert len(cache) == 4
+    cache.invalidate("p")
+    for v in range(10, 13):
+        cache.store(("p", v), entry("p", v, math.inf))
+    assert len(cache) == 3 and cache.pinned_evicted == 3

@@ -377,3 +377,15 @@ def test_tls_verification_is_never_disabled() -> None:
     assert isinstance(plain, ssl.SSLContext)
     assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
     assert _base.tls_verify("https://promptops.example") is True  # httpx's default (certifi)
+
+
+def test_pinned_cache_size_caps_pinned_entries() -> None:
+    rec = Recorder(ok())
+    with client_for(rec, pinned_cache_size=2) as client:
+        for v in (1, 2, 3):
+            client.get_prompt("greeting", version=v)
+        assert sorted(k[1] for k in client._entries if k[1] is not None) == [2, 3]
+        client.get_prompt("greeting", version=1)  # evicted: fetched again
+        assert len(rec.requests) == 4
+    with pytest.raises(promptops.ConfigurationError, match="pinned_cache_size"):
+        promptops.Client(api_key="k", pinned_cache_size=0)

@@ -114,8 +114,10 @@ class BaseClient:
         log_queue_size: int = 10_000,
         log_batch_size: int = 100,
         log_flush_interval: float = 1.0,
+        log_max_bytes: int = 64 * 1024 * 1024,
         prices: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         ttl_jitter: float = 0.1,
+        pinned_cache_size: int = 1000,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get("PROMPTOPS_API_KEY")
         if not api_key:
@@ -143,7 +145,15 @@ class BaseClient:
             "User-Agent": USER_AGENT,
             **(headers or {}),
         }
-        self._cache = PromptCache(clock)
+        if (
+            not isinstance(pinned_cache_size, int)
+            or isinstance(pinned_cache_size, bool)
+            or pinned_cache_size < 1
+        ):
+            raise ConfigurationError(
+                f"pinned_cache_size must be an int >= 1, not {pinned_cache_size!r}"
+            )
+        self._cache = PromptCache(clock, pinned_cache_size)
         # The hit path reads these two attributes directly (no method call in between).
         self._entries = self._cache.entries
         self._clock = clock
@@ -171,7 +181,9 @@ class BaseClient:
         self._close_hooks: list[Callable[[], Any]] = []
         # run() and request logging (promptops.sdk.run): settings checked now; the queue,
         # its sender and the provider clients are made by the first run().
-        self._log_settings = LogSettings.build(log_queue_size, log_batch_size, log_flush_interval)
+        self._log_settings = LogSettings.build(
+            log_queue_size, log_batch_size, log_flush_interval, log_max_bytes
+        )
         self._prices = PriceTable.load(prices)
         self._run_state: Any = None
 

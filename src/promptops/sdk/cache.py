@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -76,10 +77,15 @@ class Flight:
 class PromptCache:
     """The store behind one client."""
 
-    def __init__(self, clock: Clock = time.monotonic) -> None:
+    def __init__(self, clock: Clock = time.monotonic, pinned_max: int = 1000) -> None:
         self.clock = clock
         # Read without the lock by the hit path; written only under the lock.
         self.entries: dict[Key, Entry] = {}
+        # Pinned versions never expire, so they are capped: past ``pinned_max`` the one
+        # stored longest ago is dropped (hits do not reorder: the hit path takes no lock).
+        self.pinned_max = pinned_max
+        self._pinned: OrderedDict[Key, None] = OrderedDict()
+        self.pinned_evicted = 0
         self._lock = threading.Lock()
         self._flights: dict[Key, Flight] = {}
         # Invalidation generations: a fetch that started before an invalidation of its slug
@@ -122,7 +128,20 @@ class PromptCache:
             ):
                 return False
             self.entries[key] = entry
+            self._track(key)
             return True
+
+    def _track(self, key: Key) -> None:
+        """Note a pinned key as just stored; drop the oldest past the cap (lock held)."""
+        if key[1] is None:
+            return
+        pinned = self._pinned
+        pinned[key] = None
+        pinned.move_to_end(key)
+        while len(pinned) > self.pinned_max:
+            old, _ = pinned.popitem(last=False)
+            self.entries.pop(old, None)
+            self.pinned_evicted += 1
 
     def push(self, key: Key, entry: Entry) -> None:
         """Store a value the server pushed: newer than anything a fetch already running for
@@ -131,10 +150,12 @@ class PromptCache:
             self._generation += 1
             self._dropped_at[key[0]] = self._generation
             self.entries[key] = entry
+            self._track(key)
 
     def evict(self, key: Key) -> None:
         with self._lock:
             self.entries.pop(key, None)
+            self._pinned.pop(key, None)
 
     def invalidate(self, slug: str | None = None) -> int:
         """Drop every entry of ``slug`` (all its versions), or everything when ``None``.
@@ -147,12 +168,14 @@ class PromptCache:
             if slug is None:
                 dropped = len(self.entries)
                 self.entries.clear()
+                self._pinned.clear()
                 self._cleared_at = self._generation
                 self._dropped_at.clear()
                 return dropped
             keys = [k for k in self.entries if k[0] == slug]
             for k in keys:
                 del self.entries[k]
+                self._pinned.pop(k, None)
             self._dropped_at[slug] = self._generation
             return len(keys)
 

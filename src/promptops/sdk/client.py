@@ -79,8 +79,10 @@ class Client(BaseClient):
         log_queue_size: int = 10_000,
         log_batch_size: int = 100,
         log_flush_interval: float = 1.0,
+        log_max_bytes: int = 64 * 1024 * 1024,
         prices: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         ttl_jitter: float = 0.1,
+        pinned_cache_size: int = 1000,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -96,8 +98,10 @@ class Client(BaseClient):
             log_queue_size=log_queue_size,
             log_batch_size=log_batch_size,
             log_flush_interval=log_flush_interval,
+            log_max_bytes=log_max_bytes,
             prices=prices,
             ttl_jitter=ttl_jitter,
+            pinned_cache_size=pinned_cache_size,
         )
         self._http = httpx.Client(
             base_url=self._base_url,
@@ -292,8 +296,10 @@ class AsyncClient(BaseClient):
         log_queue_size: int = 10_000,
         log_batch_size: int = 100,
         log_flush_interval: float = 1.0,
+        log_max_bytes: int = 64 * 1024 * 1024,
         prices: Mapping[str, Any] | str | os.PathLike[str] | None = None,
         ttl_jitter: float = 0.1,
+        pinned_cache_size: int = 1000,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -309,8 +315,10 @@ class AsyncClient(BaseClient):
             log_queue_size=log_queue_size,
             log_batch_size=log_batch_size,
             log_flush_interval=log_flush_interval,
+            log_max_bytes=log_max_bytes,
             prices=prices,
             ttl_jitter=ttl_jitter,
+            pinned_cache_size=pinned_cache_size,
         )
         self._http = httpx.AsyncClient(
             base_url=self._base_url,
