@@ -173,8 +173,16 @@ class BaseClient:
         # cache=: a shared store (promptops.receivers: MemoryCache, RedisCache) that webhook
         # receivers keep fresh; read on a local miss before the server, written after a
         # fetch. Active prompts are stored per environment: given, or learned from answers.
+        # The key decides the environment, always: ``environment=`` is only a claim,
+        # checked against what the server reports for the key (the ``environment`` of an
+        # active prompt it serves); a mismatch is a ConfigurationError. The store's active
+        # entries are read only for the key's environment once the server has named it.
+        if environment is not None and (not isinstance(environment, str) or not environment):
+            raise ConfigurationError(f"environment must be a non-empty str, not {environment!r}")
         self._store = cache
         self._environment = environment
+        self._key_environment: str | None = None
+        self._misconfigured: ConfigurationError | None = None
         self._store_warned = False
         # Called (in order) by close()/aclose() before the HTTP client is closed; e.g. the
         # request-logging queue registers its flush here.
@@ -278,11 +286,13 @@ class BaseClient:
     def _from_store(self, key: Key) -> Entry | None:
         """The store's value for ``key`` (kept fresh by webhooks), now cached locally."""
         slug, version = key
-        if version is None and self._environment is None:
-            return None  # which environment's entry to read is not known yet
+        if self._misconfigured is not None:
+            raise self._misconfigured
+        if version is None and self._key_environment is None:
+            return None  # the server has not named the key's environment yet: ask it
         try:
             if version is None:
-                payload = self._store.get(slug, environment=self._environment)
+                payload = self._store.get(slug, environment=self._key_environment)
             else:
                 payload = self._store.get(slug, version=version)
             prompt = Prompt.from_payload(payload) if payload is not None else None
@@ -295,10 +305,24 @@ class BaseClient:
         self._cache.store(key, entry)
         return entry
 
+    def _learn_environment(self, environment: Any) -> ConfigurationError | None:
+        """The server named the key's environment; a mismatching ``environment=`` is a
+        configuration error (returned, and raised by every later read)."""
+        if not isinstance(environment, str) or self._key_environment is not None:
+            return self._misconfigured
+        claimed = self._environment
+        if claimed is not None and claimed != environment:
+            self._misconfigured = ConfigurationError(
+                f"environment={claimed!r}, but this API key reads the {environment!r}"
+                " environment (the key decides): pass the key of the environment you want,"
+                " or leave environment= out"
+            )
+            self._cache.invalidate()
+            return self._misconfigured
+        self._key_environment = environment
+        return None
+
     def _to_store(self, payload: dict[str, Any]) -> None:
-        environment = payload.get("environment")
-        if self._environment is None and isinstance(environment, str):
-            self._environment = environment
         try:
             self._store.set(payload)
         except Exception as exc:
@@ -355,6 +379,8 @@ class BaseClient:
         except (InvalidResponseError, ValueError, TypeError, KeyError):
             log.warning("PromptOps: ignoring a stream event with an unreadable prompt")
             return
+        if self._learn_environment(prompt.environment) is not None:
+            return
         key: Key = (prompt.slug, None)
         expires = math.inf if self._live else self._clock() + self._jittered_ttl()
         self._cache.push(key, Entry(prompt, expires, None, body))
@@ -377,6 +403,8 @@ class BaseClient:
             return self._failed(key, flight, prior, exc, now)
         status = response.status_code
         if status == 304 and prior is not None:
+            if key[1] is None and (bad_env := self._learn_environment(prior.prompt.environment)):
+                return Outcome(error=bad_env)
             entry = prior.renewed(now + self._ttl(key))
             self._cache.store(key, entry, flight)
             self._recovered(key)
@@ -392,6 +420,8 @@ class BaseClient:
                     status_code=status,
                 )
                 return self._failed(key, flight, prior, bad, now)
+            if key[1] is None and (bad_env := self._learn_environment(prompt.environment)):
+                return Outcome(error=bad_env)
             entry = Entry(prompt, now + self._ttl(key), response.headers.get("etag"), payload)
             self._cache.store(key, entry, flight)
             self._recovered(key)
@@ -472,6 +502,8 @@ class BaseClient:
     ) -> tuple[Action, Entry | None, Flight | None]:
         if self._closed:
             raise ConfigurationError(f"this {type(self).__name__} is closed")
+        if self._misconfigured is not None:
+            raise self._misconfigured
         now = self._clock()
         entry = self._entries.get(key)
         if entry is not None and entry.expires > now:
