@@ -194,6 +194,10 @@ class BaseClient:
         )
         self._prices = PriceTable.load(prices)
         self._run_state: Any = None
+        self._transport: Any = None
+        from promptops.sdk import _fork
+
+        _fork.track(self)
 
     # -- public, I/O-free ---------------------------------------------------------------
 
@@ -351,6 +355,25 @@ class BaseClient:
 
         self._subscription = Subscription(self, transport).start()
         self._on_close(self._subscription.close)
+
+    def _after_fork(self) -> None:
+        """In a forked child: new locks, no inherited flights, the stream reconnected, the
+        request log's queue and sender fresh (see sdk/_fork.py). Subclasses add the HTTP
+        client and their background work."""
+        self._state_lock = threading.Lock()
+        self._cache._after_fork()
+        old = self._subscription
+        if old is not None and not self._closed:
+            from promptops.sdk.subscription import Subscription
+
+            self._stream_state(False)
+            self._subscription = Subscription(self, old._transport).start()
+            self._close_hooks = [
+                self._subscription.close if hook == old.close else hook
+                for hook in self._close_hooks
+            ]
+        if self._run_state is not None:
+            self._run_state._after_fork(self)
 
     def _stream_state(self, live: bool, *, resumed: bool = False) -> None:
         """The stream connected (``live``) or dropped. Connected afresh (not resumed), what

@@ -98,6 +98,12 @@ class PromptCache:
     def get(self, key: Key) -> Entry | None:
         return self.entries.get(key)
 
+    def _after_fork(self) -> None:
+        """In a forked child: the lock may have been held by a thread that is gone, and
+        fetches in flight will never finish here."""
+        self._lock = threading.Lock()
+        self._flights = {}
+
     def begin(self, key: Key, make_event: Callable[[], Any]) -> tuple[Flight, bool]:
         """Start a fetch for ``key`` unless one is running: ``(flight, started_here)``."""
         with self._lock:

@@ -103,13 +103,8 @@ class Client(BaseClient):
             ttl_jitter=ttl_jitter,
             pinned_cache_size=pinned_cache_size,
         )
-        self._http = httpx.Client(
-            base_url=self._base_url,
-            headers=self._headers,
-            timeout=self._timeout,
-            transport=transport,
-            verify=tls_verify(self._base_url),
-        )
+        self._transport = transport
+        self._http = self._new_http()
         # Background refreshes: one daemon thread per client, fed through this queue.
         self._refresh_cond = threading.Condition(threading.Lock())
         self._refresh_queue: deque[tuple[Key, Entry, Flight]] = deque()
@@ -117,6 +112,24 @@ class Client(BaseClient):
         self._refresher: threading.Thread | None = None
         if subscribe:
             self._start_subscription(transport)
+
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self._base_url,
+            headers=self._headers,
+            timeout=self._timeout,
+            transport=self._transport,
+            verify=tls_verify(self._base_url),
+        )
+
+    def _after_fork(self) -> None:
+        # The parent's pool (its sockets) is left alone: not closed, not used.
+        self._http = self._new_http()
+        self._refresh_cond = threading.Condition(threading.Lock())
+        self._refresh_queue = deque()
+        self._refresh_pending = 0
+        self._refresher = None
+        super()._after_fork()
 
     # -- reading prompts ----------------------------------------------------------------
 
@@ -320,16 +333,25 @@ class AsyncClient(BaseClient):
             ttl_jitter=ttl_jitter,
             pinned_cache_size=pinned_cache_size,
         )
-        self._http = httpx.AsyncClient(
-            base_url=self._base_url,
-            headers=self._headers,
-            timeout=self._timeout,
-            transport=transport,
-            verify=tls_verify(self._base_url),
-        )
+        self._transport = transport
+        self._http = self._new_http()
         self._tasks: set[asyncio.Task[None]] = set()
         if subscribe:  # a thread: the stream never blocks the event loop
             self._start_subscription()
+
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self._base_url,
+            headers=self._headers,
+            timeout=self._timeout,
+            transport=self._transport,
+            verify=tls_verify(self._base_url),
+        )
+
+    def _after_fork(self) -> None:
+        self._http = self._new_http()
+        self._tasks = set()
+        super()._after_fork()
 
     # -- reading prompts ----------------------------------------------------------------
 

@@ -67,6 +67,7 @@ def parse_sse(lines: Iterator[str]) -> Iterator[ServerSentEvent]:
 class Subscription:
     def __init__(self, client: BaseClient, transport: httpx.BaseTransport | None = None) -> None:
         self._client = client
+        self._transport = transport
         self._http = httpx.Client(
             base_url=client._base_url,
             headers={**client._headers, "Accept": "text/event-stream"},
