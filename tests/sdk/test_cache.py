@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import threading
 
 from promptops.sdk.cache import Backoff, Entry, PromptCache
@@ -62,11 +63,32 @@ def test_entry_renewal_keeps_the_value() -> None:
 
 
 def test_backoff() -> None:
-    backoff = Backoff(first=1.0, cap=5.0)
+    backoff = Backoff(first=1.0, cap=5.0, rand=lambda: 1.0)  # the top of each window
     assert not backoff.active(0.0)
     assert [backoff.failed(0.0, OSError()) for _ in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
     assert backoff.active(4.9) and not backoff.active(5.0)
+    jittered = Backoff(first=1.0, cap=5.0, rand=random.Random(3).random)
+    waits = [jittered.failed(0.0, OSError()) for _ in range(6)]
+    assert all(0.0 <= w <= top for w, top in zip(waits, [1, 2, 4, 5, 5, 5], strict=True))
+    assert len(set(waits)) == 6  # full jitter: drawn, not fixed
     for _ in range(5000):  # no overflow after a very long outage
         backoff.failed(0.0, OSError())
     assert backoff.succeeded() and not backoff.succeeded()
     assert backoff.until == -math.inf and backoff.cause is None
+
+
+def test_pinned_versions_are_capped_oldest_stored_first() -> None:
+    cache = PromptCache(pinned_max=3)
+    for v in range(1, 6):
+        cache.store(("p", v), entry("p", v, math.inf))
+    assert sorted(k[1] for k in cache.entries) == [3, 4, 5]
+    assert cache.pinned_evicted == 2
+    cache.store(("p", 3), entry("p", 3, math.inf))  # stored again: now the newest
+    cache.store(("p", 6), entry("p", 6, math.inf))
+    assert sorted(k[1] for k in cache.entries) == [3, 5, 6]
+    cache.store(("p", None), entry("p", 9, math.inf))  # the active entry is not counted
+    assert len(cache) == 4
+    cache.invalidate("p")
+    for v in range(10, 13):
+        cache.store(("p", v), entry("p", v, math.inf))
+    assert len(cache) == 3 and cache.pinned_evicted == 3

@@ -38,7 +38,7 @@ def test_miss_is_one_request_then_hits_make_none(server: Server, clock: FakeCloc
         assert server.requests()[0].headers["authorization"] == f"Bearer {server.read_key}"
         for _ in range(200):
             assert client.get_prompt("greeting") is prompt
-        clock.advance(TTL - 0.001)
+        clock.advance(TTL * 0.9 - 0.001)  # within the jitter's lower bound
         assert client.get_prompt("greeting") is prompt
         assert len(server.requests()) == 1
 
@@ -86,7 +86,7 @@ def test_expired_entry_revalidates_with_if_none_match_and_304_renews_it(
         assert seen[1].headers["if-none-match"] == client._entries[("greeting", None)].etag
         assert again is first  # renewed without a body: the same Prompt object
         # Renewed for another full TTL: no request until it runs out again.
-        clock.advance(TTL - 1)
+        clock.advance(TTL * 0.9 - 1)  # within the jitter's lower bound
         client.get_prompt("greeting")
         assert len(server.requests()) == 2
 
@@ -360,3 +360,44 @@ def test_a_server_that_never_answers_costs_one_short_timeout(clock: FakeClock) -
     assert 0.25 <= first_cost < 2.0  # one read timeout
     assert rest_cost < 0.25  # no further attempt during the backoff
     assert isinstance(caught.value.cause, httpx.ReadTimeout)
+
+
+def test_ttl_jitter_spreads_expiry_within_its_bounds(server: Server, clock: FakeClock) -> None:
+    for n in range(20):
+        server.api.new_prompt(server.write_key, f"p{n}")
+        server.new_version(f"p{n}")
+    with make_client(server, clock) as client:
+        start = clock.now
+        for n in range(20):
+            client.get_prompt(f"p{n}")
+        expiries = [client._entries[(f"p{n}", None)].expires - start for n in range(20)]
+        assert all(TTL * 0.9 <= e <= TTL for e in expiries), expiries
+        assert len(set(expiries)) > 1  # not all at the same instant
+    with make_client(server, clock, ttl_jitter=0) as exact:
+        exact.get_prompt("p0")
+        assert exact._entries[("p0", None)].expires == clock.now + TTL
+    with pytest.raises(promptops.ConfigurationError, match="ttl_jitter"):
+        make_client(server, clock, ttl_jitter=1.5)
+
+
+def test_background_refreshes_share_one_thread(server: Server, clock: FakeClock) -> None:
+    for n in range(10):
+        server.api.new_prompt(server.write_key, f"r{n}")
+        server.new_version(f"r{n}")
+    with make_client(server, clock) as client:
+        for n in range(10):
+            client.get_prompt(f"r{n}")
+        before = {t.ident for t in threading.enumerate()}
+        clock.advance(TTL + 1)
+        for n in range(10):
+            client.get_prompt(f"r{n}")  # each starts a background refresh
+        refreshers = [
+            t
+            for t in threading.enumerate()
+            if t.name == "promptops-refresh" and t.ident not in before
+        ]
+        assert client.wait_for_refreshes(10)
+        assert len(refreshers) <= 1
+        assert len(server.requests()) == 20
+        for n in range(10):
+            assert client._entries[(f"r{n}", None)].expires > clock.now

@@ -194,20 +194,24 @@ def test_unavailability_serves_stale_then_fallback_then_raises(
 
 
 def test_backoff_doubles_up_to_the_ttl() -> None:
+    """The wait after each failure is drawn (full jitter) under a ceiling that doubles from
+    1 s up to the TTL."""
     clock = FakeClock()
     rec = Recorder(ok(), httpx.ConnectError("down"))
     with client_for(rec, clock=clock, cache_ttl=10, background_refresh=False) as client:
         client.get_prompt("greeting")
         clock.advance(11)
         waits = []
-        for _ in range(8):
+        for _ in range(12):
             before = len(rec.requests)
             while len(rec.requests) == before:
+                failed_at = clock.now
                 client.get_prompt("greeting")
                 clock.advance(0.25)
-            waits.append(client._backoff.until - clock.now)
-    assert waits[:5] == pytest.approx([0.75, 1.75, 3.75, 7.75, 9.75], abs=0.3)
-    assert max(waits) <= 10
+            waits.append(client._backoff.until - failed_at)
+    ceilings = [1, 2, 4, 8] + [10] * 8
+    assert all(0 <= w <= top for w, top in zip(waits, ceilings, strict=True)), waits
+    assert len(set(waits)) == len(waits)  # jittered, not a fixed schedule
 
 
 def test_invalidate_is_exact() -> None:
@@ -373,3 +377,15 @@ def test_tls_verification_is_never_disabled() -> None:
     assert isinstance(plain, ssl.SSLContext)
     assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
     assert _base.tls_verify("https://promptops.example") is True  # httpx's default (certifi)
+
+
+def test_pinned_cache_size_caps_pinned_entries() -> None:
+    rec = Recorder(ok())
+    with client_for(rec, pinned_cache_size=2) as client:
+        for v in (1, 2, 3):
+            client.get_prompt("greeting", version=v)
+        assert sorted(k[1] for k in client._entries if k[1] is not None) == [2, 3]
+        client.get_prompt("greeting", version=1)  # evicted: fetched again
+        assert len(rec.requests) == 4
+    with pytest.raises(promptops.ConfigurationError, match="pinned_cache_size"):
+        promptops.Client(api_key="k", pinned_cache_size=0)

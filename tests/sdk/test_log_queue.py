@@ -415,3 +415,39 @@ def test_posts_are_bounded_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
         assert client.flush(10)
     assert len(server.stored) == 20
     assert len(server.posts) > 2 and all(len(body) <= 4000 for body in server.posts)
+
+
+def test_the_queue_is_bounded_by_bytes_too(caplog: pytest.LogCaptureFixture) -> None:
+    """Large contexts: a byte bound drops the oldest (counted, one warning) long before the
+    count bound is reached."""
+    big = "x" * 1_000_000
+    queue = LogQueue(LogSettings(queue_size=10_000, batch_size=100, max_bytes=5_000_000))
+    entries = [
+        entry(i, kwargs={"model": "m", "messages": [{"role": "user", "content": big}]})
+        for i in range(20)
+    ]
+    with caplog.at_level("WARNING", logger="promptops"):
+        for e in entries:
+            queue.put(e)
+    stats = queue.stats()
+    assert 1_000_000 <= entries[0].size < 1_100_000
+    assert stats.queued == 4 and stats.overflowed == 16 and stats.dropped == 16
+    assert stats.queued_bytes <= 5_000_000
+    assert [e.id for e in queue.take(100)] == [e.id for e in entries[16:]]
+    assert queue.stats().queued_bytes == 0
+    full = [r for r in caplog.records if "queue is full" in r.getMessage()]
+    assert len(full) == 1
+
+
+def test_a_huge_response_is_sized_without_walking_all_of_it() -> None:
+    response = {"items": [{"text": "y" * 100} for _ in range(50_000)]}
+    size = logging_queue.estimate_size(response)
+    assert size > 1_000_000  # guessed from the part walked, not 0
+
+
+def test_log_max_bytes_is_a_client_option() -> None:
+    client = promptops.Client(api_key="k", log_max_bytes=1024)
+    assert client._log_settings.max_bytes == 1024
+    client.close()
+    with pytest.raises(promptops.ConfigurationError, match="log_max_bytes"):
+        promptops.Client(api_key="k", log_max_bytes=0)

@@ -346,3 +346,27 @@ def test_run_module_never_imports_provider_libraries_it_does_not_use() -> None:
         """
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=60)
+
+
+def test_an_unclosed_client_that_is_dropped_is_freed(
+    server: Server, fake: FakeProviderServer
+) -> None:
+    """Neither atexit nor the log-sender thread keeps a dropped client alive."""
+    import weakref
+
+    from promptops.sdk import log_sender
+
+    with openai_client(fake) as oai:
+        client = po_client(server)
+        client.run("greeting", VARIABLES, client=oai)
+        assert client.flush(10)
+        sender = client._run_state.sender
+        thread = sender._thread
+        assert sender in log_sender._at_exit_senders
+        ref, sender_ref = weakref.ref(client), weakref.ref(sender)
+        del client, sender
+        eventually(lambda: gc.collect() >= 0 and ref() is None, what="the client freed")
+        assert sender_ref() is None
+        assert all(s is not None for s in log_sender._at_exit_senders)
+        thread.join(5)
+        assert not thread.is_alive()

@@ -60,10 +60,16 @@ def test_second_process_reads_the_store_not_the_server(
     api.new_version(project.key, user_template="first")
     with Client(project.key, server.base_url, cache=store) as one:
         assert one.get_prompt("greeting").user_template == "first"  # fetched, then stored
-    before = counted.count
-    # Another process (another client) with only the store: no request to the server.
+    api.new_prompt(project.key, "other")
+    api.new_version(project.key, "other", user_template="other")
+    with Client(project.key, server.base_url, cache=store) as one:
+        one.get_prompt("other")  # stored
+    # Another process (another client): its first answer from the server names the key's
+    # environment (the key decides); from then on misses are read from the store.
     with Client(project.key, server.base_url, cache=store, environment="dev") as two:
         prompt = two.get_prompt("greeting")
+        before = counted.count
+        assert two.get_prompt("other").user_template == "other"
     assert prompt.user_template == "first" and prompt.version == 1
     assert counted.count == before
 
@@ -75,6 +81,7 @@ def test_second_process_reads_the_store_not_the_server(
     newer.update(version=7, user_template="pushed", deployment_id=newer["deployment_id"] + 10)
     assert store.set(newer) is True
     with Client(project.key, server.base_url, cache=store, environment="dev") as three:
+        three.get_prompt("other")  # the server names the key's environment
         assert three.get_prompt("greeting").user_template == "pushed"
 
 
@@ -86,3 +93,34 @@ def test_store_outage_falls_back_to_the_server(
     api.new_version(project.key, user_template="from server")
     with Client(project.key, server.base_url, cache=broken, environment="dev") as client:
         assert client.get_prompt("greeting").user_template == "from server"
+
+
+@pytest.mark.parametrize("with_store", [True, False])
+def test_the_key_decides_the_environment_not_environment_arg(
+    with_store: bool,
+    redis_cache: RedisCache,
+    server: LiveServer,
+    api: Api,
+    project: Project,
+) -> None:
+    """A dev key with environment="staging": never served staging from the shared cache;
+    a ConfigurationError at the first answer (and every read after), with or without it."""
+    from promptops import ConfigurationError
+
+    api.new_prompt(project.key)
+    api.new_version(project.key, user_template="dev text")
+    dev = httpx.get(
+        f"{server.base_url}/v1/prompts/greeting/active",
+        headers={"Authorization": f"Bearer {project.key}"},
+    ).json()
+    assert dev["environment"] == "dev"
+    staging = {**dev, "environment": "staging", "user_template": "staging text", "version": 9}
+    assert redis_cache.set(staging) is True
+    store = redis_cache if with_store else None
+    with Client(project.key, server.base_url, cache=store, environment="staging") as client:
+        for _ in range(2):
+            with pytest.raises(ConfigurationError, match="'dev'"):
+                client.get_prompt("greeting")
+    # The right claim (or none) reads the key's environment.
+    with Client(project.key, server.base_url, cache=store, environment="dev") as client:
+        assert client.get_prompt("greeting").user_template == "dev text"

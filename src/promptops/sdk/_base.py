@@ -19,7 +19,8 @@ How a read is decided (``_plan``), once the lock-free hit path has missed:
 
 and how an answer is applied (``_apply``):
 
-- 200 → new entry (expires after ``cache_ttl``; never for a pinned version), snapshot updated
+- 200 → new entry (expires after ``cache_ttl * uniform(1 - ttl_jitter, 1)``; never for a
+  pinned version), snapshot updated
 - 304 → the entry is renewed for another ``cache_ttl`` without a body
 - 404 / 401 / 403 / other 4xx → the entry is dropped and the error raised (404 also leaves
   the snapshot)
@@ -32,6 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import random
 import ssl
 import threading
 import time
@@ -112,7 +114,10 @@ class BaseClient:
         log_queue_size: int = 10_000,
         log_batch_size: int = 100,
         log_flush_interval: float = 1.0,
+        log_max_bytes: int = 64 * 1024 * 1024,
         prices: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        ttl_jitter: float = 0.1,
+        pinned_cache_size: int = 1000,
     ) -> None:
         api_key = api_key if api_key is not None else os.environ.get("PROMPTOPS_API_KEY")
         if not api_key:
@@ -122,6 +127,13 @@ class BaseClient:
             raise ConfigurationError(f"base_url must start with http:// or https://: {base_url!r}")
         if not isinstance(cache_ttl, int | float) or cache_ttl < 0 or math.isnan(cache_ttl):
             raise ConfigurationError(f"cache_ttl must be a number >= 0, not {cache_ttl!r}")
+        if (
+            not isinstance(ttl_jitter, int | float)
+            or isinstance(ttl_jitter, bool)
+            or not 0 <= ttl_jitter < 1
+        ):
+            raise ConfigurationError(f"ttl_jitter must be a number in [0, 1), not {ttl_jitter!r}")
+        self._ttl_jitter = float(ttl_jitter)
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
         self._cache_ttl = float(cache_ttl)
@@ -133,7 +145,15 @@ class BaseClient:
             "User-Agent": USER_AGENT,
             **(headers or {}),
         }
-        self._cache = PromptCache(clock)
+        if (
+            not isinstance(pinned_cache_size, int)
+            or isinstance(pinned_cache_size, bool)
+            or pinned_cache_size < 1
+        ):
+            raise ConfigurationError(
+                f"pinned_cache_size must be an int >= 1, not {pinned_cache_size!r}"
+            )
+        self._cache = PromptCache(clock, pinned_cache_size)
         # The hit path reads these two attributes directly (no method call in between).
         self._entries = self._cache.entries
         self._clock = clock
@@ -153,17 +173,31 @@ class BaseClient:
         # cache=: a shared store (promptops.receivers: MemoryCache, RedisCache) that webhook
         # receivers keep fresh; read on a local miss before the server, written after a
         # fetch. Active prompts are stored per environment: given, or learned from answers.
+        # The key decides the environment, always: ``environment=`` is only a claim,
+        # checked against what the server reports for the key (the ``environment`` of an
+        # active prompt it serves); a mismatch is a ConfigurationError. The store's active
+        # entries are read only for the key's environment once the server has named it.
+        if environment is not None and (not isinstance(environment, str) or not environment):
+            raise ConfigurationError(f"environment must be a non-empty str, not {environment!r}")
         self._store = cache
         self._environment = environment
+        self._key_environment: str | None = None
+        self._misconfigured: ConfigurationError | None = None
         self._store_warned = False
         # Called (in order) by close()/aclose() before the HTTP client is closed; e.g. the
         # request-logging queue registers its flush here.
         self._close_hooks: list[Callable[[], Any]] = []
         # run() and request logging (promptops.sdk.run): settings checked now; the queue,
         # its sender and the provider clients are made by the first run().
-        self._log_settings = LogSettings.build(log_queue_size, log_batch_size, log_flush_interval)
+        self._log_settings = LogSettings.build(
+            log_queue_size, log_batch_size, log_flush_interval, log_max_bytes
+        )
         self._prices = PriceTable.load(prices)
         self._run_state: Any = None
+        self._transport: Any = None
+        from promptops.sdk import _fork
+
+        _fork.track(self)
 
     # -- public, I/O-free ---------------------------------------------------------------
 
@@ -241,18 +275,28 @@ class BaseClient:
         return entry
 
     def _ttl(self, key: Key) -> float:
-        return self._cache_ttl if key[1] is None and not self._live else math.inf
+        return self._jittered_ttl() if key[1] is None and not self._live else math.inf
+
+    def _jittered_ttl(self) -> float:
+        """``cache_ttl * uniform(1 - ttl_jitter, 1)``: entries fetched together do not all
+        expire (and refresh) together. Never longer than ``cache_ttl``."""
+        jitter = self._ttl_jitter
+        if not jitter:
+            return self._cache_ttl
+        return self._cache_ttl * (1.0 - jitter * random.random())
 
     # -- a shared store (cache=) ----------------------------------------------------------
 
     def _from_store(self, key: Key) -> Entry | None:
         """The store's value for ``key`` (kept fresh by webhooks), now cached locally."""
         slug, version = key
-        if version is None and self._environment is None:
-            return None  # which environment's entry to read is not known yet
+        if self._misconfigured is not None:
+            raise self._misconfigured
+        if version is None and self._key_environment is None:
+            return None  # the server has not named the key's environment yet: ask it
         try:
             if version is None:
-                payload = self._store.get(slug, environment=self._environment)
+                payload = self._store.get(slug, environment=self._key_environment)
             else:
                 payload = self._store.get(slug, version=version)
             prompt = Prompt.from_payload(payload) if payload is not None else None
@@ -265,10 +309,24 @@ class BaseClient:
         self._cache.store(key, entry)
         return entry
 
+    def _learn_environment(self, environment: Any) -> ConfigurationError | None:
+        """The server named the key's environment; a mismatching ``environment=`` is a
+        configuration error (returned, and raised by every later read)."""
+        if not isinstance(environment, str) or self._key_environment is not None:
+            return self._misconfigured
+        claimed = self._environment
+        if claimed is not None and claimed != environment:
+            self._misconfigured = ConfigurationError(
+                f"environment={claimed!r}, but this API key reads the {environment!r}"
+                " environment (the key decides): pass the key of the environment you want,"
+                " or leave environment= out"
+            )
+            self._cache.invalidate()
+            return self._misconfigured
+        self._key_environment = environment
+        return None
+
     def _to_store(self, payload: dict[str, Any]) -> None:
-        environment = payload.get("environment")
-        if self._environment is None and isinstance(environment, str):
-            self._environment = environment
         try:
             self._store.set(payload)
         except Exception as exc:
@@ -298,6 +356,25 @@ class BaseClient:
         self._subscription = Subscription(self, transport).start()
         self._on_close(self._subscription.close)
 
+    def _after_fork(self) -> None:
+        """In a forked child: new locks, no inherited flights, the stream reconnected, the
+        request log's queue and sender fresh (see sdk/_fork.py). Subclasses add the HTTP
+        client and their background work."""
+        self._state_lock = threading.Lock()
+        self._cache._after_fork()
+        old = self._subscription
+        if old is not None and not self._closed:
+            from promptops.sdk.subscription import Subscription
+
+            self._stream_state(False)
+            self._subscription = Subscription(self, old._transport).start()
+            self._close_hooks = [
+                self._subscription.close if hook == old.close else hook
+                for hook in self._close_hooks
+            ]
+        if self._run_state is not None:
+            self._run_state._after_fork(self)
+
     def _stream_state(self, live: bool, *, resumed: bool = False) -> None:
         """The stream connected (``live``) or dropped. Connected afresh (not resumed), what
         is cached may predate the stream, so active prompts revalidate on their next read;
@@ -310,7 +387,7 @@ class BaseClient:
             if live and not resumed:
                 self._cache.store(key, entry.renewed(min(entry.expires, now)))
             elif not live and entry.expires == math.inf:
-                self._cache.store(key, entry.renewed(now + self._cache_ttl))
+                self._cache.store(key, entry.renewed(now + self._jittered_ttl()))
 
     def _apply_stream_event(self, event_type: str, payload: Any) -> None:
         """A stream event: a moved label replaces the cached active prompt at once."""
@@ -325,8 +402,10 @@ class BaseClient:
         except (InvalidResponseError, ValueError, TypeError, KeyError):
             log.warning("PromptOps: ignoring a stream event with an unreadable prompt")
             return
+        if self._learn_environment(prompt.environment) is not None:
+            return
         key: Key = (prompt.slug, None)
-        expires = math.inf if self._live else self._clock() + self._cache_ttl
+        expires = math.inf if self._live else self._clock() + self._jittered_ttl()
         self._cache.push(key, Entry(prompt, expires, None, body))
         if self._snapshot is not None and self._snapshot.put(key, body, None):
             self._snapshot.write()
@@ -347,6 +426,8 @@ class BaseClient:
             return self._failed(key, flight, prior, exc, now)
         status = response.status_code
         if status == 304 and prior is not None:
+            if key[1] is None and (bad_env := self._learn_environment(prior.prompt.environment)):
+                return Outcome(error=bad_env)
             entry = prior.renewed(now + self._ttl(key))
             self._cache.store(key, entry, flight)
             self._recovered(key)
@@ -362,6 +443,8 @@ class BaseClient:
                     status_code=status,
                 )
                 return self._failed(key, flight, prior, bad, now)
+            if key[1] is None and (bad_env := self._learn_environment(prompt.environment)):
+                return Outcome(error=bad_env)
             entry = Entry(prompt, now + self._ttl(key), response.headers.get("etag"), payload)
             self._cache.store(key, entry, flight)
             self._recovered(key)
@@ -442,6 +525,8 @@ class BaseClient:
     ) -> tuple[Action, Entry | None, Flight | None]:
         if self._closed:
             raise ConfigurationError(f"this {type(self).__name__} is closed")
+        if self._misconfigured is not None:
+            raise self._misconfigured
         now = self._clock()
         entry = self._entries.get(key)
         if entry is not None and entry.expires > now:

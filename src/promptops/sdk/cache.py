@@ -18,9 +18,11 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from promptops._backoff import Backoff as _SharedBackoff
 from promptops.sdk.prompt import Prompt
 
 __all__ = ["Backoff", "Entry", "Flight", "Key", "PromptCache"]
@@ -75,10 +77,15 @@ class Flight:
 class PromptCache:
     """The store behind one client."""
 
-    def __init__(self, clock: Clock = time.monotonic) -> None:
+    def __init__(self, clock: Clock = time.monotonic, pinned_max: int = 1000) -> None:
         self.clock = clock
         # Read without the lock by the hit path; written only under the lock.
         self.entries: dict[Key, Entry] = {}
+        # Pinned versions never expire, so they are capped: past ``pinned_max`` the one
+        # stored longest ago is dropped (hits do not reorder: the hit path takes no lock).
+        self.pinned_max = pinned_max
+        self._pinned: OrderedDict[Key, None] = OrderedDict()
+        self.pinned_evicted = 0
         self._lock = threading.Lock()
         self._flights: dict[Key, Flight] = {}
         # Invalidation generations: a fetch that started before an invalidation of its slug
@@ -90,6 +97,12 @@ class PromptCache:
 
     def get(self, key: Key) -> Entry | None:
         return self.entries.get(key)
+
+    def _after_fork(self) -> None:
+        """In a forked child: the lock may have been held by a thread that is gone, and
+        fetches in flight will never finish here."""
+        self._lock = threading.Lock()
+        self._flights = {}
 
     def begin(self, key: Key, make_event: Callable[[], Any]) -> tuple[Flight, bool]:
         """Start a fetch for ``key`` unless one is running: ``(flight, started_here)``."""
@@ -121,7 +134,20 @@ class PromptCache:
             ):
                 return False
             self.entries[key] = entry
+            self._track(key)
             return True
+
+    def _track(self, key: Key) -> None:
+        """Note a pinned key as just stored; drop the oldest past the cap (lock held)."""
+        if key[1] is None:
+            return
+        pinned = self._pinned
+        pinned[key] = None
+        pinned.move_to_end(key)
+        while len(pinned) > self.pinned_max:
+            old, _ = pinned.popitem(last=False)
+            self.entries.pop(old, None)
+            self.pinned_evicted += 1
 
     def push(self, key: Key, entry: Entry) -> None:
         """Store a value the server pushed: newer than anything a fetch already running for
@@ -130,10 +156,12 @@ class PromptCache:
             self._generation += 1
             self._dropped_at[key[0]] = self._generation
             self.entries[key] = entry
+            self._track(key)
 
     def evict(self, key: Key) -> None:
         with self._lock:
             self.entries.pop(key, None)
+            self._pinned.pop(key, None)
 
     def invalidate(self, slug: str | None = None) -> int:
         """Drop every entry of ``slug`` (all its versions), or everything when ``None``.
@@ -146,12 +174,14 @@ class PromptCache:
             if slug is None:
                 dropped = len(self.entries)
                 self.entries.clear()
+                self._pinned.clear()
                 self._cleared_at = self._generation
                 self._dropped_at.clear()
                 return dropped
             keys = [k for k in self.entries if k[0] == slug]
             for k in keys:
                 del self.entries[k]
+                self._pinned.pop(k, None)
             self._dropped_at[slug] = self._generation
             return len(keys)
 
@@ -166,32 +196,36 @@ class Backoff:
     """When the server is unavailable, how long to leave it alone.
 
     One per client: a dead server is dead for every prompt, so after a failure no read
-    touches the network until ``until`` (the first wait is ``first`` seconds, doubling on
-    each further failure up to ``cap``). Reads in the meantime serve what is cached.
+    touches the network until ``until``. The wait is drawn with full jitter
+    (:mod:`promptops._backoff`) from ``[0, first]`` after the first failure, the ceiling
+    doubling on each further failure up to ``cap``, so processes that lost the server
+    together do not come back together. Reads in the meantime serve what is cached.
     """
 
-    def __init__(self, first: float = 1.0, cap: float = 60.0) -> None:
-        self.first = first
-        self.cap = max(cap, first)
+    def __init__(
+        self, first: float = 1.0, cap: float = 60.0, rand: Callable[[], float] | None = None
+    ) -> None:
+        self._delays = _SharedBackoff(first, max(cap, first), rand=rand)
+        self.first = self._delays.first
+        self.cap = self._delays.cap
         self.until = -math.inf
-        self.failures = 0
         self.cause: BaseException | None = None
+
+    @property
+    def failures(self) -> int:
+        return self._delays.failures
 
     def active(self, now: float) -> bool:
         return now < self.until
 
     def failed(self, now: float, cause: BaseException) -> float:
         """Record a failure at ``now``; returns the end of the wait."""
-        delay = min(self.first * 2.0 ** min(self.failures, 32), self.cap)
-        self.failures += 1
         self.cause = cause
-        self.until = now + delay
+        self.until = now + self._delays.next()
         return self.until
 
     def succeeded(self) -> bool:
         """Record a success; True if this ends an outage."""
-        was_down = self.failures > 0
-        self.failures = 0
         self.cause = None
         self.until = -math.inf
-        return was_down
+        return self._delays.reset()

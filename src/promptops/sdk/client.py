@@ -20,6 +20,8 @@ import logging
 import os
 import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
@@ -47,7 +49,9 @@ class Client(BaseClient):
     cached value without asking the server; ``timeout`` defaults to 1 s to connect, 2 s to
     read; ``transport`` is handed to ``httpx.Client`` (e.g. ``httpx.MockTransport``);
     ``snapshot_path`` names a file that keeps the last good prompts across restarts;
-    ``background_refresh=False`` revalidates expired entries inline instead of in a thread;
+    ``background_refresh=False`` revalidates expired entries inline instead of in the client's
+    one refresher thread; ``ttl_jitter`` (0.1) shortens each entry's TTL by a random
+    fraction up to it, so entries fetched together do not refresh together;
     ``clock`` replaces ``time.monotonic`` (tests); ``subscribe=True`` keeps the cache
     current from the server's live stream (reads never expire while it is connected);
     ``cache`` is a shared store (``promptops.receivers.RedisCache``/``MemoryCache``) that
@@ -75,7 +79,10 @@ class Client(BaseClient):
         log_queue_size: int = 10_000,
         log_batch_size: int = 100,
         log_flush_interval: float = 1.0,
+        log_max_bytes: int = 64 * 1024 * 1024,
         prices: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        ttl_jitter: float = 0.1,
+        pinned_cache_size: int = 1000,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -91,19 +98,38 @@ class Client(BaseClient):
             log_queue_size=log_queue_size,
             log_batch_size=log_batch_size,
             log_flush_interval=log_flush_interval,
+            log_max_bytes=log_max_bytes,
             prices=prices,
+            ttl_jitter=ttl_jitter,
+            pinned_cache_size=pinned_cache_size,
         )
-        self._http = httpx.Client(
+        self._transport = transport
+        self._http = self._new_http()
+        # Background refreshes: one daemon thread per client, fed through this queue.
+        self._refresh_cond = threading.Condition(threading.Lock())
+        self._refresh_queue: deque[tuple[Key, Entry, Flight]] = deque()
+        self._refresh_pending = 0
+        self._refresher: threading.Thread | None = None
+        if subscribe:
+            self._start_subscription(transport)
+
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(
             base_url=self._base_url,
             headers=self._headers,
             timeout=self._timeout,
-            transport=transport,
+            transport=self._transport,
             verify=tls_verify(self._base_url),
         )
-        self._threads: set[threading.Thread] = set()
-        self._threads_lock = threading.Lock()
-        if subscribe:
-            self._start_subscription(transport)
+
+    def _after_fork(self) -> None:
+        # The parent's pool (its sockets) is left alone: not closed, not used.
+        self._http = self._new_http()
+        self._refresh_cond = threading.Condition(threading.Lock())
+        self._refresh_queue = deque()
+        self._refresh_pending = 0
+        self._refresher = None
+        super()._after_fork()
 
     # -- reading prompts ----------------------------------------------------------------
 
@@ -162,13 +188,20 @@ class Client(BaseClient):
         return outcome
 
     def _start_background(self, key: Key, entry: Entry, flight: Flight) -> None:
-        thread = threading.Thread(
-            target=self._background, args=(key, entry, flight), name="promptops-refresh"
-        )
-        thread.daemon = True
-        with self._threads_lock:
-            self._threads.add(thread)
-        thread.start()
+        """Hand the refresh to the client's one refresher thread (started on first use).
+        A key is queued at most once at a time: its flight is the de-duplication."""
+        with self._refresh_cond:
+            self._refresh_pending += 1
+            self._refresh_queue.append((key, entry, flight))
+            if self._refresher is None or not self._refresher.is_alive():
+                self._refresher = threading.Thread(
+                    target=_refresher_main,
+                    args=(weakref.ref(self), self._refresh_cond, self._refresh_queue),
+                    name="promptops-refresh",
+                    daemon=True,
+                )
+                self._refresher.start()
+            self._refresh_cond.notify()
 
     def _background(self, key: Key, entry: Entry, flight: Flight) -> None:
         try:
@@ -177,19 +210,15 @@ class Client(BaseClient):
             if not self._closed:
                 log.exception("PromptOps: background refresh of %r failed", key)
         finally:
-            with self._threads_lock:
-                self._threads.discard(threading.current_thread())
+            with self._refresh_cond:
+                self._refresh_pending -= 1
+                self._refresh_cond.notify_all()
 
     def wait_for_refreshes(self, timeout: float | None = None) -> bool:
         """Block until background refreshes started so far have finished (True) or
         ``timeout`` passed (False). Useful in tests and before exit."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._threads_lock:
-            threads = list(self._threads)
-        for thread in threads:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            thread.join(left)
-        return not any(t.is_alive() for t in threads)
+        with self._refresh_cond:
+            return self._refresh_cond.wait_for(lambda: self._refresh_pending == 0, timeout)
 
     # -- run() (implemented in promptops.sdk.run) ---------------------------------------
 
@@ -217,6 +246,8 @@ class Client(BaseClient):
                 log.exception("PromptOps: a close hook failed")
         self._closed = True
         self.wait_for_refreshes(self._wait_seconds())
+        with self._refresh_cond:
+            self._refresh_cond.notify_all()  # the refresher thread ends
         self._http.close()
 
     def __enter__(self) -> Client:
@@ -229,6 +260,29 @@ class Client(BaseClient):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _refresher_main(
+    ref: weakref.ref[Client],
+    cond: threading.Condition,
+    jobs: deque[tuple[Key, Entry, Flight]],
+) -> None:
+    """The refresher thread: runs queued refreshes one by one; ends when the client is
+    closed or garbage-collected (it holds the client only while refreshing)."""
+    while True:
+        with cond:
+            while not jobs:
+                cond.wait(1.0)
+                client = ref()
+                if client is None or (client._closed and not jobs):
+                    return
+                del client
+            job = jobs.popleft()
+        client = ref()
+        if client is None:
+            return
+        client._background(*job)
+        del client
 
 
 class AsyncClient(BaseClient):
@@ -255,7 +309,10 @@ class AsyncClient(BaseClient):
         log_queue_size: int = 10_000,
         log_batch_size: int = 100,
         log_flush_interval: float = 1.0,
+        log_max_bytes: int = 64 * 1024 * 1024,
         prices: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        ttl_jitter: float = 0.1,
+        pinned_cache_size: int = 1000,
     ) -> None:
         super().__init__(
             api_key=api_key,
@@ -271,18 +328,30 @@ class AsyncClient(BaseClient):
             log_queue_size=log_queue_size,
             log_batch_size=log_batch_size,
             log_flush_interval=log_flush_interval,
+            log_max_bytes=log_max_bytes,
             prices=prices,
+            ttl_jitter=ttl_jitter,
+            pinned_cache_size=pinned_cache_size,
         )
-        self._http = httpx.AsyncClient(
-            base_url=self._base_url,
-            headers=self._headers,
-            timeout=self._timeout,
-            transport=transport,
-            verify=tls_verify(self._base_url),
-        )
+        self._transport = transport
+        self._http = self._new_http()
         self._tasks: set[asyncio.Task[None]] = set()
         if subscribe:  # a thread: the stream never blocks the event loop
             self._start_subscription()
+
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self._base_url,
+            headers=self._headers,
+            timeout=self._timeout,
+            transport=self._transport,
+            verify=tls_verify(self._base_url),
+        )
+
+    def _after_fork(self) -> None:
+        self._http = self._new_http()
+        self._tasks = set()
+        super()._after_fork()
 
     # -- reading prompts ----------------------------------------------------------------
 

@@ -6,7 +6,8 @@ and ``POST``s them to ``/v1/logs``, off the request path.
   is waiting, every ``log_flush_interval`` seconds, and on ``flush()``, then sends everything
   queued, in batches of ``log_batch_size`` records and at most :data:`MAX_BODY_BYTES` a POST.
 - Network errors, timeouts, 5xx, 408, 425 and 429 are retried with exponential backoff
-  (:data:`BACKOFF_FIRST` doubling to :data:`BACKOFF_CAP`, jittered ±25 %), re-sending the
+  (full jitter under a ceiling of :data:`BACKOFF_FIRST` doubling to :data:`BACKOFF_CAP`;
+  :mod:`promptops._backoff`), re-sending the
   same bytes: record ids are client-made UUIDs, so nothing is stored twice.
 - 400 / 413 / 422 split the batch in halves until the refused record is alone; it is dropped
   (counted ``rejected``, warned). 401 / 403 / 404 and other 4xx drop the batch.
@@ -22,14 +23,15 @@ import asyncio
 import atexit
 import contextlib
 import logging
-import random
 import threading
 import time
+import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
+from promptops._backoff import Backoff
 from promptops.sdk.logging_queue import (
     CLOSE_TIMEOUT,
     LogEntry,
@@ -144,21 +146,21 @@ class _Batch:
             )
 
 
-class _Backoff:
-    def __init__(self) -> None:
-        self.delay = 0.0
-        self.failing = False
+# Senders to finish at interpreter exit, held weakly: atexit keeps what it is given for the
+# life of the process, so it gets one module function instead of each sender's bound method
+# (a client that is garbage-collected is freed with its sender).
+_at_exit_senders: weakref.WeakSet[_SenderBase] = weakref.WeakSet()
 
-    def failed(self) -> float:
-        self.delay = BACKOFF_FIRST if self.delay == 0 else min(self.delay * 2, BACKOFF_CAP)
-        return self.delay * random.uniform(0.75, 1.25)
 
-    def succeeded(self) -> bool:
-        """Reset; True when this ends a run of failures."""
-        ended = self.failing
-        self.delay = 0.0
-        self.failing = False
-        return ended
+def _finish_all_at_exit() -> None:
+    for sender in list(_at_exit_senders):
+        try:
+            sender._at_exit()
+        except Exception:  # pragma: no cover - never fail the interpreter's exit
+            log.exception("PromptOps: sending the request log at exit failed")
+
+
+atexit.register(_finish_all_at_exit)
 
 
 class _SenderBase(abc.ABC):
@@ -167,7 +169,7 @@ class _SenderBase(abc.ABC):
         self._queue = queue
         self._settings = settings
         self._prices: PriceTable = client._prices
-        self._backoff = _Backoff()
+        self._backoff = Backoff(BACKOFF_FIRST, BACKOFF_CAP)
         self._stopping = False
         connect = client._timeout.connect
         self._timeout = httpx.Timeout(10.0, connect=connect if connect is not None else 5.0)
@@ -187,9 +189,9 @@ class _SenderBase(abc.ABC):
         return action, "" if action == "ok" else _detail(response)
 
     def _failed(self, detail: str) -> float:
-        delay = self._backoff.failed()
-        if not self._backoff.failing:
-            self._backoff.failing = True
+        first = not self._backoff.failing
+        delay = self._backoff.next()
+        if first:
             log.warning(
                 "PromptOps: cannot send request logs to %s (%s); retrying with backoff,"
                 " keeping up to %d records in memory",
@@ -200,18 +202,18 @@ class _SenderBase(abc.ABC):
         return delay
 
     def _succeeded(self) -> None:
-        if self._backoff.succeeded():
+        if self._backoff.reset():
             log.info("PromptOps: request logs are being sent to %s again", self._client._base_url)
 
     def _register_exit(self) -> None:
         if not self._exit_registered:
             self._exit_registered = True
-            atexit.register(self._at_exit)
+            _at_exit_senders.add(self)
 
     def _unregister_exit(self) -> None:
         if self._exit_registered:
             self._exit_registered = False
-            atexit.unregister(self._at_exit)
+            _at_exit_senders.discard(self)
 
     @abc.abstractmethod
     def _at_exit(self) -> None:
@@ -237,31 +239,36 @@ class ThreadSender(_SenderBase):
         with self._start_lock:
             if self._thread is not None or self._stopping:
                 return
-            thread = threading.Thread(target=self._run, name="promptops-logs", daemon=True)
+            # The thread holds the sender weakly (see _thread_main): an unclosed client that
+            # the application drops is freed, and its thread ends.
+            thread = threading.Thread(
+                target=_thread_main,
+                args=(weakref.ref(self), self._wakeup, self._settings.flush_interval),
+                name="promptops-logs",
+                daemon=True,
+            )
             self._thread = thread
             self._register_exit()
             thread.start()
 
-    def _run(self) -> None:
+    def _cycle(self) -> bool:
+        """Send what is waiting; False once the sender is stopping."""
+        if self._stopping:
+            return False
+        self._wakeup.clear()
+        self._kick.clear()
         queue, http = self._queue, self._http()
-        try:
-            while not self._stopping:
-                self._wakeup.wait(self._settings.flush_interval)
-                self._wakeup.clear()
-                self._kick.clear()
-                while not self._stopping:
-                    entries = queue.take(self._settings.batch_size)
-                    if not entries:
-                        break
-                    self._send(http, entries)
-        except Exception:  # pragma: no cover - a bug: never take the app down with it
-            log.exception("PromptOps: the request-log sender failed")
-        finally:
-            count = queue.abandon()
-            if count:
-                log.warning(
-                    "PromptOps: %d request-log records were not sent (client closed)", count
-                )
+        while not self._stopping:
+            entries = queue.take(self._settings.batch_size)
+            if not entries:
+                break
+            self._send(http, entries)
+        return not self._stopping
+
+    def _finish(self) -> None:
+        count = self._queue.abandon()
+        if count:
+            log.warning("PromptOps: %d request-log records were not sent (client closed)", count)
 
     def _send(self, http: Any, entries: list[LogEntry]) -> None:
         batch = _Batch(entries, self._prices)
@@ -475,6 +482,25 @@ class TaskSender(_SenderBase):
         send_now(self._client, self._queue, self._prices, self._timeout, CLOSE_TIMEOUT)
 
 
+def _thread_main(ref: weakref.ref[ThreadSender], wakeup: threading.Event, interval: float) -> None:
+    """The body of a :class:`ThreadSender`'s thread: it holds the sender only while it sends,
+    and ends when the sender stops or is garbage-collected."""
+    try:
+        while True:
+            wakeup.wait(interval)
+            sender = ref()
+            if sender is None:
+                return
+            if not sender._cycle():
+                sender._finish()
+                return
+            del sender
+    except Exception:  # pragma: no cover - a bug: never take the app down with it
+        log.exception("PromptOps: the request-log sender failed")
+        if (sender := ref()) is not None:
+            sender._finish()
+
+
 def send_now(
     client: BaseClient,
     queue: LogQueue,
@@ -490,7 +516,7 @@ def send_now(
     if entries:
         deadline = time.monotonic() + budget
         batch = _Batch(entries, prices)
-        delay = BACKOFF_FIRST
+        backoff = Backoff(BACKOFF_FIRST, BACKOFF_CAP)
         with httpx.Client(
             base_url=client._base_url,
             headers=client._headers,
@@ -507,8 +533,7 @@ def send_now(
                 if action != "retry":
                     batch.apply(action, detail, client._base_url)
                     continue
-                time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
-                delay = min(delay * 2, BACKOFF_CAP)
+                time.sleep(max(0.0, min(backoff.next(), deadline - time.monotonic())))
         queue.resolve(batch.sent, batch.rejected, batch.unsent())
     count = queue.abandon()
     if count:

@@ -6,7 +6,8 @@ no I/O, never a wait. Everything costly happens in the sender
 (:mod:`promptops.sdk.log_sender`): turning responses into JSON (``model_dump``), merging stream
 chunks, pricing and encoding (:func:`encode_entry`, here), and ``POST /v1/logs``.
 
-- At most ``log_queue_size`` records wait (plus the batch being sent); past that the oldest is
+- At most ``log_queue_size`` records, and about ``log_max_bytes`` (default 64 MiB, estimated
+  by :func:`estimate_size`), wait (plus the batch being sent); past either the oldest is
   dropped and counted. Records that will never be sent (dropped, refused by the server, or
   still unsent when the client closes) are ``client.dropped_logs``.
 - The sender is woken when ``log_batch_size`` records are waiting (or half the queue, if
@@ -54,15 +55,29 @@ MAX_ERROR_CHARS = 10_000
 # -- settings and records ----------------------------------------------------------------
 
 
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class LogSettings:
     queue_size: int = 10_000
     batch_size: int = 100
     flush_interval: float = 1.0
+    max_bytes: int = DEFAULT_MAX_BYTES
 
     @classmethod
-    def build(cls, queue_size: Any, batch_size: Any, flush_interval: Any) -> LogSettings:
-        for name, value in (("log_queue_size", queue_size), ("log_batch_size", batch_size)):
+    def build(
+        cls,
+        queue_size: Any,
+        batch_size: Any,
+        flush_interval: Any,
+        max_bytes: Any = DEFAULT_MAX_BYTES,
+    ) -> LogSettings:
+        for name, value in (
+            ("log_queue_size", queue_size),
+            ("log_batch_size", batch_size),
+            ("log_max_bytes", max_bytes),
+        ):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigurationError(f"{name} must be an int >= 1, not {value!r}")
         if batch_size > 1000:
@@ -76,7 +91,7 @@ class LogSettings:
             raise ConfigurationError(
                 f"log_flush_interval must be a number of seconds > 0, not {flush_interval!r}"
             )
-        return cls(queue_size, batch_size, float(flush_interval))
+        return cls(queue_size, batch_size, float(flush_interval), max_bytes)
 
     @property
     def wake_at(self) -> int:
@@ -94,6 +109,7 @@ class LogStats:
     overflowed: int  # dropped because the queue was full (the oldest go first)
     rejected: int  # refused by the server (malformed, or the key may not log)
     abandoned: int  # still unsent when the client closed
+    queued_bytes: int = 0  # estimated memory held by the queued records
 
     @property
     def dropped(self) -> int:
@@ -119,6 +135,7 @@ class LogEntry:
         "provider",
         "response",
         "seq",
+        "size",
         "status",
         "tags",
     )
@@ -155,6 +172,42 @@ class LogEntry:
         self.tags = tags
         self.seq = 0
         self.encoded: bytes | None = None
+        self.size = 0  # estimated bytes held (set by LogQueue.put)
+
+
+_SIZE_NODES = 2000  # objects looked at per record, at most (the request path pays for it)
+_NODE_BYTES = 64
+
+
+def estimate_size(*values: Any) -> int:
+    """A rough, cheap estimate of the memory ``values`` hold: string and bytes lengths plus
+    a fixed cost per object, walking containers and objects' ``__dict__`` (pydantic models:
+    the providers' responses) up to :data:`_SIZE_NODES` objects; the rest is guessed from
+    the average so far. Not exact; it only has to keep an outage from holding gigabytes."""
+    total, seen = 0, 0
+    stack: list[Any] = list(values)
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > _SIZE_NODES:
+            return total + (total // seen) * (len(stack) + 1)
+        if isinstance(value, str | bytes | bytearray):
+            total += len(value) + 49
+        elif isinstance(value, dict):
+            total += _NODE_BYTES + 8 * len(value)
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            total += _NODE_BYTES + 8 * len(value)
+            stack.extend(value)
+        elif isinstance(value, int | float | bool) or value is None:
+            total += 28
+        else:
+            total += _NODE_BYTES
+            attrs = getattr(value, "__dict__", None)
+            if isinstance(attrs, dict):
+                stack.extend(attrs.values())
+    return total
 
 
 def encode_entry(entry: LogEntry, prices: PriceTable) -> bytes:
@@ -284,6 +337,8 @@ class LogQueue:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._maxsize = settings.queue_size
+        self._max_bytes = settings.max_bytes
+        self._bytes = 0  # estimated, of the queued entries (not the batch in flight)
         self._wake_at = settings.wake_at
         self._count = 0  # entries ever put: the next sequence number
         self._inflight: list[LogEntry] = []
@@ -301,13 +356,16 @@ class LogQueue:
     def put(self, entry: LogEntry) -> None:
         """Queue ``entry``: O(1), never blocks on I/O; drops the oldest when full."""
         warn = False
+        entry.size = estimate_size(entry.kwargs, entry.response, entry.chunks, entry.error_body)
         with self._lock:
             if self._closed:
                 self._abandoned += 1
                 return
             items = self._items
-            if len(items) >= self._maxsize:
-                items.popleft()
+            while items and (
+                len(items) >= self._maxsize or self._bytes + entry.size > self._max_bytes
+            ):
+                self._bytes -= items.popleft().size
                 self._overflowed += 1
                 if not self._overflow_warned:
                     self._overflow_warned = warn = True
@@ -315,14 +373,17 @@ class LogQueue:
             entry.seq = self._count
             self._count += 1
             items.append(entry)
+            self._bytes += entry.size
             length = len(items)
         if length == self._wake_at:
             self.wake()
         if warn:
             log.warning(
-                "PromptOps: the request-log queue is full (%d records); dropping the oldest"
-                " until the server accepts logs again (see client.dropped_logs)",
+                "PromptOps: the request-log queue is full (%d records or about %d MiB);"
+                " dropping the oldest until the server accepts logs again"
+                " (see client.dropped_logs)",
                 self._maxsize,
+                self._max_bytes // (1024 * 1024),
             )
 
     # -- the sender ---------------------------------------------------------------------
@@ -332,6 +393,7 @@ class LogQueue:
         with self._lock:
             items = self._items
             batch = [items.popleft() for _ in range(min(limit, len(items)))]
+            self._bytes -= sum(e.size for e in batch)
             self._inflight = batch
             return batch
 
@@ -350,6 +412,7 @@ class LogQueue:
         """Put the batch in flight back at the front (its sender is gone)."""
         with self._lock:
             self._items.extendleft(reversed(self._inflight))
+            self._bytes += sum(e.size for e in self._inflight)
             self._inflight = []
 
     def take_all(self) -> list[LogEntry]:
@@ -357,6 +420,7 @@ class LogQueue:
         with self._lock:
             batch = [*self._inflight, *self._items]
             self._items.clear()
+            self._bytes = 0
             self._inflight = batch
             return batch
 
@@ -365,6 +429,7 @@ class LogQueue:
         with self._lock:
             count = len(self._items) + len(self._inflight)
             self._items.clear()
+            self._bytes = 0
             self._inflight = []
             self._abandoned += count
             self._closed = True
@@ -415,4 +480,5 @@ class LogQueue:
                 overflowed=self._overflowed,
                 rejected=self._rejected,
                 abandoned=self._abandoned,
+                queued_bytes=self._bytes,
             )

@@ -163,6 +163,21 @@ class _RunState:
 
     # -- lifecycle ----------------------------------------------------------------------
 
+    def _after_fork(self, client: BaseClient) -> None:
+        """In a forked child: a fresh queue and sender (what the parent queued is the
+        parent's to send); provider clients made here are dropped, not closed (their
+        connections are the parent's) and made again on use."""
+        global _STATE_LOCK
+        _STATE_LOCK = threading.Lock()
+        self._lock = threading.Lock()
+        self.queue = LogQueue(client._log_settings)
+        self.sender = (
+            TaskSender(client, self.queue, client._log_settings)
+            if self.is_async
+            else ThreadSender(client, self.queue, client._log_settings)
+        )
+        self._own_clients = {}
+
     def close(self) -> None:
         sender = self.sender
         assert isinstance(sender, ThreadSender)

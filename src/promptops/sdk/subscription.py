@@ -4,9 +4,10 @@ A daemon thread holds ``GET /v1/stream`` (Server-Sent Events) open and hands eac
 the client's I/O-free ``_apply_stream_event``: a label move in the key's environment
 replaces the cached prompt at once, so while the stream is up a read never expires and
 never waits. When the connection drops, the client falls back to TTL behaviour and the thread
-reconnects (backing off up to 5 s) with ``Last-Event-ID``; the server replays every event
-since, so nothing is missed. The same thread serves ``AsyncClient`` (the cache is
-thread-safe), so no event loop is ever blocked by it.
+reconnects (0.1 s plus a full-jitter backoff of up to 5 s: :mod:`promptops._backoff`) with
+``Last-Event-ID``; the server replays every event since, so nothing is missed. The same
+thread serves ``AsyncClient`` (the cache is thread-safe), so no event loop is ever blocked
+by it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from promptops._backoff import Backoff
+
 if TYPE_CHECKING:
     from promptops.sdk._base import BaseClient
 
@@ -27,7 +30,9 @@ __all__ = ["ServerSentEvent", "Subscription", "parse_sse"]
 
 log = logging.getLogger("promptops")
 
-_READ_TIMEOUT = 45.0  # the server sends a keep-alive comment every 15 s
+_READ_TIMEOUT = 45.0
+_RECONNECT_FIRST = 0.1
+_RECONNECT_CAP = 5.0  # the server sends a keep-alive comment every 15 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,7 @@ def parse_sse(lines: Iterator[str]) -> Iterator[ServerSentEvent]:
 class Subscription:
     def __init__(self, client: BaseClient, transport: httpx.BaseTransport | None = None) -> None:
         self._client = client
+        self._transport = transport
         self._http = httpx.Client(
             base_url=client._base_url,
             headers={**client._headers, "Accept": "text/event-stream"},
@@ -87,31 +93,36 @@ class Subscription:
         self._http.close()
 
     def _run(self) -> None:
-        backoff = 0.1
+        # Full jitter: when a server restarts, its clients reconnect spread over the window
+        # instead of all at once (never sooner than 0.1 s). A connection that got to
+        # "ready" resets the backoff.
+        backoff = Backoff(_RECONNECT_FIRST, _RECONNECT_CAP)
         while not self._stop.is_set():
             try:
-                self._listen()
-                backoff = 0.1
+                if self._listen():
+                    backoff.reset()
             except httpx.HTTPStatusError as exc:
                 log.warning("PromptOps: live stream refused (%s)", exc.response.status_code)
-                backoff = 5.0
+                backoff.failures = max(backoff.failures, 8)  # straight to the cap
             except Exception as exc:
                 if not self._stop.is_set():
                     log.debug("PromptOps: live stream dropped: %s", exc)
             finally:
                 self._set_live(False)
-            self._stop.wait(backoff)
-            backoff = min(backoff * 2, 5.0)
+            self._stop.wait(_RECONNECT_FIRST + backoff.next())
 
-    def _listen(self) -> None:
+    def _listen(self) -> bool:
+        """Read the stream until it ends; True if it got to "ready"."""
+        ready = False
         headers = {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
         with self._http.stream("GET", "/v1/stream", headers=headers) as response:
             self._response = response
             response.raise_for_status()
             for sse in parse_sse(response.iter_lines()):
                 if self._stop.is_set():
-                    return
+                    return ready
                 if sse.event == "ready":
+                    ready = True
                     self._set_live(True, resumed=self.last_event_id is not None)
                     if self.last_event_id is None:
                         self.last_event_id = str(json.loads(sse.data)["last_event_id"])
@@ -119,6 +130,7 @@ class Subscription:
                 self._client._apply_stream_event(sse.event, _json(sse.data))
                 if sse.id is not None:
                     self.last_event_id = sse.id
+        return ready
 
     def _set_live(self, live: bool, resumed: bool = False) -> None:
         if live == self.connected.is_set():

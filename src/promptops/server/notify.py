@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from promptops._backoff import Backoff
 from promptops.db.session import deliver
 from promptops.domain.changes import Change, ChangeKind
 
@@ -106,7 +107,7 @@ class ChangeListener:
     def _run(self) -> None:
         import psycopg
 
-        backoff = 0.1
+        backoff = Backoff(0.1, 5.0)
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
@@ -114,7 +115,7 @@ class ChangeListener:
                     # Whatever was committed while we were not listening is unknown.
                     self._on_reset()
                     self.listening.set()
-                    backoff = 0.1
+                    backoff.reset()
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
                             self._dispatch(note.payload)
@@ -123,8 +124,7 @@ class ChangeListener:
                 if self._stop.is_set():
                     return
                 log.warning("change listener disconnected (%s); reconnecting", exc)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                self._stop.wait(backoff.next())
 
     def _dispatch(self, payload: str) -> None:
         try:

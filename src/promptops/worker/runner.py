@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+from promptops._backoff import Backoff
 from promptops.db.models import utcnow
 from promptops.db.session import Database
 from promptops.domain.changes import Change
@@ -55,6 +56,7 @@ class Worker:
         self._lock = threading.Lock()
         self._inflight = 0
         self._next_purge = 0.0
+        self._failures = Backoff(1.0, 10.0)  # consecutive failed cycles (database outage)
 
     # -- control --------------------------------------------------------------------------
 
@@ -135,6 +137,7 @@ class Worker:
             if free <= 0:
                 return poll  # a finishing attempt wakes the loop
             due = queue.next_due(self.db)
+            self._failures.reset()  # the database answers again
             if due is None:
                 return poll
             wait = (due - utcnow()).total_seconds()
@@ -148,7 +151,7 @@ class Worker:
             return 0.0 if jobs else min(poll, 0.2)  # none: another worker was faster
         except Exception:  # the loop outlives a database outage
             log.exception("webhook worker %s: cycle failed; retrying", self.name)
-            return min(poll * 2, 10.0)
+            return self._failures.next()
 
     def _attempt(self, sender: Sender, job: queue.Job) -> None:
         try:
