@@ -132,6 +132,7 @@ class KeyAuthenticator:
         if rejected_at is not None and self._clock() - rejected_at < _NEGATIVE_SECONDS:
             raise AuthenticationError("unknown API key")
         actor = None
+        checked = self._known.get(prefix) == digest or digest in self._verified
         for _ in range(_RACE_RETRIES):
             generation = self._generation(prefix)  # before the row read: see _remember
             with self._db.read() as session:
@@ -140,12 +141,13 @@ class KeyAuthenticator:
                 raise AuthenticationError("unknown API key")
             if record.revoked_at is not None:
                 raise AuthenticationError(f"API key {prefix} has been revoked")
-            if self._known.get(prefix) != digest and digest not in self._verified:
+            if not checked:  # bcrypt: once per token (a key's hash never changes)
                 self._check_bucket(prefix)
                 if not self.verify(token, record.key_hash):
                     self._failed(prefix)
                     self._reject(digest)
                     raise AuthenticationError("unknown API key")
+                checked = True
             actor = Actor(
                 label=record.prefix,
                 role=record.role,  # type: ignore[arg-type]
