@@ -108,9 +108,7 @@ def test_failed_checks_are_rate_limited_per_prefix_and_the_real_key_still_works(
 
 def test_the_bucket_refills(app: Any, project: Project) -> None:
     now = [0.0]
-    auth = KeyAuthenticator(
-        app.state.db, clock=lambda: now[0], max_failures=2, failure_window=10.0
-    )
+    auth = KeyAuthenticator(app.state.db, clock=lambda: now[0], max_failures=2, failure_window=10.0)
     auth.verify = counting = Counting()
     for n in range(2):
         with pytest.raises(AuthenticationError):

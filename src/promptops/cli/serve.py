@@ -46,6 +46,7 @@ def _bootstrap(settings: Any, demo: bool) -> None:
         ensure_admin_key,
         ensure_admin_user,
         ensure_demo_project,
+        missing,
         prepare,
     )
 
@@ -53,15 +54,12 @@ def _bootstrap(settings: Any, demo: bool) -> None:
     db = Database(settings.database_url)
     hasher = password_hasher(settings)
     try:
-        with db.read() as session:  # bcrypt/argon2 now, not inside the write transaction
-            ready = prepare(
-                session,
-                admin_key=not settings.admin_key,
-                password=settings.admin_password,
-                demo=demo,
-                rounds=settings.bcrypt_rounds,
-                hasher=hasher,
-            )
+        with db.read() as session:
+            todo = missing(session, admin_key=not settings.admin_key, demo=demo)
+        # bcrypt/argon2 now, with no transaction open (not inside the write below).
+        ready = prepare(
+            todo, password=settings.admin_password, rounds=settings.bcrypt_rounds, hasher=hasher
+        )
         with db.write() as session:
             admin = (
                 None

@@ -1,8 +1,8 @@
 """First-start set-up: the instance admin key, the instance admin user and the demo
 project (each idempotent).
 
-:func:`prepare` makes the slow hashes (bcrypt keys, the argon2 password) of what is missing,
-looked at in a read session, before ``db.write()``; the ``ensure_*`` functions then only
+:func:`prepare` makes the slow hashes (bcrypt keys, the argon2 password) of what is
+:func:`missing` (looked at in a read session, closed before hashing), before ``db.write()``; the ``ensure_*`` functions then only
 store them (another process may have done it meanwhile: then the hashes go unused)."""
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from promptops.domain.access import Actor
 __all__ = [
     "AdminUser",
     "DemoProject",
+    "Missing",
     "Prepared",
     "ensure_admin_key",
     "ensure_admin_user",
     "ensure_demo_project",
+    "missing",
     "prepare",
 ]
 
@@ -49,27 +51,39 @@ class Prepared:
     demo_keys: tuple[keys.KeySecret, keys.KeySecret] | None = None  # (write, read)
 
 
+@dataclass(frozen=True)
+class Missing:
+    """What first start still has to create (looked at in a read session)."""
+
+    admin_key: bool
+    admin_user: bool
+    demo: bool
+
+
+def missing(session: Session, *, admin_key: bool, demo: bool) -> Missing:
+    return Missing(
+        admin_key=admin_key and _admin_key_id(session) is None,
+        admin_user=_first_admin(session) is None,
+        demo=demo and session.get(InstanceSetting, _DEMO_FLAG) is None,
+    )
+
+
 def prepare(
-    session: Session,
+    todo: Missing,
     *,
-    admin_key: bool,
     password: str | None,
-    demo: bool,
     rounds: int,
     hasher: PasswordHasher = users.DEFAULT_HASHER,
 ) -> Prepared:
-    """Hash what first start will create (``session`` is a read session)."""
-    need_key = admin_key and _admin_key_id(session) is None
-    need_user = _first_admin(session) is None
-    need_demo = demo and session.get(InstanceSetting, _DEMO_FLAG) is None
+    """Hash what first start will create: call it with no session or transaction open."""
     generated = None if password else secrets.token_urlsafe(12)
     return Prepared(
-        admin_key=keys.new_secret(rounds, admin=True) if need_key else None,
+        admin_key=keys.new_secret(rounds, admin=True) if todo.admin_key else None,
         admin_password=(
-            users.hash_password(password or generated or "", hasher) if need_user else None
+            users.hash_password(password or generated or "", hasher) if todo.admin_user else None
         ),
-        generated_password=generated if need_user else None,
-        demo_keys=(keys.new_secret(rounds), keys.new_secret(rounds)) if need_demo else None,
+        generated_password=generated if todo.admin_user else None,
+        demo_keys=(keys.new_secret(rounds), keys.new_secret(rounds)) if todo.demo else None,
     )
 
 
