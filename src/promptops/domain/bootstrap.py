@@ -2,8 +2,9 @@
 project (each idempotent).
 
 :func:`prepare` makes the slow hashes (bcrypt keys, the argon2 password) of what is
-:func:`missing` (looked at in a read session, closed before hashing), before ``db.write()``; the ``ensure_*`` functions then only
-store them (another process may have done it meanwhile: then the hashes go unused)."""
+:func:`missing` (looked at in a read session, closed before hashing), before
+``db.write()``; the ``ensure_*`` functions then only store them (another process may have
+done it meanwhile: then the hashes go unused)."""
 
 from __future__ import annotations
 
