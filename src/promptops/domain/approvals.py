@@ -178,8 +178,10 @@ def approve(
 ) -> tuple[ChangeRequest, Deployment]:
     """Apply a pending request as ``actor`` (admin/owner, not the requester)."""
     request, slug = _pending(session, actor, request_id)
-    _require_not_requester(session, request, actor)
     _require_approver(actor, "approving")
+    # After the role check (an editor is told it needs the role); the key branches of this
+    # check stand guard should keys ever be allowed to approve.
+    _require_not_requester(session, request, actor)
     prompt = session.scalar(select(Prompt).where(Prompt.id == request.prompt_id).with_for_update())
     assert prompt is not None
     current = session.get(ActiveDeployment, (prompt.id, request.environment))
