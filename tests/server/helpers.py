@@ -23,6 +23,7 @@ ERROR_CODES = {
     "validation_error",
     "invalid_json",
     "invalid_input",
+    "rate_limited",
 }
 
 

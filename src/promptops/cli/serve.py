@@ -46,26 +46,41 @@ def _bootstrap(settings: Any, demo: bool) -> None:
         ensure_admin_key,
         ensure_admin_user,
         ensure_demo_project,
+        missing,
+        prepare,
     )
 
     migrate(settings.database_url)
     db = Database(settings.database_url)
+    hasher = password_hasher(settings)
     try:
+        with db.read() as session:
+            todo = missing(session, admin_key=not settings.admin_key, demo=demo)
+        # bcrypt/argon2 now, with no transaction open (not inside the write below).
+        ready = prepare(
+            todo, password=settings.admin_password, rounds=settings.bcrypt_rounds, hasher=hasher
+        )
         with db.write() as session:
             admin = (
                 None
                 if settings.admin_key
-                else ensure_admin_key(session, rounds=settings.bcrypt_rounds)
+                else ensure_admin_key(
+                    session, rounds=settings.bcrypt_rounds, secret=ready.admin_key
+                )
             )
             person = ensure_admin_user(
                 session,
                 email=settings.admin_email,
                 password=settings.admin_password,
-                hasher=password_hasher(settings),
+                hasher=hasher,
+                prepared=ready,
             )
             made = (
                 ensure_demo_project(
-                    session, rounds=settings.bcrypt_rounds, owner_user_id=person.user_id
+                    session,
+                    rounds=settings.bcrypt_rounds,
+                    owner_user_id=person.user_id,
+                    secrets=ready.demo_keys,
                 )
                 if demo
                 else None

@@ -60,14 +60,15 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     migrate(settings.database_url)
     db = Database(settings.database_url)
     try:
+        users.normalize_email(args.email)  # the one email check, before paying for argon2
+        hashed = users.hash_password(password, password_hasher(settings))  # outside the write
         with db.write() as session:
             user = users.create_user(
                 session,
                 None,
                 email=args.email,
-                password=password,
+                password=hashed,
                 is_instance_admin=args.instance_admin,
-                hasher=password_hasher(settings),
             )
             if args.project_id is not None:
                 if session.get(Project, args.project_id) is None:

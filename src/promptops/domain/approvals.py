@@ -1,8 +1,13 @@
 """Deciding change requests of protected environments: approve, reject, withdraw.
 
 The rule is "requested by one person, approved by another": the approver is a user with the
-admin or owner role in the project and not the requester. Approval applies the change with
-the approver as the actor of the deployment (history and audit log), and announces a
+admin or owner role in the project and not the requester. A request made with an API key
+counts as made by the person behind the key (``api_keys.origin_user_id``: its creator, or
+the origin of the key that created it), recorded as ``requested_by_user_id``; a request with
+no person behind it (instance admin key, bootstrap keys) is approved by any admin or owner,
+and never by a key of the requesting key's chain (see :func:`_require_not_requester`).
+Approval applies the change with the approver as the actor of the deployment (history and
+audit log), and announces a
 ``label_change_approved`` change (webhooks: ``prompt_template_label_change_approved``). A
 request whose environment moved since it was made is stale: approving it is refused (409).
 """
@@ -17,13 +22,14 @@ from sqlalchemy.orm import Session
 
 from promptops.db.models import (
     ActiveDeployment,
+    ApiKey,
     ChangeRequest,
     Deployment,
     Prompt,
     PromptVersion,
     utcnow,
 )
-from promptops.domain import audit, changes
+from promptops.domain import audit, changes, keys
 from promptops.domain.access import APPROVER_ROLES, Actor
 from promptops.domain.deployments import deploy
 from promptops.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
@@ -134,16 +140,48 @@ def _require_approver(actor: Actor, doing: str) -> None:
     actor.require_member_role(APPROVER_ROLES, f"{doing} a change request")
 
 
+def _require_not_requester(session: Session, request: ChangeRequest, actor: Actor) -> None:
+    """Nobody approves their own request: not the requesting person (directly, or through
+    a key they made), not the requesting key, not a key of the same chain of keys."""
+    requester = request.requested_by_user_id
+    if requester is not None and actor.user_id == requester:
+        via_key = request.requested_by_key_id is not None
+        raise PermissionDeniedError(
+            "you requested this change"
+            + (f" (with API key {request.requested_by}, which acts for you)" if via_key else "")
+            + "; another admin or owner must approve it"
+        )
+    if actor.key_id is None:
+        return
+    if request.requested_by_key_id == actor.key_id:
+        raise PermissionDeniedError(
+            "this key requested the change; another admin or owner must approve it"
+        )
+    record = session.get(ApiKey, actor.key_id)
+    origin = keys.origin_of(session, record) if record is not None else None
+    if requester is not None and origin == requester:
+        raise PermissionDeniedError(
+            "this key acts for the person who requested the change; another admin or owner"
+            " must approve it"
+        )
+    if request.requested_by_key_id is not None and keys.chain_root(
+        session, request.requested_by_key_id
+    ) == keys.chain_root(session, actor.key_id):
+        raise PermissionDeniedError(
+            "this key comes from the same chain of keys as the one that requested the change;"
+            " another admin or owner must approve it"
+        )
+
+
 def approve(
     session: Session, actor: Actor, request_id: int, *, comment: str | None = None
 ) -> tuple[ChangeRequest, Deployment]:
     """Apply a pending request as ``actor`` (admin/owner, not the requester)."""
     request, slug = _pending(session, actor, request_id)
     _require_approver(actor, "approving")
-    if request.requested_by_user_id is not None and request.requested_by_user_id == actor.user_id:
-        raise PermissionDeniedError(
-            "you requested this change; another admin or owner must approve it"
-        )
+    # After the role check (an editor is told it needs the role); the key branches of this
+    # check stand guard should keys ever be allowed to approve.
+    _require_not_requester(session, request, actor)
     prompt = session.scalar(select(Prompt).where(Prompt.id == request.prompt_id).with_for_update())
     assert prompt is not None
     current = session.get(ActiveDeployment, (prompt.id, request.environment))
@@ -239,12 +277,12 @@ def reject(
 
 
 def withdraw(session: Session, actor: Actor, request_id: int) -> ChangeRequest:
-    """The requester (the same user, or the same API key) takes the request back."""
+    """The requester takes the request back: the same API key, or the requesting person
+    (who made it directly or through a key acting for them)."""
     request, slug = _pending(session, actor, request_id)
-    mine = (
-        request.requested_by_user_id == actor.user_id
-        if request.requested_by_user_id is not None
-        else request.requested_by_key_id is not None and request.requested_by_key_id == actor.key_id
+    by_key = request.requested_by_key_id is not None
+    mine = (by_key and request.requested_by_key_id == actor.key_id) or (
+        request.requested_by_user_id is not None and request.requested_by_user_id == actor.user_id
     )
     if not mine:
         raise PermissionDeniedError("only the requester can withdraw a change request")

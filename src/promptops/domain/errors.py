@@ -11,6 +11,7 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RateLimitedError",
 ]
 
 
@@ -48,3 +49,14 @@ class AuthenticationError(DomainError):
 class PermissionDeniedError(DomainError):
     code = "forbidden"
     status = 403
+
+
+class RateLimitedError(DomainError):
+    """Too many attempts; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

@@ -3,6 +3,15 @@
 A key reads ``po_live_<8 chars>_<40 chars>``; the part before the second underscore-group
 (``po_live_ab12cd34``) is the *prefix*: stored in clear, unique, shown in lists and in the
 audit log. Only a bcrypt hash of the whole key is stored; the key is shown once.
+
+bcrypt costs ~190 ms, so it never runs inside a write transaction (on SQLite that holds the
+only write lock): callers make the key with :func:`new_secret` first, then open
+``db.write()`` and pass it as ``secret=`` (``rounds=`` without a secret hashes in place and
+is only for scripts and tests).
+
+Who stands behind a key (approvals): ``origin_user_id`` is the person who created it, or the
+origin of the key that created it (``created_by_key_id``); NULL when no person is behind it
+(the instance admin key, bootstrap). See :func:`origin_of`.
 """
 
 from __future__ import annotations
@@ -24,13 +33,18 @@ from promptops.domain.errors import InvalidInputError, NotFoundError, Permission
 __all__ = [
     "KEY_PATTERN",
     "IssuedKey",
+    "KeySecret",
     "active_prefixes",
+    "chain_root",
+    "check_create",
     "create_admin_key",
     "create_key",
     "find_by_prefix",
     "generate_key",
     "hash_key",
     "list_keys",
+    "new_secret",
+    "origin_of",
     "parse_key",
     "revoke_key",
     "verify_key",
@@ -48,6 +62,21 @@ class IssuedKey:
 
     key: str
     record: ApiKey
+
+
+@dataclass(frozen=True, slots=True)
+class KeySecret:
+    """A generated key and its bcrypt hash, made before the write transaction opens."""
+
+    key: str
+    prefix: str
+    key_hash: str
+
+
+def new_secret(rounds: int, *, admin: bool = False) -> KeySecret:
+    """Generate and hash a key (slow: call it outside any write transaction)."""
+    key, prefix = generate_key("admin" if admin else "live")
+    return KeySecret(key, prefix, hash_key(key, rounds))
 
 
 def generate_key(kind: str = "live") -> tuple[str, str]:
@@ -95,24 +124,91 @@ def _issue(
     environment: str | None,
     role: str,
     name: str | None,
-    created_by: str | None,
+    creator: Actor | None,
+    secret: KeySecret | None,
     rounds: int,
     can_bypass_protection: bool = False,
 ) -> IssuedKey:
-    key, prefix = generate_key("admin" if role == "admin" else "live")
+    if secret is None:  # scripts and tests only: the server hashes before the transaction
+        secret = new_secret(rounds, admin=role == "admin")
+    origin_user_id, created_by_key_id = _origin_for_new_key(session, creator)
     record = ApiKey(
         project_id=project_id,
-        prefix=prefix,
-        key_hash=hash_key(key, rounds),
+        prefix=secret.prefix,
+        key_hash=secret.key_hash,
         environment=environment,
         role=role,
         name=name,
-        created_by=created_by,
+        created_by=creator.label if creator is not None else "system",
+        origin_user_id=origin_user_id,
+        created_by_key_id=created_by_key_id,
         can_bypass_protection=can_bypass_protection,
     )
     session.add(record)
     session.flush()
-    return IssuedKey(key=key, record=record)
+    return IssuedKey(key=secret.key, record=record)
+
+
+def _origin_for_new_key(session: Session, creator: Actor | None) -> tuple[int | None, int | None]:
+    """(origin_user_id, created_by_key_id) of a key ``creator`` makes: a person is the
+    origin; a key passes on its own origin."""
+    if creator is None:
+        return None, None
+    if creator.user_id is not None:
+        return creator.user_id, None
+    if creator.key_id is not None:
+        parent = session.get(ApiKey, creator.key_id)
+        return (origin_of(session, parent) if parent else None), creator.key_id
+    return None, None
+
+
+_MAX_CHAIN = 64
+
+
+def origin_of(session: Session, record: ApiKey) -> int | None:
+    """The person behind a key, or None. Keys made before migration 0006 have no recorded
+    origin: it is read from ``created_by`` (``user:<email>``, or the prefix of the key that
+    made it)."""
+    seen: set[int] = set()
+    current: ApiKey | None = record
+    while current is not None and current.id not in seen and len(seen) < _MAX_CHAIN:
+        seen.add(current.id)
+        if current.origin_user_id is not None:
+            return current.origin_user_id
+        if current.created_by_key_id is not None:
+            current = session.get(ApiKey, current.created_by_key_id)
+            continue
+        made_by = current.created_by or ""
+        if made_by.startswith("user:"):
+            from promptops.db.models import User
+
+            return session.scalar(select(User.id).where(User.email == made_by[5:]))
+        current = find_by_prefix(session, made_by) if PREFIX_PATTERN.match(made_by) else None
+    return None
+
+
+def chain_root(session: Session, key_id: int) -> int:
+    """The first key of the chain of keys that created ``key_id`` (itself when a person or
+    the server made it)."""
+    seen: set[int] = set()
+    current = key_id
+    while current not in seen and len(seen) < _MAX_CHAIN:
+        seen.add(current)
+        record = session.get(ApiKey, current)
+        if record is None:
+            break
+        parent = record.created_by_key_id
+        if parent is None and record.origin_user_id is None and record.created_by:
+            legacy = (
+                find_by_prefix(session, record.created_by)
+                if PREFIX_PATTERN.match(record.created_by)
+                else None
+            )
+            parent = legacy.id if legacy else None
+        if parent is None:
+            break
+        current = parent
+    return current
 
 
 def create_key(
@@ -123,29 +219,18 @@ def create_key(
     role: str,
     name: str | None = None,
     project_id: str | None = None,
+    secret: KeySecret | None = None,
     rounds: int = 12,
     can_bypass_protection: bool = False,
 ) -> IssuedKey:
     """Create a project key. No escalation: a project key creates keys only for its own
     environment, with a role no higher than its own; the admin creates any. Users need the
     project's admin or owner role. ``can_bypass_protection`` (change protected environments
-    without an approval) is granted only by the instance admin or a project owner."""
-    check_environment(environment)
-    if role not in ROLES:
-        raise InvalidInputError(
-            f"unknown role {role[:40]!r}; expected one of {', '.join(ROLES)}", field="role"
-        )
-    if not actor.is_admin:
-        actor.require_write()
-        actor.require_environment(environment)
-        if not actor.may_grant(role):
-            raise PermissionDeniedError(f"a {actor.role!r} key cannot create a {role!r} key")
-        actor.require_member_role(APPROVER_ROLES, "managing API keys")
-    if can_bypass_protection and not (actor.is_admin or actor.member_role == "owner"):
-        raise PermissionDeniedError(
-            "only the instance admin or a project owner can grant can_bypass_protection",
-            field="can_bypass_protection",
-        )
+    without an approval) is granted only by the instance admin or a project owner. The key
+    acts for its creator in approvals (see :func:`origin_of`)."""
+    check_create(
+        actor, environment=environment, role=role, can_bypass_protection=can_bypass_protection
+    )
     target_project = actor.project_for(project_id)
     _require_project(session, target_project)
     issued = _issue(
@@ -154,7 +239,8 @@ def create_key(
         environment=environment,
         role=role,
         name=name,
-        created_by=actor.label,
+        creator=actor,
+        secret=secret,
         rounds=rounds,
         can_bypass_protection=can_bypass_protection,
     )
@@ -173,14 +259,40 @@ def create_key(
     return issued
 
 
-def create_admin_key(session: Session, *, rounds: int) -> IssuedKey:
+def check_create(
+    actor: Actor, *, environment: str, role: str, can_bypass_protection: bool = False
+) -> None:
+    """The checks of :func:`create_key` that need no database: routes run them before
+    paying for bcrypt, so a caller who may not create keys cannot make the server hash."""
+    check_environment(environment)
+    if role not in ROLES:
+        raise InvalidInputError(
+            f"unknown role {role[:40]!r}; expected one of {', '.join(ROLES)}", field="role"
+        )
+    if not actor.is_admin:
+        actor.require_write()
+        actor.require_environment(environment)
+        if not actor.may_grant(role):
+            raise PermissionDeniedError(f"a {actor.role!r} key cannot create a {role!r} key")
+        actor.require_member_role(APPROVER_ROLES, "managing API keys")
+    if can_bypass_protection and not (actor.is_admin or actor.member_role == "owner"):
+        raise PermissionDeniedError(
+            "only the instance admin or a project owner can grant can_bypass_protection",
+            field="can_bypass_protection",
+        )
+
+
+def create_admin_key(
+    session: Session, *, secret: KeySecret | None = None, rounds: int = 12
+) -> IssuedKey:
     issued = _issue(
         session,
         project_id=None,
         environment=None,
         role="admin",
         name="instance admin",
-        created_by="system",
+        creator=None,
+        secret=secret,
         rounds=rounds,
     )
     audit.record(

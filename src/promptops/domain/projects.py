@@ -12,7 +12,7 @@ from promptops.db.models import Membership, Project
 from promptops.domain import audit
 from promptops.domain.access import Actor
 from promptops.domain.errors import NotFoundError, PermissionDeniedError
-from promptops.domain.keys import IssuedKey, _issue
+from promptops.domain.keys import IssuedKey, KeySecret, _issue
 
 __all__ = ["PROJECT_ID", "create_project", "get_project", "list_projects"]
 
@@ -20,8 +20,15 @@ PROJECT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def create_project(
-    session: Session, actor: Actor, *, name: str, rounds: int = 12
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    secret: KeySecret | None = None,
+    rounds: int = 12,
 ) -> tuple[Project, IssuedKey]:
+    """Create a project and its initial key (``secret``: made with ``keys.new_secret``
+    before the write transaction)."""
     actor.require_admin()
     project = Project(id=uuid.uuid4().hex, name=name)
     session.add(project)
@@ -32,7 +39,8 @@ def create_project(
         environment="dev",
         role="write",
         name="initial key",
-        created_by=actor.label,
+        creator=actor,
+        secret=secret,
         rounds=rounds,
     )
     if actor.user_id is not None:  # the instance admin user owns what it creates

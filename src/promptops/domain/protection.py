@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from promptops.db.models import (
     ActiveDeployment,
+    ApiKey,
     ChangeRequest,
     Project,
     ProjectEnvironment,
@@ -22,7 +23,7 @@ from promptops.db.models import (
     PromptVersion,
     utcnow,
 )
-from promptops.domain import audit
+from promptops.domain import audit, keys
 from promptops.domain.access import APPROVER_ROLES, ENVIRONMENTS, Actor, check_environment
 from promptops.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 
@@ -31,6 +32,7 @@ __all__ = [
     "environment_settings",
     "gate",
     "is_protected",
+    "requester_user_id",
     "set_protected",
 ]
 
@@ -125,6 +127,17 @@ def gate(
     return _open_request(session, actor, prompt, environment, action, version, current, comment)
 
 
+def requester_user_id(session: Session, actor: Actor) -> int | None:
+    """The person a change is requested by: the user, or the person behind the key (its
+    creator, through any chain of keys that created keys); None when no person is."""
+    if actor.user_id is not None:
+        return actor.user_id
+    if actor.key_id is None:
+        return None
+    record = session.get(ApiKey, actor.key_id)
+    return keys.origin_of(session, record) if record is not None else None
+
+
 def _open_request(
     session: Session,
     actor: Actor,
@@ -162,7 +175,7 @@ def _open_request(
         status="pending",
         comment=comment,
         requested_by=actor.label,
-        requested_by_user_id=actor.user_id,
+        requested_by_user_id=requester_user_id(session, actor),
         requested_by_key_id=actor.key_id,
     )
     session.add(request)

@@ -11,6 +11,7 @@ as the instance admin (``role="admin"``) when it names no project.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -38,11 +39,13 @@ __all__ = [
     "DEFAULT_HASHER",
     "MAX_EMAIL",
     "MIN_PASSWORD",
+    "HashedPassword",
     "actor_for",
     "check_password",
     "create_user",
     "effective_role",
     "find_by_email",
+    "hash_password",
     "list_members",
     "list_users",
     "normalize_email",
@@ -57,7 +60,13 @@ __all__ = [
 MAX_EMAIL = 190  # "user:<email>" must fit the 200-character actor columns
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
+# Loose on purpose for lookups (an address that cannot match is simply nobody) ...
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
+# ... and strict for addresses we store (new users, members): a dot-atom local part and a
+# domain of dot-separated labels (letters, digits, hyphens; international letters too) with
+# at least one dot, or "localhost" (the default first admin, admin@localhost).
+_LOCAL = re.compile(r"^[\w!#$%&'*+/=?^`{|}~\-]+(\.[\w!#$%&'*+/=?^`{|}~\-]+)*$")
+_LABEL = re.compile(r"^(?!-)[^\W_](?:[\w-]{0,61}[^\W_])?$")
 
 DEFAULT_HASHER = PasswordHasher()
 
@@ -70,11 +79,25 @@ def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
     return hasher.hash("not a real password")
 
 
-def normalize_email(email: str, field: str = "email") -> str:
-    value = email.strip().lower()
+def _valid_address(value: str) -> bool:
     if not _EMAIL.match(value) or len(value) > MAX_EMAIL or not _encodable(value):
+        return False
+    local, _, domain = value.rpartition("@")
+    if len(local) > 64 or not _LOCAL.match(local):
+        return False
+    labels = domain.split(".")
+    if len(labels) < 2 and domain != "localhost":
+        return False
+    return all(_LABEL.match(label) and "_" not in label for label in labels)
+
+
+def normalize_email(email: str, field: str = "email") -> str:
+    """The one email validator (API users and members, dashboard, CLI): trimmed, lower-case
+    ``local@domain.tld`` (or ``@localhost``), or an InvalidInputError naming ``field``."""
+    value = email.strip().lower()
+    if not _valid_address(value):
         raise InvalidInputError(
-            f"invalid email address {email[:60]!r} (expected name@domain, at most"
+            f"invalid email address {email[:60]!r} (expected name@domain.tld, at most"
             f" {MAX_EMAIL} characters)",
             field=field,
         )
@@ -99,6 +122,20 @@ def check_password(password: str, field: str = "password") -> str:
     if "\x00" in password or not _encodable(password):
         raise InvalidInputError("password contains characters that cannot be stored", field=field)
     return password
+
+
+@dataclass(frozen=True, slots=True)
+class HashedPassword:
+    """A checked password's argon2 hash, made before the write transaction opens (argon2
+    takes tens of milliseconds and must not hold SQLite's write lock)."""
+
+    hash: str
+
+
+def hash_password(
+    password: str, hasher: PasswordHasher = DEFAULT_HASHER, field: str = "password"
+) -> HashedPassword:
+    return HashedPassword(hasher.hash(check_password(password, field)))
 
 
 def find_by_email(session: Session, email: str) -> User | None:
@@ -128,21 +165,24 @@ def create_user(
     actor: Actor | None,
     *,
     email: str,
-    password: str,
+    password: str | HashedPassword,
     is_instance_admin: bool = False,
     hasher: PasswordHasher = DEFAULT_HASHER,
 ) -> User:
     """Create a user. ``actor`` None is the server itself (first start, `promptops users`);
-    otherwise only the instance admin creates users."""
+    otherwise only the instance admin creates users. The server passes ``password`` as a
+    :class:`HashedPassword` made before the transaction (a plain string is hashed here:
+    scripts and tests only)."""
     if actor is not None:
         actor.require_admin()
     address = normalize_email(email)
-    check_password(password)
+    if isinstance(password, str):
+        password = hash_password(password, hasher)
     if find_by_email(session, address) is not None:
         raise ConflictError(f"a user with email {address!r} already exists", field="email")
     user = User(
         email=address,
-        password_hash=hasher.hash(password),
+        password_hash=password.hash,
         is_instance_admin=is_instance_admin,
         disabled=False,
     )
@@ -161,10 +201,16 @@ def create_user(
 
 
 def set_password(
-    session: Session, user: User, password: str, hasher: PasswordHasher = DEFAULT_HASHER
+    session: Session,
+    user: User,
+    password: str | HashedPassword,
+    hasher: PasswordHasher = DEFAULT_HASHER,
 ) -> None:
-    """Change a password and end the user's sessions."""
-    user.password_hash = hasher.hash(check_password(password))
+    """Change a password (hashed before the transaction: see :func:`hash_password`) and
+    end the user's sessions."""
+    if isinstance(password, str):
+        password = hash_password(password, hasher)
+    user.password_hash = password.hash
     for row in session.scalars(select(UserSession).where(UserSession.user_id == user.id)):
         session.delete(row)
     audit.record(

@@ -57,7 +57,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         migrate(settings.database_url)
     db = Database(settings.database_url)
     auth = KeyAuthenticator(
-        db, admin_key=settings.admin_key, cache_seconds=settings.key_cache_seconds
+        db,
+        admin_key=settings.admin_key,
+        cache_seconds=settings.key_cache_seconds,
+        max_failures=settings.key_max_failures,
+        failure_window=settings.key_failure_window_seconds,
     )
     snapshot = ActiveSnapshot(db)
     db.listeners.extend([auth, snapshot])  # change consumers: on_changes + clear

@@ -6,6 +6,8 @@ same names. Tests build their own :class:`Settings` and pass it to ``create_app`
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +17,31 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = ["Settings", "get_settings", "normalize_database_url"]
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "admin", "test"}
+# Words that mark a key copied from documentation or a template, wherever they appear.
+_PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "placeholder", "example", "replace")
+# Production admin keys: at least this long, this many distinct characters, and this much
+# Shannon entropy per character (a random hex string has ~3.7-4 bits, base64 ~4.5-5).
+MIN_ADMIN_KEY = 32
+MIN_DISTINCT = 10
+MIN_BITS_PER_CHAR = 3.0
+
+
+def shannon_bits_per_char(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def admin_key_problem(key: str) -> str | None:
+    """Why ``key`` is not fit for production (None: fit): too short, a placeholder, or too
+    little entropy (one character repeated, "abcabc…", a dictionary word padded out)."""
+    lowered = key.lower()
+    if lowered in _PLACEHOLDERS or any(word in lowered for word in _PLACEHOLDER_WORDS):
+        return "looks like a placeholder"
+    if len(key) < MIN_ADMIN_KEY:
+        return f"is shorter than {MIN_ADMIN_KEY} characters"
+    if len(set(key)) < MIN_DISTINCT or shannon_bits_per_char(key) < MIN_BITS_PER_CHAR:
+        return "has too little entropy (too few different characters)"
+    return None
 
 
 def normalize_database_url(url: str) -> str:
@@ -49,6 +76,9 @@ class Settings(BaseSettings):
     # How often open event streams' keys are re-checked against the database (a backstop:
     # a revocation ends its streams at once through changes and notifications).
     stream_recheck_seconds: float = Field(5.0, gt=0)
+    # Failed key checks (bcrypt) per key prefix and window, then 429 (see server/auth.py).
+    key_max_failures: int = Field(10, ge=1)
+    key_failure_window_seconds: float = Field(60.0, gt=0)
     demo: bool = True
     log_level: str = "info"
     # Dashboard users and sessions (see docs/dashboard.md).
@@ -88,14 +118,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         key = self.admin_key
-        if (
-            self.mode == "production"
-            and key is not None
-            and (key.lower() in _PLACEHOLDERS or len(key) < 24)
-        ):
+        problem = admin_key_problem(key) if self.mode == "production" and key else None
+        if problem is not None:
             raise ValueError(
-                "PROMPTOPS_ADMIN_KEY looks like a placeholder; in production mode use a"
-                " random key of at least 24 characters"
+                f"PROMPTOPS_ADMIN_KEY {problem} (a placeholder?); in production mode use a"
+                f" random key of at least {MIN_ADMIN_KEY} characters, e.g."
+                " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
         password = self.admin_password
         if (

@@ -61,7 +61,9 @@ def _field(loc: tuple[Any, ...]) -> str | None:
 
 async def _domain(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return error_response(exc.status, exc.code, exc.message, exc.field)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return error_response(exc.status, exc.code, exc.message, exc.field, headers)
 
 
 async def _validation(_: Request, exc: Exception) -> Response:

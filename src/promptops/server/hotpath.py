@@ -42,6 +42,7 @@ class Reply:
     status: int
     body: bytes
     etag: bytes | None = None
+    retry_after: int | None = None  # a 429's Retry-After
     start: dict[str, Any] = field(init=False, repr=False, compare=False)
     message: dict[str, Any] = field(init=False, repr=False, compare=False)
     start_304: dict[str, Any] = field(init=False, repr=False, compare=False)
@@ -53,6 +54,8 @@ class Reply:
         full = [*base, (b"content-type", _JSON), (b"content-length", b"%d" % len(self.body))]
         if self.status == 401:
             full.append((b"www-authenticate", b"Bearer"))
+        if self.retry_after is not None:
+            full.append((b"retry-after", b"%d" % self.retry_after))
         # uvicorn reads these messages and never changes them, so they can be sent again.
         set_ = object.__setattr__
         set_(self, "start", {"type": "http.response.start", "status": self.status, "headers": full})
@@ -63,7 +66,8 @@ class Reply:
 def error_reply(exc: DomainError) -> Reply:
     from promptops.server.errors import error_body
 
-    return Reply(exc.status, error_body(exc.code, exc.message, exc.field))
+    retry_after = getattr(exc, "retry_after", None)
+    return Reply(exc.status, error_body(exc.code, exc.message, exc.field), retry_after=retry_after)
 
 
 class ActiveSnapshot:

@@ -32,7 +32,11 @@ from promptops.db.models import User, UserSession, UserToken, utcnow
 from promptops.db.session import Database
 from promptops.domain import sessions, users
 from promptops.domain.access import Actor
-from promptops.domain.errors import AuthenticationError, DomainError, PermissionDeniedError
+from promptops.domain.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
 from promptops.server.config import Settings
 
 __all__ = [
@@ -50,15 +54,6 @@ PROJECT_HEADER = "X-PromptOps-Project"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_TRACKED = 50_000
-
-
-class RateLimitedError(DomainError):
-    code = "rate_limited"
-    status = 429
-
-    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
-        super().__init__(message, field=field)
-        self.retry_after = retry_after
 
 
 class LoginLimiter:

@@ -55,11 +55,12 @@ def create_project(request: Request, viewer: ViewerDep, form: CheckedForm) -> Re
         errors = {"name": "enter a name of 1 to 200 characters"}
         return _projects(request, viewer, errors=errors, values={"name": name}, status=422)
     st = app_state(request)
+    secret = keys.new_secret(st.settings.bcrypt_rounds)  # bcrypt before the transaction
     with st.db.write() as session:
         user = session.get(User, viewer.user.id)
         assert user is not None
         project, issued = projects.create_project(
-            session, users.actor_for(user, None, None), name=name, rounds=st.settings.bcrypt_rounds
+            session, users.actor_for(user, None, None), name=name, secret=secret
         )
         created = {"id": project.id, "name": project.name, "key": issued.key}
     return _projects(request, viewer, created=created, status=201)
@@ -100,6 +101,10 @@ def create_key(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response
     values["can_bypass_protection"] = "on" if bypass else ""
     st = app_state(request)
     try:
+        keys.check_create(
+            ctx.actor, environment=environment, role=role, can_bypass_protection=bypass
+        )
+        secret = keys.new_secret(st.settings.bcrypt_rounds)  # bcrypt before the transaction
         with st.db.write() as session:
             issued = keys.create_key(
                 session,
@@ -107,7 +112,7 @@ def create_key(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response
                 environment=environment,
                 role=role,
                 name=name or None,
-                rounds=st.settings.bcrypt_rounds,
+                secret=secret,
                 can_bypass_protection=bypass,
             )
             new_key = {"key": issued.key, "prefix": issued.record.prefix}
@@ -180,15 +185,22 @@ def set_member(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response
     values = {"email": email, "role": role}
     st = app_state(request)
     try:
+        address = users.normalize_email(email)
+        hashed = None  # a new user's password, hashed before the write transaction
+        if password and ctx.viewer.is_instance_admin:
+            with st.db.read() as session:
+                missing = users.find_by_email(session, address) is None
+            if missing:
+                hasher = st.users.hasher if st.users else users.DEFAULT_HASHER
+                hashed = users.hash_password(password, hasher)
         with st.db.write() as session:
-            address = users.normalize_email(email)
             if users.find_by_email(session, address) is None:
                 if not ctx.viewer.is_instance_admin:
                     raise InvalidInputError(
                         f"no user with email {address!r}: an instance admin creates users",
                         field="email",
                     )
-                if not password:
+                if hashed is None:
                     raise InvalidInputError(
                         "no user with this email yet: give a password to create one",
                         field="password",
@@ -199,8 +211,7 @@ def set_member(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response
                     session,
                     users.actor_for(admin, None, None),
                     email=address,
-                    password=password,
-                    hasher=st.users.hasher if st.users else users.DEFAULT_HASHER,
+                    password=hashed,
                 )
             users.set_member(session, ctx.actor, None, email=address, role=role)
     except DomainError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from promptops.domain import projects
+from promptops.domain import keys, projects
 from promptops.server.api.deps import ActorDep, ReadSession, StateDep
 from promptops.server.api.schemas import ProjectCreate, ProjectCreated, ProjectOut
 from promptops.server.serialize import key_created
@@ -15,10 +15,10 @@ router = APIRouter(prefix="/v1/projects", tags=["projects"])
 @router.post("", status_code=201, response_model=ProjectCreated)
 def create_project(body: ProjectCreate, actor: ActorDep, st: StateDep) -> ProjectCreated:
     """Create a project; the response carries its initial `write` key for `dev`, shown once."""
+    actor.require_admin()  # before paying for bcrypt, which runs outside the transaction
+    secret = keys.new_secret(st.settings.bcrypt_rounds)
     with st.db.write() as session:
-        project, issued = projects.create_project(
-            session, actor, name=body.name, rounds=st.settings.bcrypt_rounds
-        )
+        project, issued = projects.create_project(session, actor, name=body.name, secret=secret)
         return ProjectCreated(
             project=ProjectOut.model_validate(project),
             api_key=key_created(issued),

@@ -80,14 +80,16 @@ def create_user(body: UserCreate, actor: ActorDep, st: StateDep) -> UserCreated:
     once."""
     password = body.password or secrets.token_urlsafe(12)
     hasher = st.users.hasher if st.users else users.DEFAULT_HASHER
+    actor.require_admin()  # checked (with the email) before argon2, outside the transaction
+    users.normalize_email(body.email)
+    hashed = users.hash_password(password, hasher)
     with st.db.write() as session:
         user = users.create_user(
             session,
             actor,
             email=body.email,
-            password=password,
+            password=hashed,
             is_instance_admin=body.is_instance_admin,
-            hasher=hasher,
         )
         out = UserOut.model_validate(user).model_dump()
     return UserCreated(**out, password=None if body.password else password)
