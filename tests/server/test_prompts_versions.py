@@ -252,6 +252,25 @@ def test_a_new_version_is_active_in_dev_at_once(api: Api, project: Project) -> N
         assert w.get("/v1/prompts/greeting").json()["deployments"]["dev"] == n
 
 
+def test_active_404_says_whether_the_prompt_exists(
+    api: Api, project: Project, admin_key: str
+) -> None:
+    w = api.as_(project.key)
+    detail = assert_error(w.get("/v1/prompts/nope/active"), 404, code="not_found")
+    assert detail["message"] == "prompt 'nope' not found"
+    # The remembered "not found" goes when the prompt is created.
+    api.new_prompt(project.key, "nope")
+    detail = assert_error(w.get("/v1/prompts/nope/active"), 404, code="not_found")
+    assert detail["message"] == "prompt 'nope' has no version active in 'dev'"
+    api.new_version(project.key, "nope")
+    assert w.get("/v1/prompts/nope/active").status_code == 200
+    staging = api.as_(api.new_key(admin_key, "staging", "read", project_id=project.id))
+    detail = assert_error(staging.get("/v1/prompts/nope/active"), 404)
+    assert detail["message"] == "prompt 'nope' has no version active in 'staging'"
+    detail = assert_error(staging.get("/v1/prompts/missing/active"), 404)
+    assert detail["message"] == "prompt 'missing' not found"
+
+
 def test_list_versions_newest_first_with_cursor(api: Api, project: Project) -> None:
     api.new_prompt(project.key)
     for _ in range(5):

@@ -28,6 +28,7 @@ from promptops.domain.prompts import get_prompt
 __all__ = [
     "active_deployments",
     "active_version",
+    "no_active_error",
     "deploy",
     "history",
     "promote",
@@ -235,6 +236,18 @@ def active_version(
         )
     ).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+def no_active_error(
+    session: Session, project_id: str, slug: str, environment: str
+) -> NotFoundError:
+    """Why :func:`active_version` found nothing: no such prompt, or nothing active."""
+    exists = session.scalar(
+        select(Prompt.id).where(Prompt.project_id == project_id, Prompt.slug == slug)
+    )
+    if exists is None:
+        return NotFoundError(f"prompt {slug!r} not found")
+    return NotFoundError(f"prompt {slug!r} has no version active in {environment!r}")
 
 
 def history(

@@ -86,10 +86,10 @@ class ActiveSnapshot:
         generation = self._generation
         with self._db.read() as session:
             found = deployments.active_version(session, project_id, slug, environment)
+            if found is None:
+                missing = deployments.no_active_error(session, project_id, slug, environment)
         if found is None:
-            reply = error_reply(
-                NotFoundError(f"prompt {slug!r} has no version active in {environment!r}")
-            )
+            reply = error_reply(missing)
         else:
             prompt, version, active = found
             body = (
