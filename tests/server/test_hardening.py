@@ -169,7 +169,9 @@ def test_an_unavailable_database_is_a_503_on_every_path(down: Down) -> None:
     _unavailable(down.http.post("/v1/prompts", headers=key, json={"slug": "x", "name": "X"}))
     unknown = down.project.key[:-4] + ("aaaa" if not down.project.key.endswith("aaaa") else "bbbb")
     _unavailable(down.http.get("/v1/prompts", headers={"Authorization": f"Bearer {unknown}"}))
-    _unavailable(down.http.get("/v1/prompts/x/active", headers={"Authorization": f"Bearer {unknown}"}))
+    _unavailable(
+        down.http.get("/v1/prompts/x/active", headers={"Authorization": f"Bearer {unknown}"})
+    )
     _unavailable(down.http.get("/v1/logs", headers=key))
     # The dashboard: an HTML error page with the status, never a traceback.
     page = down.http.get("/projects", cookies={"promptops_session": "some-session"})
@@ -184,9 +186,7 @@ def test_an_unavailable_database_is_a_503_on_every_path(down: Down) -> None:
 ORIGINS = ["https://a.example", "https://b.example", "https://c.example"]
 
 
-def test_hot_path_replies_are_fresh_messages_under_cors(
-    settings: Settings, tmp_path: Path
-) -> None:
+def test_hot_path_replies_are_fresh_messages_under_cors(settings: Settings, tmp_path: Path) -> None:
     inner = create_app(settings)
     with inner.state.db.write() as session:
         admin = ensure_admin_key(session, rounds=4)
@@ -218,3 +218,31 @@ def test_hot_path_replies_are_fresh_messages_under_cors(
                 assert missing.status_code == 404
                 assert missing.headers["access-control-allow-origin"] == origin
             assert len(plain.headers.get_list("cache-control")) == 1
+
+
+# ---- the safety net: a value the database refuses is the caller's 422 ----------------
+
+
+def test_a_database_data_error_maps_to_422_and_a_lost_database_to_503(
+    postgres: Any,
+) -> None:
+    from sqlalchemy.exc import DataError, OperationalError
+
+    from promptops.server.errors import unexpected_error
+
+    engine = create_engine(postgres.url)
+    try:
+        with engine.connect() as conn, pytest.raises(DataError) as bad:
+            conn.execute(text("SELECT 1 WHERE 'a' = :v"), {"v": "a\x00b"})
+    finally:
+        engine.dispose()
+    status, code, _, headers = unexpected_error(bad.value)
+    assert (status, code, headers) == (422, "validation_error", None)
+    gone = create_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + "/promptops_no_such_database")
+    try:
+        with pytest.raises(OperationalError) as lost:
+            gone.connect()
+    finally:
+        gone.dispose()
+    status, code, _, headers = unexpected_error(lost.value)
+    assert (status, code) == (503, "unavailable") and headers and headers["Retry-After"]
