@@ -9,9 +9,7 @@ from tests.sdk.conftest import FakeClock, Server
 
 
 def test_not_found_names_the_reason(server: Server, clock: FakeClock) -> None:
-    with promptops.Client(
-        api_key=server.read_key, base_url=server.base_url, clock=clock
-    ) as client:
+    with promptops.Client(api_key=server.read_key, base_url=server.base_url, clock=clock) as client:
         with pytest.raises(promptops.PromptNotFoundError) as caught:
             client.get_prompt("nope")
         assert "prompt 'nope' not found" in str(caught.value)

@@ -28,9 +28,9 @@ from promptops.domain.prompts import get_prompt
 __all__ = [
     "active_deployments",
     "active_version",
-    "no_active_error",
     "deploy",
     "history",
+    "no_active_error",
     "promote",
     "rollback",
 ]

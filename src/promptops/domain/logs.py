@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from promptops.db.models import RequestLog, utcnow
 from promptops.domain.access import Actor, check_environment
 from promptops.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from promptops.domain.text import NOT_FINITE, check_text, encoded_json_problem
 
 __all__ = [
     "MAX_BATCH",
@@ -187,32 +188,17 @@ def _json_text(value: Any, index: int, name: str) -> str | None:
     field = f"records.{index}.{name}"
     try:
         text = _encode(value)
-        text.encode("utf-8")  # lone surrogates cannot be stored
-    except UnicodeEncodeError:
-        problem = "must be valid Unicode (lone surrogate found)"
     except ValueError:
-        problem = "must not contain NaN or infinite numbers"
+        problem: str | None = NOT_FINITE
     except RecursionError:
         problem = "is nested too deeply"
     except TypeError:
         problem = "must hold only JSON values"
     else:
-        # The encoder escapes NUL as \u0000; a backslash typed in the text is escaped too,
-        # so a match there is confirmed by counting the backslashes before it.
-        if "\\u0000" not in text or not _has_nul(text):
+        problem = encoded_json_problem(text)  # NUL and lone surrogates: the shared rule
+        if problem is None:
             return text
-        problem = "must not contain NUL (\\u0000) characters"
     raise InvalidInputError(f"{field}: {problem}", field=field)
-
-
-def _has_nul(text: str) -> bool:
-    start = text.find("\\u0000")
-    while start != -1:
-        run = len(text[:start]) - len(text[:start].rstrip("\\"))
-        if run % 2 == 0:  # the backslash before u0000 is not itself escaped
-            return True
-        start = text.find("\\u0000", start + 1)
-    return False
 
 
 def _canonical_id(value: Any, index: int) -> str:
@@ -266,6 +252,7 @@ def _read_scope(
 
 def _filtered(session: Session, query: Select[Any], filters: LogFilters) -> Select[Any]:
     if filters.prompt_slug is not None:
+        check_text(filters.prompt_slug, "slug")
         query = query.where(RequestLog.prompt_slug == filters.prompt_slug)
     if filters.prompt_version is not None:
         query = query.where(RequestLog.prompt_version == filters.prompt_version)
@@ -276,6 +263,7 @@ def _filtered(session: Session, query: Select[Any], filters: LogFilters) -> Sele
     if filters.until is not None:
         query = query.where(RequestLog.created_at < filters.until)
     if filters.tag is not None:
+        check_text(filters.tag, "tag")
         query = query.where(_has_tag(session, filters.tag))
     return query
 

@@ -34,6 +34,7 @@ from promptops.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from promptops.domain.text import text_problem
 
 __all__ = [
     "DEFAULT_HASHER",
@@ -105,11 +106,7 @@ def normalize_email(email: str, field: str = "email") -> str:
 
 
 def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: no database stores it faithfully
-        return False
-    return True
+    return text_problem(text) is None  # the shared rule: no NUL, no lone surrogate
 
 
 def check_password(password: str, field: str = "password") -> str:
@@ -119,7 +116,7 @@ def check_password(password: str, field: str = "password") -> str:
         )
     if len(password) > MAX_PASSWORD:
         raise InvalidInputError(f"password is longer than {MAX_PASSWORD} characters", field=field)
-    if "\x00" in password or not _encodable(password):
+    if not _encodable(password):
         raise InvalidInputError("password contains characters that cannot be stored", field=field)
     return password
 

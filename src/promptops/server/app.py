@@ -1,7 +1,8 @@
 """The application factory.
 
 Request flow: ``HotPath`` (raw ASGI; answers ``GET /v1/prompts/{slug}/active`` from memory)
-→ ``BodyLimit`` (413 over the limit) → FastAPI (routes → domain services → database).
+→ ``TextGuard`` (422 for NUL in the path, query or checked headers) → ``BodyLimit`` (413
+over the limit) → FastAPI (routes → domain services → database).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from promptops.server.auth import KeyAuthenticator
 from promptops.server.config import Settings, get_settings
 from promptops.server.dashboard import install_dashboard
 from promptops.server.errors import install_error_handlers
+from promptops.server.guard import TextGuard
 from promptops.server.hotpath import ActiveSnapshot, HotPath
 from promptops.server.limits import BodyLimit
 from promptops.server.notify import wire
@@ -96,7 +98,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     install_dashboard(api)  # pages at /, assets at /static
 
-    hotpath = HotPath(BodyLimit(api, settings.max_body_bytes), auth, snapshot)
+    hotpath = HotPath(TextGuard(BodyLimit(api, settings.max_body_bytes)), auth, snapshot)
     state = AppState(settings=settings, db=db, auth=auth, hotpath=hotpath, listener=listener)
     state.users = UserAuthenticator(db, settings)
     state.stream_hub = hub

@@ -9,14 +9,22 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from promptops.domain.errors import DomainError
 
-__all__ = ["error_body", "error_response", "install_error_handlers"]
+__all__ = [
+    "RETRY_AFTER",
+    "error_body",
+    "error_response",
+    "install_error_handlers",
+    "unexpected_error",
+]
 
 log = logging.getLogger("promptops.server")
+
+RETRY_AFTER = "2"  # seconds, on a 503 while the database is unavailable
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -96,9 +104,50 @@ async def _integrity(_: Request, exc: Exception) -> Response:
     return error_response(409, "conflict", "the change conflicts with existing data")
 
 
-async def _operational(_: Request, exc: Exception) -> Response:
-    log.warning("database unavailable: %s", exc)
-    return error_response(503, "unavailable", "the database is busy or unavailable; retry")
+def _is_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached or is busy: connection refused or lost, a database
+    dropped or locked (sqlalchemy wraps these as OperationalError, or as a DBAPIError
+    flagged ``connection_invalidated``; psycopg's own OperationalError when unwrapped)."""
+    if isinstance(exc, OperationalError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - SQLite-only installs
+        return False
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def _is_bad_data(exc: BaseException) -> bool:
+    """Text or numbers the database refuses (PostgreSQL: NUL, out-of-range values) that no
+    validator caught: the caller's input, so a 422, not a 500."""
+    if isinstance(exc, DataError):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, psycopg.DataError)
+
+
+def unexpected_error(exc: BaseException) -> tuple[int, str, str, dict[str, str] | None]:
+    """(status, code, message, headers) for an exception no handler expected: the one
+    mapping used by the FastAPI handlers, the hot path and the dashboard."""
+    if _is_unavailable(exc):
+        log.warning("database unavailable: %s", exc)
+        message = "the database is busy or unavailable; retry"
+        return 503, "unavailable", message, {"Retry-After": RETRY_AFTER}
+    if _is_bad_data(exc):
+        log.info("database refused a value: %s", exc)
+        return 422, "validation_error", "a value cannot be stored or compared", None
+    log.error("unhandled error", exc_info=exc)
+    return 500, "internal_error", "internal server error", None
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    status, code, message, headers = unexpected_error(exc)
+    return error_response(status, code, message, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -106,4 +155,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
-    app.add_exception_handler(OperationalError, _operational)
+    # Database failures, and anything else (a JSON 500, never a plain-text one).
+    app.add_exception_handler(DBAPIError, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)

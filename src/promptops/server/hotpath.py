@@ -37,15 +37,16 @@ _SUFFIX = "/active"
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """An encoded answer, with its ASGI messages built once (a hit only sends them)."""
+    """An encoded answer: body and header byte-strings are built once per entry; each
+    request gets fresh ASGI messages (:meth:`start`), since middleware may change them
+    (Starlette's CORSMiddleware adds headers to the start message it is sent)."""
 
     status: int
     body: bytes
     etag: bytes | None = None
-    retry_after: int | None = None  # a 429's Retry-After
-    start: dict[str, Any] = field(init=False, repr=False, compare=False)
-    message: dict[str, Any] = field(init=False, repr=False, compare=False)
-    start_304: dict[str, Any] = field(init=False, repr=False, compare=False)
+    extra: tuple[tuple[bytes, bytes], ...] = ()  # e.g. Retry-After on a 503
+    headers: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
+    headers_304: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         base: list[tuple[bytes, bytes]] = [(b"cache-control", b"no-cache")]
@@ -54,20 +55,33 @@ class Reply:
         full = [*base, (b"content-type", _JSON), (b"content-length", b"%d" % len(self.body))]
         if self.status == 401:
             full.append((b"www-authenticate", b"Bearer"))
-        if self.retry_after is not None:
-            full.append((b"retry-after", b"%d" % self.retry_after))
-        # uvicorn reads these messages and never changes them, so they can be sent again.
-        set_ = object.__setattr__
-        set_(self, "start", {"type": "http.response.start", "status": self.status, "headers": full})
-        set_(self, "message", {"type": "http.response.body", "body": self.body})
-        set_(self, "start_304", {"type": "http.response.start", "status": 304, "headers": base})
+        full.extend(self.extra)
+        object.__setattr__(self, "headers", tuple(full))
+        object.__setattr__(self, "headers_304", tuple(base))
+
+    def start(self) -> dict[str, Any]:
+        return {"type": "http.response.start", "status": self.status, "headers": [*self.headers]}
+
+    def start_304(self) -> dict[str, Any]:
+        return {"type": "http.response.start", "status": 304, "headers": [*self.headers_304]}
 
 
 def error_reply(exc: DomainError) -> Reply:
     from promptops.server.errors import error_body
 
     retry_after = getattr(exc, "retry_after", None)
-    return Reply(exc.status, error_body(exc.code, exc.message, exc.field), retry_after=retry_after)
+    extra = ((b"retry-after", b"%d" % retry_after),) if retry_after is not None else ()
+    return Reply(exc.status, error_body(exc.code, exc.message, exc.field), extra=extra)
+
+
+def failure_reply(exc: Exception) -> Reply:
+    """An unexpected failure (the database unavailable: 503 + Retry-After) in the one JSON
+    error shape, never uvicorn's plain-text 500."""
+    from promptops.server.errors import error_body, unexpected_error
+
+    status, code, message, headers = unexpected_error(exc)
+    extra = tuple((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())
+    return Reply(status, error_body(code, message), extra=extra)
 
 
 class ActiveSnapshot:
@@ -146,6 +160,8 @@ class HotPath:
             return await self._active(actor, slug)
         except DomainError as exc:
             return error_reply(exc)
+        except Exception as exc:  # e.g. the database went away: JSON, with Retry-After
+            return failure_reply(exc)
 
     async def _active(self, actor: Actor, slug: str) -> Reply:
         actor.require_project_key()
@@ -209,8 +225,8 @@ def not_modified(reply: Reply, if_none_match: bytes | None) -> bool:
 
 async def send_reply(send: Any, reply: Reply, if_none_match: bytes | None) -> None:
     if if_none_match is not None and not_modified(reply, if_none_match):
-        await send(reply.start_304)
+        await send(reply.start_304())
         await send({"type": "http.response.body", "body": b""})
         return
-    await send(reply.start)
-    await send(reply.message)
+    await send(reply.start())
+    await send({"type": "http.response.body", "body": reply.body})

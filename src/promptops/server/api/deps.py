@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from promptops.db.session import Database
 from promptops.domain.access import Actor
+from promptops.domain.text import clean_optional_text
 from promptops.server.auth import KeyAuthenticator, bearer_token
 from promptops.server.config import Settings
 
@@ -89,11 +90,9 @@ StateDep = Annotated[AppState, Depends(state)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 
 
-def no_nul(value: str | None) -> str | None:
-    """Refuse NUL in query text (PostgreSQL cannot compare it: a 500 instead of a 422)."""
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain NUL (\\u0000) characters")
-    return value
+# Query text is checked by the one shared rule (promptops.domain.text); the request guard
+# (promptops.server.guard) has already refused it, this keeps the contract in the schema.
+no_nul = clean_optional_text
 
 
 ProjectQuery = Annotated[

@@ -7,44 +7,17 @@ lone surrogates) or numbers JSON cannot carry (NaN, infinity).
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from promptops.domain.text import clean_json, clean_text
+
 Environment = Literal["dev", "staging", "production"]
 Role = Literal["read", "write"]
 
 _MAX_TEXT = 200_000
-_MAX_DEPTH = 32
-
-
-def _clean_text(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL (\\u0000) characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode (lone surrogate found)") from None
-    return value
-
-
-def _clean_json(value: Any, depth: int = 0) -> Any:
-    if depth > _MAX_DEPTH:
-        raise ValueError(f"is nested more than {_MAX_DEPTH} levels deep")
-    if isinstance(value, str):
-        return _clean_text(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must not contain NaN or infinite numbers")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _clean_text(key)
-            _clean_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _clean_json(item, depth + 1)
-    return value
 
 
 def Str(max_length: int, min_length: int = 0) -> Any:
@@ -52,7 +25,7 @@ def Str(max_length: int, min_length: int = 0) -> Any:
         str,
         StringConstraints(min_length=min_length, max_length=max_length),
         Field(strict=True),
-        AfterValidator(_clean_text),
+        AfterValidator(clean_text),
     ]
 
 
@@ -60,10 +33,10 @@ Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
     Field(strict=True),
-    AfterValidator(_clean_text),
+    AfterValidator(clean_text),
 ]
 Text = Str(_MAX_TEXT)
-JSONObject = Annotated[dict[str, Any], AfterValidator(_clean_json)]
+JSONObject = Annotated[dict[str, Any], AfterValidator(clean_json)]
 
 
 class Input(BaseModel):

@@ -18,6 +18,7 @@ from promptops.server.dashboard.web import (
     PageRoute,
     ViewerDep,
     app_state,
+    checked_text,
     new_token,
     people,
     redirect,
@@ -40,7 +41,7 @@ def safe_next(target: str | None) -> str:
 
 
 async def raw_form(request: Request) -> FormData:
-    return await request.form()
+    return await checked_text(request)
 
 
 @router.get("/")

@@ -30,7 +30,9 @@ from promptops.domain import users
 from promptops.domain.access import APPROVER_ROLES, Actor
 from promptops.domain.errors import DomainError, NotFoundError
 from promptops.domain.projects import PROJECT_ID
+from promptops.domain.text import check_text
 from promptops.server.api.deps import AppState
+from promptops.server.errors import unexpected_error
 from promptops.server.user_auth import SESSION_COOKIE, SignedIn, UserAuthenticator
 
 __all__ = [
@@ -161,7 +163,7 @@ ProjectDep = Annotated[ProjectCtx, Depends(current_project)]
 
 async def checked_form(request: Request, viewer: ViewerDep) -> FormData:
     """The POSTed form, after checking its CSRF token against the session's."""
-    form = await request.form()
+    form = await checked_text(request)
     token = form.get("csrf_token")
     if not isinstance(token, str) or not hmac.compare_digest(
         token.encode(), viewer.csrf_token.encode()
@@ -171,6 +173,17 @@ async def checked_form(request: Request, viewer: ViewerDep) -> FormData:
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+async def checked_text(request: Request) -> FormData:
+    """The POSTed form, every field's text checked by the shared rule (a 422 naming the
+    field: a NUL character would otherwise reach the database)."""
+    form = await request.form()
+    for name, value in form.multi_items():
+        check_text(name, "form")
+        if isinstance(value, str):
+            check_text(value, name)
+    return form
 
 
 def text(form: FormData, name: str, default: str = "") -> str:
@@ -249,7 +262,14 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
         viewer: Viewer | None = current_viewer(request)
     except Exception:  # an error page must render even without a session or database
         viewer = None
-    titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 429: "Too many attempts"}
+    titles = {
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict",
+        422: "Invalid input",
+        429: "Too many attempts",
+        503: "Unavailable",
+    }
     return render(
         request,
         "error.html",
@@ -293,6 +313,10 @@ class PageRoute(APIRoute):
                 )
             except StarletteHTTPException as exc:
                 response = error_page(request, exc.status_code, str(exc.detail))
+            except Exception as exc:  # the database unavailable (503), or a bug: a page
+                status, _, message, headers = unexpected_error(exc)
+                response = error_page(request, status, message)
+                response.headers.update(headers or {})
             for name, value in _SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             return response

@@ -151,6 +151,7 @@ async def get_active(slug: str, request: Request, _: ActorDep) -> Response:
     `If-None-Match` to get 304. Served from memory (see docs/architecture.md)."""
     reply = await request.app.state.po.hotpath.resolve(request.headers.get("authorization"), slug)
     headers = {"Cache-Control": "no-cache"}
+    headers.update((k.decode(), v.decode()) for k, v in reply.extra)
     if reply.etag is not None:
         headers["ETag"] = reply.etag.decode()
     inm = request.headers.get("if-none-match")
