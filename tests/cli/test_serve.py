@@ -53,6 +53,21 @@ def serving(
             proc.wait()
 
 
+def _cli(url: str, key: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTOPS_")}
+    env |= {"PROMPTOPS_BASE_URL": url, "PROMPTOPS_API_KEY": key}
+    done = subprocess.run(
+        [sys.executable, "-m", "promptops.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check:
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done
+
+
 def _grab(lines: list[str], label: str) -> str:
     for line in lines:
         if label in line:
@@ -78,6 +93,33 @@ def test_first_start_prints_working_keys_and_restart_is_idempotent(tmp_path: Pat
         assert r.json()["environment"] == "dev"
         projects = httpx.get(f"{url}/v1/projects", headers={"Authorization": f"Bearer {admin}"})
         assert [p["name"] for p in projects.json()] == ["Demo project"]
+        # Keys are per environment: the printed staging and production write keys promote
+        # and roll back there with the CLI, as the README shows.
+        staging = _grab(lines, "staging write key:")
+        production = _grab(lines, "production write key:")
+        _cli(url, staging, "promote", "onboarding-email", "--to", "staging", "--version", "1")
+        _cli(url, staging, "promote", "onboarding-email", "--to", "staging", "--from", "dev")
+        _cli(url, production, "promote", "onboarding-email", "--to", "production", "--version", "1")
+        _cli(url, staging, "rollback", "onboarding-email", "--env", "staging")
+        refused = _cli(
+            url,
+            staging,
+            "promote",
+            "onboarding-email",
+            "--to",
+            "production",
+            "--version",
+            "2",
+            check=False,
+        )
+        assert refused.returncode == 1, refused.stdout
+        active = httpx.get(
+            f"{url}/v1/prompts/onboarding-email/deployments",
+            headers={"Authorization": f"Bearer {production}"},
+        )
+        assert active.status_code == 200, active.text
+        envs = active.json()["environments"]
+        assert envs["production"]["version"] == 1 and envs["staging"]["version"] == 1, envs
     assert (tmp_path / "promptops.db").exists()
 
     with serving(tmp_path, port) as (_, lines):

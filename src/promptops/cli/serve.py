@@ -105,8 +105,10 @@ def _bootstrap(settings: Any, demo: bool) -> None:
         out += [
             "",
             f"Demo project created (id {made.project_id}) with prompt {DEMO_SLUG!r}:",
-            f"  dev write key: {made.write_key}",
-            f"  dev read key:  {made.read_key}",
+            f"  dev write key:        {made.write_key}",
+            f"  dev read key:         {made.read_key}",
+            f"  staging write key:    {made.staging_write_key}",
+            f"  production write key: {made.production_write_key}",
             "",
             "Try it:",
             f'  curl -H "Authorization: Bearer {made.read_key}" \\',

@@ -40,6 +40,10 @@ class DemoProject:
     project_id: str
     write_key: str  # dev, write
     read_key: str  # dev, read: what an application embeds
+    # A key is scoped to one environment: promoting to staging or production (and rolling
+    # back there) takes a write key of that environment.
+    staging_write_key: str
+    production_write_key: str
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ class Prepared:
     admin_key: keys.KeySecret | None = None
     admin_password: users.HashedPassword | None = None
     generated_password: str | None = None  # the clear text of admin_password, when generated
-    demo_keys: tuple[keys.KeySecret, keys.KeySecret] | None = None  # (write, read)
+    # (dev write, dev read, staging write, production write)
+    demo_keys: tuple[keys.KeySecret, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def prepare(
             users.hash_password(password or generated or "", hasher) if todo.admin_user else None
         ),
         generated_password=generated if todo.admin_user else None,
-        demo_keys=(keys.new_secret(rounds), keys.new_secret(rounds)) if todo.demo else None,
+        demo_keys=tuple(keys.new_secret(rounds) for _ in range(4)) if todo.demo else None,
     )
 
 
@@ -150,14 +155,15 @@ def ensure_demo_project(
     *,
     rounds: int = 12,
     owner_user_id: int | None = None,
-    secrets: tuple[keys.KeySecret, keys.KeySecret] | None = None,
+    secrets: tuple[keys.KeySecret, ...] | None = None,
 ) -> DemoProject | None:
     """Create the demo project with one prompt and two versions, once per database
-    (owned by ``owner_user_id``, the instance admin user, when given; ``secrets``: its
-    write and read keys, made by :func:`prepare`)."""
+    (owned by ``owner_user_id``, the instance admin user, when given), with a dev write and
+    read key and a write key for staging and for production (``secrets``: those four, made
+    by :func:`prepare`)."""
     if session.get(InstanceSetting, _DEMO_FLAG) is not None:
         return None
-    write_secret, read_secret = secrets or (None, None)
+    write_secret, read_secret, staging_secret, production_secret = secrets or (None,) * 4
     system = Actor(label="system", role="admin")
     project, issued = projects.create_project(
         session, system, name="Demo project", secret=write_secret, rounds=rounds
@@ -212,5 +218,24 @@ def ensure_demo_project(
         secret=read_secret,
         rounds=rounds,
     )
+    staging, production = (
+        keys.create_key(
+            session,
+            system,
+            environment=env,
+            role="write",
+            name=f"demo {env} (write)",
+            project_id=project.id,
+            secret=env_secret,
+            rounds=rounds,
+        )
+        for env, env_secret in (("staging", staging_secret), ("production", production_secret))
+    )
     session.add(InstanceSetting(key=_DEMO_FLAG, value=project.id))
-    return DemoProject(project_id=project.id, write_key=issued.key, read_key=read.key)
+    return DemoProject(
+        project_id=project.id,
+        write_key=issued.key,
+        read_key=read.key,
+        staging_write_key=staging.key,
+        production_write_key=production.key,
+    )
