@@ -115,3 +115,27 @@ def test_keys_create_list_revoke(
     assert code == 0 and json.loads(out)["revoked_at"]
     code, _, err = run(capsys, "prompts", "list", "--url", server, "--key", created["key"])
     assert code == 1 and "revoked" in err
+
+
+def test_revoke_takes_a_whole_key_and_says_when_it_was_already_revoked(
+    server: str, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--url", server, "--key", project.key]
+    _, out, _ = run(capsys, "keys", "create", "--env", "dev", "--role", "read", *common)
+    whole = json.loads(out)["key"]
+    code, out, _ = run(capsys, "keys", "revoke", whole, *common)
+    assert code == 0 and json.loads(out)["prefix"] == "_".join(whole.split("_")[:3])
+    assert json.loads(out)["revoked_at"]
+    code, _, err = run(capsys, "keys", "revoke", whole, *common)
+    assert code == 0 and "already revoked" in err
+    code, _, err = run(capsys, "keys", "revoke", "ab12cd34", *common)
+    assert code == 1 and "pass the key's prefix, e.g. po_live_ab12cd34" in err
+
+
+def test_errors_name_the_cli_flag_not_the_api_field(
+    server: str, admin_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "keys", "create", "--env", "dev", "--url", server, "--key", admin_key
+    )
+    assert code == 1 and "--project-id" in err and "(project_id)" not in err, err

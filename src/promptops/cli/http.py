@@ -48,5 +48,26 @@ def _describe(response: httpx.Response) -> str:
         field = detail.get("field")
     except (ValueError, KeyError, TypeError):
         message, field = response.text[:300] or response.reason_phrase, None
-    where = f" (field: {field})" if field and field not in message else ""
+    flag = CLI_NAMES.get(field or "")
+    if field and flag:
+        # Speak the CLI's language: the flag to pass, not the API's field name.
+        message = message.replace(f"({field})", f"({flag})").replace(f"'{field}'", flag)
+        where = f" (pass {flag})" if flag not in message else ""
+    else:
+        where = f" (field: {field})" if field and field not in message else ""
     return f"HTTP {response.status_code}: {message}{where}"
+
+
+# API fields the CLI fills from a flag or argument (the rest come from a version file).
+CLI_NAMES = {
+    "project_id": "--project-id",
+    "environment": "--env",
+    "role": "--role",
+    "name": "--name",
+    "description": "--description",
+    "slug": "SLUG",
+    "prefix": "PREFIX",
+    "commit_message": "-m/--message",
+    "limit": "--limit",
+    "q": "--search",
+}

@@ -55,8 +55,26 @@ def keys_list(api: ApiCaller, args: argparse.Namespace) -> Any:
     return api.call("GET", "/v1/keys", params=_project_params(args))
 
 
+def key_prefix(value: str) -> str:
+    """The prefix (``po_live_ab12cd34``) of a prefix or of a whole key."""
+    parts = value.strip().split("_")
+    if len(parts) >= 3 and parts[0] == "po" and parts[1] in ("live", "admin"):
+        return "_".join(parts[:3])
+    raise CliError(f"pass the key's prefix, e.g. po_live_ab12cd34 (got {value[:20]!r})")
+
+
 def keys_revoke(api: ApiCaller, args: argparse.Namespace) -> Any:
-    return api.call("DELETE", f"/v1/keys/{_q(args.prefix)}", params=_project_params(args))
+    prefix = key_prefix(args.prefix)
+    params = _project_params(args)
+    try:
+        known = {k["prefix"]: k for k in api.call("GET", "/v1/keys", params=params)}
+    except CliError:  # listing may need more than revoking; the revoke call decides
+        known = {}
+    before = known.get(prefix)
+    if before is not None and before.get("revoked_at"):
+        print(f"key {prefix} was already revoked at {before['revoked_at']}", file=sys.stderr)
+        return before
+    return api.call("DELETE", f"/v1/keys/{_q(prefix)}", params=params)
 
 
 def prompts_list(api: ApiCaller, args: argparse.Namespace) -> Any:
@@ -182,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     kc.add_argument("--project-id", help="with the instance admin key")
     kl = _client(ksub.add_parser("list", help="list keys"), keys_list)
     kl.add_argument("--project-id", help="with the instance admin key")
-    kr = _client(ksub.add_parser("revoke", help="revoke a key by prefix"), keys_revoke)
+    kr = _client(
+        ksub.add_parser("revoke", help="revoke a key (its prefix or the whole key)"), keys_revoke
+    )
     kr.add_argument("prefix")
     kr.add_argument("--project-id", help="with the instance admin key")
 
