@@ -43,6 +43,7 @@ def serving(
             if "Uvicorn running on" in line or "Application startup complete" in line:
                 break
         assert any("startup complete" in ln for ln in lines), "\n".join(lines)
+        _wait_listening(port)  # "startup complete" is logged before the socket is bound
         yield proc, lines
     finally:
         proc.send_signal(signal.SIGINT)
@@ -51,6 +52,18 @@ def serving(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _wait_listening(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _cli(url: str, key: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

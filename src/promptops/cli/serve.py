@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 from promptops.cli.http import CliError
+from promptops.cli.settings_flags import add_settings_flags, export_flags
 
 __all__ = ["add_server_commands"]
-
-_FLAG_TO_ENV = {
-    "database_url": "PROMPTOPS_DATABASE_URL",
-    "host": "PROMPTOPS_HOST",
-    "port": "PROMPTOPS_PORT",
-    "admin_key": "PROMPTOPS_ADMIN_KEY",
-    "mode": "PROMPTOPS_MODE",
-}
 
 
 def _server_settings(args: argparse.Namespace) -> Any:
@@ -28,10 +20,7 @@ def _server_settings(args: argparse.Namespace) -> Any:
             f"the server is not installed ({exc.name} missing): pip install 'promptops[server]'"
         ) from None
     # Flags become environment variables so that worker processes see the same settings.
-    for flag, env in _FLAG_TO_ENV.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            os.environ[env] = str(value)
+    export_flags(args)
     try:
         return get_settings()
     except ValueError as exc:
@@ -143,7 +132,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sqlite_lock.acquire(settings.database_url)
     except sqlite_lock.AlreadyServedError as exc:
         raise CliError(str(exc)) from None
-    _bootstrap(settings, demo=not args.no_demo and settings.demo)
+    _bootstrap(settings, demo=settings.demo)
     import uvicorn
 
     uvicorn.run(
@@ -177,15 +166,16 @@ def add_server_commands(sub: Any) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--database-url", help="default: PROMPTOPS_DATABASE_URL or ./promptops.db")
 
-    serve = sub.add_parser("serve", help="migrate, bootstrap and run the server")
-    common(serve)
-    serve.add_argument("--host", help="default: PROMPTOPS_HOST or 127.0.0.1")
-    serve.add_argument("--port", type=int, help="default: PROMPTOPS_PORT or 8000")
-    serve.add_argument("--admin-key", help="default: PROMPTOPS_ADMIN_KEY or generated once")
-    serve.add_argument("--mode", choices=["development", "production"])
+    serve = sub.add_parser(
+        "serve",
+        help="migrate, bootstrap and run the server",
+        description="Migrate the database, create the instance admin key, user and demo"
+        " project at first start (printing their keys once), and serve. Every setting is a"
+        " flag here and a PROMPTOPS_* environment variable.",
+    )
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
-    serve.add_argument("--no-demo", action="store_true", help="do not create the demo project")
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    add_settings_flags(serve)  # --database-url, --port, --bcrypt-rounds, ... --no-demo
     serve.set_defaults(func=cmd_serve)
 
     mig = sub.add_parser("migrate", help="bring the database schema up to date")
