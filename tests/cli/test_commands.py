@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,3 +142,48 @@ def test_errors_name_the_cli_flag_not_the_api_field(
         capsys, "keys", "create", "--env", "dev", "--url", server, "--key", admin_key
     )
     assert code == 1 and "--project-id" in err and "(project_id)" not in err, err
+
+
+def _cli_process(*argv: str, **kw: Any) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTOPS_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "promptops.cli.main", *argv], env=env, text=True, **kw
+    )
+
+
+def test_a_closed_pipe_ends_quietly_with_141(server: str, project: Project) -> None:
+    proc = _cli_process(
+        "keys",
+        "list",
+        "--json",
+        "--url",
+        server,
+        "--key",
+        project.key,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes away before the command prints (`| head -0`)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_end_of_input_at_a_password_prompt_is_a_clear_error(tmp_path: Path) -> None:
+    proc = _cli_process(
+        "users",
+        "create",
+        "--email",
+        "ada@example.com",
+        "--password",
+        "-",
+        "--database-url",
+        f"sqlite:///{tmp_path / 'p.db'}",
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, (out, err)
+    assert "end of file" in err and "Traceback" not in err, err

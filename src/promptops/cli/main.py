@@ -3,13 +3,15 @@
 Server commands (`serve`, `migrate`) need ``promptops[server]``; every other command talks
 to a running server over HTTP with ``--url``/``PROMPTOPS_BASE_URL`` and
 ``--key``/``PROMPTOPS_API_KEY``, so it works from the SDK-only install (CI machines).
-Exit status: 0 success, 1 a failure reported on stderr, 2 a usage error.
+Exit status: 0 success, 1 a failure reported on stderr, 2 a usage error, 130 interrupted
+(Ctrl-C), 141 the output's reader went away (a closed pipe).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -179,7 +181,12 @@ def _client(parser: argparse.ArgumentParser, handler: Handler) -> argparse.Argum
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="promptops", description="PromptOps command line")
+    parser = argparse.ArgumentParser(
+        prog="promptops",
+        description="PromptOps command line",
+        epilog="exit status: 0 success, 1 failure (reason on stderr), 2 usage error,"
+        " 130 interrupted (Ctrl-C), 141 closed pipe (e.g. `| head`)",
+    )
     parser.add_argument("--version", action="version", version=f"promptops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_server_commands(sub)
@@ -256,6 +263,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    except EOFError:  # e.g. a password prompt reading a closed stdin
+        print("error: no input (end of file) where input was needed", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`promptops ... --json | head -1`): stop quietly like other
+        # tools, and point stdout at /dev/null so the interpreter's final flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         return 130
 
