@@ -118,7 +118,8 @@ def test_first_start_and_cli_hash_before_the_transaction(
         database_url=database_url, bcrypt_rounds=4, argon2_time_cost=1, argon2_memory_kib=64
     )
     _bootstrap(settings, demo=True)
-    probe.assert_outside("bcrypt", "argon2", "bcrypt", "bcrypt")  # admin key, user, demo
+    # admin key, user, demo keys (dev write, dev read, staging write, production write)
+    probe.assert_outside("bcrypt", "argon2", "bcrypt", "bcrypt", "bcrypt", "bcrypt")
     _bootstrap(settings, demo=True)  # everything exists: nothing to hash
     probe.assert_outside()
     for name in ("DATABASE_URL", "ARGON2_TIME_COST", "ARGON2_MEMORY_KIB"):
