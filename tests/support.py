@@ -107,12 +107,15 @@ class Project:
 class Api:
     """A thin client: ``api.as_(key).get(...)`` sends ``Authorization: Bearer key``."""
 
-    def __init__(self, http: httpx.Client, key: str | None = None) -> None:
+    def __init__(
+        self, http: httpx.Client, key: str | None = None, made: dict[str, int] | None = None
+    ) -> None:
         self.http = http
         self.key = key
+        self._made = {} if made is None else made  # default-content versions per slug
 
     def as_(self, key: str | None) -> Api:
-        return Api(self.http, key)
+        return Api(self.http, key, self._made)
 
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         headers = dict(extra or {})
@@ -157,7 +160,13 @@ class Api:
         return dict(r.json())
 
     def new_version(self, key: str, slug: str = "greeting", **fields: Any) -> dict[str, Any]:
-        body = {"user_template": "Hello {{name}}", "model": "gpt-4o-mini", **fields}
+        """A new version. Content equal to dev's version would create nothing (200), so
+        without a ``user_template`` the n-th call for a slug uses "Hello {{name}}" with
+        " (n)" appended from the second call on."""
+        if "user_template" not in fields:
+            n = self._made[slug] = self._made.get(slug, 0) + 1
+            fields["user_template"] = "Hello {{name}}" + (f" ({n})" if n > 1 else "")
+        body = {"model": "gpt-4o-mini", **fields}
         r = self.as_(key).post(f"/v1/prompts/{slug}/versions", json=body)
         assert r.status_code == 201, r.text
         return dict(r.json())

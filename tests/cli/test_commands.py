@@ -50,6 +50,7 @@ def test_publish_promote_rollback_history(
     )
     assert code == 0
     assert json.loads(out)["version"] == 1 and json.loads(out)["commit_message"] == "first"
+    spec.write_text(json.dumps({"user_template": "Answer: {{question}}", "model": "gpt-4o"}))
     run(capsys, "versions", "create", "support-reply", "-f", str(spec), *common)
 
     code, out, _ = run(capsys, "rollback", "support-reply", "--env", "dev", *common)

@@ -77,3 +77,16 @@ def quick_client(app: Any) -> Iterator[TestClient]:
     finally:
         client.close()
         app.state.db.dispose()
+
+
+# A version body with every field set and valid: the corpus and malformed-input tests vary it.
+VALID_VERSION: dict[str, Any] = {
+    "system_prompt": "s",
+    "user_template": "Hi {{x}}",
+    "model": "m",
+    "temperature": 0.5,
+    "max_tokens": 10,
+    "metadata": {"k": "v"},
+    "commit_message": "c",
+    "author": "a",
+}

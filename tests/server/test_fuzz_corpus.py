@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from tests.dashboard.conftest import make_person
 from tests.dashboard.support import Browser
 from tests.server import fuzz_corpus as corpus
-from tests.server.helpers import row_counts
+from tests.server.helpers import VALID_VERSION, row_counts
 from tests.support import Api
 
 PATH_DEFAULTS = {
@@ -44,16 +44,7 @@ GOOD_BODIES: dict[str, dict[str, Any]] = {
     "KeyCreate": {"environment": "dev", "role": "read", "name": "k"},
     "PromptCreate": {"slug": "fz", "name": "F", "description": "d"},
     "PromptUpdate": {"name": "N", "description": "d"},
-    "VersionCreate": {
-        "system_prompt": "s",
-        "user_template": "Hi {{x}}",
-        "model": "m",
-        "temperature": 0.5,
-        "max_tokens": 10,
-        "metadata": {"k": "v"},
-        "commit_message": "c",
-        "author": "a",
-    },
+    "VersionCreate": VALID_VERSION,
     "PromoteRequest": {"version": 1, "comment": "c"},
     "TokenCreate": {"name": "t"},
     "UserCreate": {

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.server.helpers import assert_error, quick_client, row_counts
+from tests.server.helpers import VALID_VERSION, assert_error, quick_client, row_counts
 from tests.support import Api, Project
 
 JSON = {"content-type": "application/json"}
@@ -66,16 +66,7 @@ BODY_ENDPOINTS = [
         "POST",
         "/v1/prompts/greeting/versions",
         False,
-        {
-            "system_prompt": "s",
-            "user_template": "Hi {{x}}",
-            "model": "m",
-            "temperature": 0.5,
-            "max_tokens": 10,
-            "metadata": {"k": "v"},
-            "commit_message": "c",
-            "author": "a",
-        },
+        VALID_VERSION,
     ),
     BodyEndpoint("promote", "POST", "/v1/prompts/greeting/deployments/dev", False, {"version": 1}),
 ]

@@ -64,17 +64,23 @@ def within(seconds: float, check: Callable[[], bool]) -> float:
     return time.monotonic() - start
 
 
+def two_servers_with_a_prompt(stack: ExitStack, url: str) -> tuple[str, str, dict[str, str]]:
+    """Two server processes on one database, a project and its prompt `s` made through
+    the first: (url A, url B, the project's write-key headers)."""
+    a = stack.enter_context(server_process(url))
+    b = stack.enter_context(server_process(url))
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    created = httpx.post(f"{a}/v1/projects", json={"name": "P"}, headers=admin).json()
+    w = {"Authorization": f"Bearer {created['api_key']['key']}"}
+    assert httpx.post(f"{a}/v1/prompts", json={"slug": "s", "name": "S"}, headers=w).is_success
+    return a, b, w
+
+
 @pytest.mark.postgres
 def test_promotion_and_revocation_reach_other_processes(postgres: PostgresDatabases) -> None:
     postgres.reset()
     with ExitStack() as stack:
-        a = stack.enter_context(server_process(postgres.url))
-        b = stack.enter_context(server_process(postgres.url))
-        admin = {"Authorization": f"Bearer {ADMIN}"}
-        created = httpx.post(f"{a}/v1/projects", json={"name": "P"}, headers=admin).json()
-        project_id, write = created["project"]["id"], created["api_key"]["key"]
-        w = {"Authorization": f"Bearer {write}"}
-        httpx.post(f"{a}/v1/prompts", json={"slug": "s", "name": "S"}, headers=w)
+        a, b, w = two_servers_with_a_prompt(stack, postgres.url)
         for text in ("one", "two"):
             r = httpx.post(
                 f"{a}/v1/prompts/s/versions", json={"user_template": text, "model": "m"}, headers=w
@@ -104,7 +110,6 @@ def test_promotion_and_revocation_reach_other_processes(postgres: PostgresDataba
         assert r.status_code == 200
         within(1.0, lambda: httpx.get(f"{b}/v1/prompts/s/active", headers=r_h).status_code == 401)
         assert httpx.get(f"{b}/v1/prompts", headers=r_h).status_code == 401
-        assert project_id
 
 
 @pytest.mark.postgres
@@ -116,12 +121,7 @@ def test_revocation_through_one_process_ends_a_stream_held_by_another(
 
     postgres.reset()
     with ExitStack() as stack:
-        a = stack.enter_context(server_process(postgres.url))
-        b = stack.enter_context(server_process(postgres.url))
-        admin = {"Authorization": f"Bearer {ADMIN}"}
-        created = httpx.post(f"{a}/v1/projects", json={"name": "P"}, headers=admin).json()
-        w = {"Authorization": f"Bearer {created['api_key']['key']}"}
-        httpx.post(f"{a}/v1/prompts", json={"slug": "s", "name": "S"}, headers=w)
+        a, b, w = two_servers_with_a_prompt(stack, postgres.url)
         read = httpx.post(
             f"{a}/v1/keys", json={"environment": "dev", "role": "read"}, headers=w
         ).json()["key"]

@@ -215,7 +215,7 @@ def test_versions_are_numbered_and_described(api: Api, project: Project) -> None
     r = w.post("/v1/prompts/greeting/versions", json=body)
     assert r.status_code == 201, r.text
     v1 = r.json()
-    assert set(v1) == VERSION_FIELDS
+    assert set(v1) == VERSION_FIELDS | {"created"}
     assert v1["version"] == 1
     assert v1["variables"] == ["user", "topic", "question"]
     for field in ("system_prompt", "user_template", "model", "temperature", "max_tokens"):
@@ -226,9 +226,11 @@ def test_versions_are_numbered_and_described(api: Api, project: Project) -> None
         "ada@example.com",
     )
     assert v1["created_at"]
+    v1.pop("created")
     v2 = api.new_version(project.key, user_template="plain")
     v3 = api.new_version(project.key)
     assert (v2["version"], v3["version"]) == (2, 3)
+    v3.pop("created")
     # Defaults: empty system prompt, temperature 1.0, author = the key's prefix.
     assert (v2["system_prompt"], v2["temperature"], v2["max_tokens"]) == ("", 1.0, None)
     assert v2["author"] == project.prefix and v2["metadata"] == {} and v2["variables"] == []
@@ -271,6 +273,55 @@ def test_active_404_says_whether_the_prompt_exists(
     assert detail["message"] == "prompt 'missing' not found"
 
 
+def test_pushing_the_dev_version_again_creates_nothing(
+    api: Api, project: Project, app: Any
+) -> None:
+    """Content identical to the version active in dev answers 200 with that version and
+    `created: false`: no version, deployment, audit entry or event (CI pushes are
+    idempotent). Any content field that differs makes a new version; the commit message
+    and author do not count as content."""
+    api.new_prompt(project.key)
+    w = api.as_(project.key)
+    body = {
+        "system_prompt": "Be brief.",
+        "user_template": "Hi {{name}}",
+        "model": "gpt-4o-mini",
+        "temperature": 0.3,
+        "max_tokens": 100,
+        "metadata": {"team": "growth"},
+        "commit_message": "first",
+    }
+    first = w.post("/v1/prompts/greeting/versions", json=body)
+    assert first.status_code == 201 and first.json()["created"] is True
+    assert set(first.json()) == VERSION_FIELDS | {"created"}
+    before = row_counts(app)
+    again = w.post(
+        "/v1/prompts/greeting/versions", json={**body, "commit_message": "retry", "author": "ci"}
+    )
+    assert again.status_code == 200, again.text
+    assert again.json() == {**first.json(), "created": False}
+    assert row_counts(app) == before
+    for field, value in [
+        ("system_prompt", "Be very brief."),
+        ("user_template", "Hi {{name}}!"),
+        ("model", "gpt-4o"),
+        ("temperature", 0.4),
+        ("max_tokens", None),
+        ("metadata", {"team": "growth", "x": 1}),
+    ]:
+        r = w.post("/v1/prompts/greeting/versions", json={**body, field: value})
+        assert r.status_code == 201 and r.json()["created"] is True, field
+        # And back to the first content: a new version again (it differs from dev now).
+        r = w.post("/v1/prompts/greeting/versions", json=body)
+        assert r.status_code == 201, field
+    # Only the version active in dev counts: after a rollback in dev, the newest content
+    # is not the dev version any more, so pushing it makes a new version.
+    latest = w.get("/v1/prompts/greeting").json()["latest_version"]
+    assert w.post("/v1/prompts/greeting/deployments/dev/rollback").status_code == 200
+    r = w.post("/v1/prompts/greeting/versions", json=body)
+    assert (r.status_code, r.json()["version"]) == (201, latest + 1)
+
+
 def test_list_versions_newest_first_with_cursor(api: Api, project: Project) -> None:
     api.new_prompt(project.key)
     for _ in range(5):
@@ -293,6 +344,7 @@ def test_list_versions_newest_first_with_cursor(api: Api, project: Project) -> N
 def test_versions_are_immutable(api: Api, project: Project, app: Any) -> None:
     api.new_prompt(project.key)
     v1 = api.new_version(project.key, user_template="original {{a}}", metadata={"k": 1})
+    v1.pop("created")
     w = api.as_(project.key)
     change = {"user_template": "changed", "model": "other", "metadata": {"k": 2}}
     before = row_counts(app)

@@ -83,7 +83,7 @@ def test_stream_sends_environment_changes_and_resumes_without_gap(
     within(5, lambda: first.moves() == [("dev", 2)])
     moved = next(d for _, e, d in first.events if e == "prompt_template_label_moved")
     assert moved["data"]["prompt"]["version"] == 2
-    assert moved["data"]["prompt"]["user_template"] == "Hello {{name}}"
+    assert moved["data"]["prompt"]["user_template"] == "Hello {{name}} (2)"
     last_id = [i for i, e, _ in first.events if e == "prompt_template_label_moved"][-1]
     first.close()
 

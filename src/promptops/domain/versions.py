@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from promptops.db.models import Prompt, PromptVersion, utcnow
+from promptops.db.models import ActiveDeployment, Prompt, PromptVersion, utcnow
 from promptops.domain import audit, changes
 from promptops.domain.access import Actor
 from promptops.domain.deployments import deploy
@@ -16,7 +17,17 @@ from promptops.domain.prompts import get_prompt
 from promptops.errors import TemplateSyntaxError
 from promptops.templating import Template
 
-__all__ = ["create_version", "get_version", "list_versions", "template_variables"]
+__all__ = [
+    "Pushed",
+    "create_version",
+    "get_version",
+    "list_versions",
+    "push_version",
+    "template_variables",
+]
+
+# What makes two versions the same prompt; the commit message and author do not.
+CONTENT_FIELDS = ("system_prompt", "user_template", "model", "temperature", "max_tokens", "meta")
 
 
 def template_variables(system_prompt: str, user_template: str) -> list[str]:
@@ -88,6 +99,56 @@ def create_version(
     )
     deploy(session, actor, prompt, "dev", version, action="auto")
     return version
+
+
+@dataclass(frozen=True, slots=True)
+class Pushed:
+    """What :func:`push_version` did: made ``version``, or found it already active in dev."""
+
+    version: PromptVersion
+    created: bool
+
+
+def push_version(
+    session: Session,
+    actor: Actor,
+    slug: str,
+    *,
+    system_prompt: str,
+    user_template: str,
+    model: str,
+    temperature: float,
+    max_tokens: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    commit_message: str | None = None,
+    author: str | None = None,
+) -> Pushed:
+    """:func:`create_version`, except that content identical to the version active in
+    ``dev`` (where a new version would go) creates nothing and returns that version, so
+    that pushing the same file twice (a CI job, a retry) is idempotent."""
+    actor.require_write()
+    template_variables(system_prompt, user_template)  # refuse bad input before the lookup
+    prompt = get_prompt(session, actor.project_for(None), slug, lock=True)
+    current = session.get(ActiveDeployment, (prompt.id, "dev"))
+    if current is not None:
+        active = session.get(PromptVersion, current.version_id)
+        wanted = (system_prompt, user_template, model, temperature, max_tokens, metadata or {})
+        if active is not None and wanted == tuple(getattr(active, f) for f in CONTENT_FIELDS):
+            return Pushed(active, created=False)
+    version = create_version(
+        session,
+        actor,
+        slug,
+        system_prompt=system_prompt,
+        user_template=user_template,
+        model=model,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        metadata=metadata,
+        commit_message=commit_message,
+        author=author,
+    )
+    return Pushed(version, created=True)
 
 
 def list_versions(

@@ -166,6 +166,13 @@ class VersionOut(BaseModel):
     created_at: datetime
 
 
+class VersionCreated(VersionOut):
+    created: bool = Field(
+        description="false when the content equals the version active in dev: nothing was"
+        " created and this is that version (status 200 instead of 201)"
+    )
+
+
 class VersionList(BaseModel):
     data: list[VersionOut]
     next_cursor: int | None

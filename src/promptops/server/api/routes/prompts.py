@@ -20,6 +20,7 @@ from promptops.server.api.schemas import (
     PromptOut,
     PromptUpdate,
     VersionCreate,
+    VersionCreated,
     VersionList,
     VersionOut,
 )
@@ -91,11 +92,20 @@ def update_prompt(slug: str, body: PromptUpdate, actor: ActorDep, st: StateDep) 
         return _prompt_out(session, prompt)
 
 
-@router.post("/{slug}/versions", status_code=201, response_model=VersionOut)
-def create_version(slug: str, body: VersionCreate, actor: ActorDep, st: StateDep) -> VersionOut:
-    """Create the next version; it becomes active in `dev` at once."""
+@router.post(
+    "/{slug}/versions",
+    status_code=201,
+    response_model=VersionCreated,
+    responses={200: {"model": VersionCreated, "description": "identical to the dev version"}},
+)
+def create_version(
+    slug: str, body: VersionCreate, actor: ActorDep, st: StateDep, response: Response
+) -> VersionCreated:
+    """Create the next version; it becomes active in `dev` at once. Content identical to
+    the version active in `dev` creates nothing: `200` with that version and
+    `created: false`, so pushing the same file twice is idempotent."""
     with st.db.write() as session:
-        version = versions.create_version(
+        pushed = versions.push_version(
             session,
             actor,
             slug,
@@ -109,7 +119,10 @@ def create_version(slug: str, body: VersionCreate, actor: ActorDep, st: StateDep
             author=body.author,
         )
         prompt = prompts.get_prompt(session, own_project(actor), slug)
-        return version_out(prompt, version)
+        if not pushed.created:
+            response.status_code = 200
+        out = version_out(prompt, pushed.version)
+        return VersionCreated(**out.model_dump(), created=pushed.created)
 
 
 @router.get("/{slug}/versions", response_model=VersionList)
