@@ -6,8 +6,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -219,3 +221,47 @@ def test_users_list_table_and_json(
     ]
     assert listed["viewer@example.com"]["disabled"] is True
     assert listed["root@example.com"]["is_instance_admin"] is True
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "dashboard.md"
+
+
+@pytest.mark.slow
+def test_the_documented_commands_run(
+    database_url: str, app: Any, people: dict[str, Person], tmp_path: Path
+) -> None:
+    """The `promptops users` block of docs/dashboard.md, run as it stands by bash."""
+    text = DOCS.read_text(encoding="utf-8")
+    section = text[text.index("## Passwords, sessions and disabled users") :]
+    block = re.search(r"^```bash\n(.*?)^```$", section, re.S | re.M)
+    assert block is not None and "users set-password" in block.group(1)
+    with app.state.db.write() as session:
+        hasher = app.state.users.hasher
+        users.create_user(session, None, email="ada@example.com", password="ada 1st", hasher=hasher)
+    shim = tmp_path / "promptops"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m promptops.cli.main "$@"\n')
+    shim.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "PROMPTOPS_DATABASE_URL": database_url,
+        "PROMPTOPS_ARGON2_TIME_COST": "1",
+        "PROMPTOPS_ARGON2_MEMORY_KIB": "64",
+        "NEW_PASSWORD": "ada's third password",
+    }
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block.group(1)],
+        input="ada's second password\n",  # what the prompt-less first set-password reads
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("ada@example.com") >= 2  # the table and the JSON
+    assert "password of ada@example.com changed" in done.stderr
+    with app.state.db.read() as session:
+        ada = users.find_by_email(session, "ada@example.com")
+        assert ada is not None and not ada.disabled
+        assert users.verify_password(ada, "ada's third password", app.state.users.hasher)
