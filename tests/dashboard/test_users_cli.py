@@ -236,8 +236,8 @@ def test_the_documented_commands_run(
     block = re.search(r"^```bash\n(.*?)^```$", section, re.S | re.M)
     assert block is not None and "users set-password" in block.group(1)
     with app.state.db.write() as session:
-        hasher = app.state.users.hasher
-        users.create_user(session, None, email="ada@example.com", password="ada 1st", hasher=hasher)
+        h = app.state.users.hasher
+        users.create_user(session, None, email="ada@example.com", password="ada-first", hasher=h)
     shim = tmp_path / "promptops"
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m promptops.cli.main "$@"\n')
     shim.chmod(0o755)
