@@ -6,7 +6,9 @@ database may be idle inside a transaction."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +111,13 @@ def test_api_and_dashboard_hash_before_the_transaction(
     )
     assert r.status_code == 303, r.text
     probe.assert_outside("argon2")
+    new = "a changed password"
+    r = root.post(
+        "/account/password",
+        {"current_password": people["root"].password, "new_password": new, "confirm_password": new},
+    )
+    assert r.status_code == 303, r.text
+    probe.assert_outside("argon2")
 
 
 def test_first_start_and_cli_hash_before_the_transaction(
@@ -125,4 +134,7 @@ def test_first_start_and_cli_hash_before_the_transaction(
     for name in ("DATABASE_URL", "ARGON2_TIME_COST", "ARGON2_MEMORY_KIB"):
         monkeypatch.setenv(f"PROMPTOPS_{name}", str(getattr(settings, name.lower())))
     assert cli_main(["users", "create", "--email", "cli@example.com", "--password", "x" * 12]) == 0
+    probe.assert_outside("argon2")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y" * 12 + "\n"))
+    assert cli_main(["users", "set-password", "--email", "cli@example.com"]) == 0
     probe.assert_outside("argon2")

@@ -17,7 +17,7 @@ import string
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from promptops.db.models import User, UserSession, UserToken, utcnow
@@ -27,13 +27,16 @@ from promptops.domain.errors import AuthenticationError, NotFoundError
 __all__ = [
     "TOKEN_PATTERN",
     "IssuedToken",
+    "count_sessions",
     "create_token",
     "end_session",
+    "end_user_sessions",
     "list_tokens",
     "purge_expired",
     "resolve_session",
     "resolve_token",
     "revoke_token",
+    "sign_out_others",
     "start_session",
 ]
 
@@ -104,6 +107,41 @@ def end_session(session: Session, token: str) -> bool:
     """Delete the session (logout); True when there was one."""
     result = session.execute(delete(UserSession).where(UserSession.token_hash == _digest(token)))
     return bool(getattr(result, "rowcount", 0))
+
+
+def count_sessions(session: Session, user: User, *, now: Clock = utcnow) -> int:
+    """How many live (unexpired) sessions the user has."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.expires_at > now())
+        )
+        or 0
+    )
+
+
+def end_user_sessions(session: Session, user: User, *, keep_session_id: int | None = None) -> int:
+    """Sign ``user`` out everywhere (but ``keep_session_id``); how many sessions ended."""
+    query = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep_session_id is not None:
+        query = query.where(UserSession.id != keep_session_id)
+    return int(getattr(session.execute(query), "rowcount", 0) or 0)
+
+
+def sign_out_others(session: Session, user: User, *, keep_session_id: int) -> int:
+    """The user's "sign out other sessions": all but the one asking end (audited)."""
+    ended = end_user_sessions(session, user, keep_session_id=keep_session_id)
+    audit.record(
+        session,
+        f"user:{user.email}",
+        "user.signed_out_others",
+        project_id=None,
+        target_type="user",
+        target=user.email,
+        after={"sessions_ended": ended},
+    )
+    return ended
 
 
 def purge_expired(session: Session, *, now: Clock = utcnow) -> int:

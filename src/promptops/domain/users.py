@@ -19,8 +19,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from promptops.db.models import Membership, Project, User, UserSession
-from promptops.domain import audit
+from promptops.db.models import Membership, Project, User
+from promptops.domain import audit, sessions
 from promptops.domain.access import (
     APPROVER_ROLES,
     MEMBER_ROLES,
@@ -49,9 +49,13 @@ __all__ = [
     "hash_password",
     "list_members",
     "list_users",
+    "memberships",
     "normalize_email",
+    "password_matches",
     "projects_of",
     "remove_member",
+    "require_user",
+    "set_disabled",
     "set_member",
     "set_password",
     "user_actor",
@@ -142,10 +146,11 @@ def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == address))
 
 
-def verify_password(
+def password_matches(
     user: User | None, password: str, hasher: PasswordHasher = DEFAULT_HASHER
 ) -> bool:
-    """True when ``password`` is ``user``'s; takes as long for an unknown user (None)."""
+    """True when ``password`` is ``user``'s (disabled or not); takes as long for an unknown
+    user (None). Argon2 is slow: call it outside a write transaction."""
     try:
         if user is None:
             dummy = _dummy_hash(hasher.time_cost, hasher.memory_cost, hasher.parallelism)
@@ -154,7 +159,14 @@ def verify_password(
             hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError, UnicodeEncodeError):
         return False
-    return user is not None and not user.disabled
+    return user is not None
+
+
+def verify_password(
+    user: User | None, password: str, hasher: PasswordHasher = DEFAULT_HASHER
+) -> bool:
+    """True when ``password`` is ``user``'s and the user may sign in (not disabled)."""
+    return password_matches(user, password, hasher) and user is not None and not user.disabled
 
 
 def create_user(
@@ -202,27 +214,104 @@ def set_password(
     user: User,
     password: str | HashedPassword,
     hasher: PasswordHasher = DEFAULT_HASHER,
-) -> None:
+    *,
+    actor: Actor | str | None = None,
+    keep_session_id: int | None = None,
+) -> int:
     """Change a password (hashed before the transaction: see :func:`hash_password`) and
-    end the user's sessions."""
+    end the user's sessions, all of them or all but ``keep_session_id`` (the one the user
+    changed it from). ``actor`` None is the server itself (`promptops users set-password`).
+    Returns how many sessions were ended. Personal API tokens are not touched."""
     if isinstance(password, str):
         password = hash_password(password, hasher)
     user.password_hash = password.hash
-    for row in session.scalars(select(UserSession).where(UserSession.user_id == user.id)):
-        session.delete(row)
+    ended = sessions.end_user_sessions(session, user, keep_session_id=keep_session_id)
     audit.record(
         session,
-        "system",
+        actor or "system",
         "user.password_changed",
         project_id=None,
         target_type="user",
         target=user.email,
+        after={"sessions_ended": ended},
     )
+    return ended
+
+
+def _enabled_admins(session: Session) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.is_instance_admin.is_(True), User.disabled.is_(False))
+        )
+        or 0
+    )
+
+
+def set_disabled(
+    session: Session,
+    actor: Actor | None,
+    user: User,
+    disabled: bool,
+    *,
+    force: bool = False,
+) -> bool:
+    """Disable (or enable) a user; True when that changed anything. A disabled user cannot
+    sign in, and its sessions are ended at once (its personal tokens and any later session
+    lookup refuse it too). Disabling the last enabled instance admin user is refused unless
+    ``force`` (the instance admin key, if configured, still works then). ``actor`` None is
+    the server itself (`promptops users disable`); otherwise only the instance admin."""
+    if actor is not None:
+        actor.require_admin()
+    if user.disabled == disabled:
+        return False
+    if disabled and user.is_instance_admin and not force and _enabled_admins(session) < 2:
+        raise ConflictError(
+            f"{user.email} is the last enabled instance admin user: disabling it leaves no"
+            " one who can sign in as instance admin",
+            field="force",
+        )
+    user.disabled = disabled
+    ended = sessions.end_user_sessions(session, user) if disabled else 0
+    audit.record(
+        session,
+        actor or "system",
+        "user.disabled" if disabled else "user.enabled",
+        project_id=None,
+        target_type="user",
+        target=user.email,
+        before={"disabled": not disabled},
+        after={"disabled": disabled, "sessions_ended": ended} if disabled else {"disabled": False},
+    )
+    return True
+
+
+def require_user(session: Session, email: str) -> User:
+    """The user with this email, or a NotFoundError naming it."""
+    user = find_by_email(session, email)
+    if user is None:
+        raise NotFoundError(f"no user with email {email.strip().lower()[:60]!r}", field="email")
+    return user
 
 
 def list_users(session: Session, actor: Actor) -> list[User]:
     actor.require_admin()
     return list(session.scalars(select(User).order_by(User.email)))
+
+
+def memberships(session: Session) -> dict[int, list[tuple[Project, str]]]:
+    """Every user's explicit project roles, by user id (projects in creation order). The
+    instance admin is an implicit owner of every project besides these."""
+    rows = session.execute(
+        select(Membership.user_id, Project, Membership.role)
+        .join(Project, Project.id == Membership.project_id)
+        .order_by(Project.created_at, Project.id)
+    )
+    out: dict[int, list[tuple[Project, str]]] = {}
+    for user_id, project, role in rows:
+        out.setdefault(user_id, []).append((project, role))
+    return out
 
 
 # ---- roles in projects ------------------------------------------------------------------

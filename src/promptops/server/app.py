@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sse_starlette.sse import AppStatus
 
 from promptops import __version__
@@ -45,7 +46,9 @@ from promptops.server.streamhub import StreamHub
 from promptops.server.user_auth import UserAuthenticator
 from promptops.worker.runner import Worker
 
-__all__ = ["create_app"]
+__all__ = ["DOCS_ASSETS", "create_app"]
+
+DOCS_ASSETS = "/docs-assets"
 
 log = logging.getLogger("promptops.server")
 
@@ -78,7 +81,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     # Other processes' commits (PostgreSQL) reach the same consumers through NOTIFY.
     listener = wire(db, settings.database_url, [auth, snapshot, hub, worker])
 
-    api = FastAPI(
+    # /docs (Swagger UI) loads its script and styles from this server (the fastapi-offline
+    # package ships them), not from a CDN, so it works on an air-gapped install. No /redoc:
+    # ReDoc still fetches its logo from its CDN.
+    api = FastAPIOffline(
+        redoc_url=None,
+        static_url=DOCS_ASSETS,
         title="PromptOps",
         version=__version__,
         description="Versioned prompts, environments, promotions and rollbacks.",

@@ -34,6 +34,7 @@ from promptops.domain import sessions, users
 from promptops.domain.access import Actor
 from promptops.domain.errors import (
     AuthenticationError,
+    ConflictError,
     PermissionDeniedError,
     RateLimitedError,
 )
@@ -139,11 +140,15 @@ class UserAuthenticator:
             )
         with self.db.read() as session:
             user = users.find_by_email(session, key)
-        if not users.verify_password(user, password, self.hasher):
+        if not users.password_matches(user, password, self.hasher):
             self.limiter.failed(key, address)
             raise AuthenticationError("wrong email or password", field="password")
         assert user is not None
         self.limiter.succeeded(key, address)
+        if user.disabled:  # said only to someone who knows the password
+            raise AuthenticationError(
+                "this user is disabled; ask an instance admin to enable it", field="email"
+            )
         with self.db.write() as session:
             sessions.purge_expired(session, now=self.now)  # housekeeping, at each sign-in
             fresh = session.get(User, user.id)
@@ -174,6 +179,57 @@ class UserAuthenticator:
         if token:
             with self.db.write() as session:
                 sessions.end_session(session, token)
+
+    # -- the account page ------------------------------------------------------------------
+
+    def change_password(self, signed: SignedIn, current: str, new: str, address: str) -> int:
+        """Change the signed-in user's password, given the current one (rate-limited like
+        sign-in, in a bucket of its own); ends the user's other sessions and keeps this one.
+        Returns how many sessions were ended. Argon2 runs before the write transaction."""
+        key = (f"password-change:{signed.user.id}", address)
+        wait = self.limiter.retry_after(*key)
+        if wait is not None:
+            minutes = max(1, math.ceil(wait / 60))
+            raise RateLimitedError(
+                f"too many wrong current passwords; try again in {minutes} minute"
+                f"{'s' if minutes > 1 else ''}",
+                retry_after=math.ceil(wait),
+                field="current_password",
+            )
+        users.check_password(new, "new_password")  # the rules first: no argon2 for nothing
+        with self.db.read() as session:
+            user = session.get(User, signed.user.id)
+            assert user is not None
+        if not users.password_matches(user, current, self.hasher):
+            self.limiter.failed(*key)
+            raise AuthenticationError(
+                "your current password is wrong; nothing was changed", field="current_password"
+            )
+        self.limiter.succeeded(*key)
+        hashed = users.hash_password(new, self.hasher, field="new_password")
+        with self.db.write() as session:
+            fresh = session.get(User, user.id)
+            if fresh is None or fresh.disabled:
+                raise AuthenticationError("this user is disabled or gone; sign in again")
+            if fresh.password_hash != user.password_hash:
+                raise ConflictError(
+                    "your password was changed meanwhile; nothing was changed",
+                    field="current_password",
+                )
+            return users.set_password(
+                session,
+                fresh,
+                hashed,
+                actor=f"user:{fresh.email}",
+                keep_session_id=signed.session_id,
+            )
+
+    def sign_out_others(self, signed: SignedIn) -> int:
+        """End the user's sessions but this one; how many were ended."""
+        with self.db.write() as session:
+            user = session.get(User, signed.user.id)
+            assert user is not None
+            return sessions.sign_out_others(session, user, keep_session_id=signed.session_id)
 
     # -- the API ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Sign in, sign out, and the account page (personal API tokens)."""
+"""Sign in, sign out, and the account page (password, other sessions, personal API tokens)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from promptops.db.models import User
-from promptops.domain import sessions
+from promptops.domain import sessions, users
 from promptops.domain.errors import AuthenticationError, DomainError
 from promptops.server.dashboard.web import (
     CheckedForm,
@@ -19,6 +19,7 @@ from promptops.server.dashboard.web import (
     ViewerDep,
     app_state,
     checked_text,
+    field_errors,
     new_token,
     people,
     redirect,
@@ -111,7 +112,7 @@ def logout(request: Request, form: CheckedForm) -> Response:
     return response
 
 
-# ---- account: personal API tokens --------------------------------------------------------
+# ---- account: password, other sessions, personal API tokens -------------------------------
 
 
 def _account(request: Request, viewer: ViewerDep, **extra: object) -> Response:
@@ -119,10 +120,15 @@ def _account(request: Request, viewer: ViewerDep, **extra: object) -> Response:
         user = session.get(User, viewer.user.id)
         assert user is not None
         tokens = sessions.list_tokens(session, user)
+        others = sessions.count_sessions(session, user) - 1
     status = int(str(extra.pop("status", 200)))
-    return render(
-        request, "account.html", {"tokens": tokens, **extra}, viewer=viewer, status=status
-    )
+    context = {
+        "tokens": tokens,
+        "other_sessions": max(0, others),
+        "min_password": users.MIN_PASSWORD,
+        **extra,
+    }
+    return render(request, "account.html", context, viewer=viewer, status=status)
 
 
 @router.get("/account")
@@ -151,3 +157,39 @@ def revoke_token(prefix: str, request: Request, viewer: ViewerDep, form: Checked
     except DomainError as exc:
         return _account(request, viewer, errors={"revoke": exc.message}, status=exc.status)
     return redirect("/account", f"Token {prefix} revoked.")
+
+
+@router.post("/account/password")
+def change_password(request: Request, viewer: ViewerDep, form: CheckedForm) -> Response:
+    """Change your password (the current one required); your other sessions end."""
+    new = text(form, "new_password")
+    errors: dict[str, str] = {}
+    if new != text(form, "confirm_password"):
+        errors = {"confirm_password": "the two new passwords differ; type the same one twice"}
+    else:
+        address = request.client.host if request.client else "unknown"
+        try:
+            ended = people(request).change_password(
+                viewer.signed, text(form, "current_password"), new, address
+            )
+        except DomainError as exc:  # wrong current password, rules, too many attempts
+            errors = field_errors(exc, "current_password")
+            response = _account(request, viewer, errors=errors, status=exc.status)
+            if isinstance(exc, RateLimitedError):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        return redirect("/account", f"Password changed. {_ended(ended)}")
+    return _account(request, viewer, errors=errors, status=422)
+
+
+@router.post("/account/sessions/sign-out-others")
+def sign_out_others(request: Request, viewer: ViewerDep, form: CheckedForm) -> Response:
+    ended = people(request).sign_out_others(viewer.signed)
+    return redirect("/account", _ended(ended))
+
+
+def _ended(count: int) -> str:
+    if count == 0:
+        return "You had no other sessions; this one stays signed in."
+    plural = "s" if count > 1 else ""
+    return f"Signed out of {count} other session{plural}; this one stays signed in."
