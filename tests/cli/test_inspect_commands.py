@@ -142,7 +142,7 @@ def test_versions_show_errors(seeded: Seeded, capsys: pytest.CaptureFixture[str]
     assert "expected a version number (e.g. 3) or an environment" in capsys.readouterr().err
 
 
-def test_versions_list_table_and_json(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
+def test_versions_list_table_json_and_error(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "versions", "list", "greeting", *seeded.common)
     assert code == 0
     lines = out.splitlines()
@@ -270,3 +270,15 @@ def test_diff_is_coloured_on_a_terminal_unless_no_color(seeded: Seeded) -> None:
     assert _on_a_terminal(argv, NO_COLOR="") == coloured  # empty NO_COLOR means unset
     json_out = _on_a_terminal([*argv, "--json"])
     assert "\033[" not in json_out and json.loads(json_out)["changed"][0] == "user_template"
+
+
+def test_versions_list_reads_every_page(
+    server: str, api: Api, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.new_prompt(project.key, "long")
+    for n in range(201):  # the CLI asks for pages of 200
+        api.new_version(project.key, "long", commit_message=f"v{n + 1}")
+    code, out, _ = run(
+        capsys, "versions", "list", "long", "--json", "--url", server, "--key", project.key
+    )
+    assert code == 0 and [v["version"] for v in json.loads(out)] == list(range(201, 0, -1))

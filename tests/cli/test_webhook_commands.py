@@ -124,3 +124,11 @@ def test_test_and_deliveries_of_an_unknown_endpoint(
         assert err == "error: HTTP 404 (not found): webhook endpoint 'wh_nope' not found\n", err
     code, _, err = run(capsys, "webhooks", "deliveries", "wh_nope", "--limit", "0", *common)
     assert code == 1 and "--limit" in err
+
+
+def test_list_with_a_bad_key_is_a_clear_error(
+    server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "webhooks", "list", "--url", server, "--key", "po_live_bad")
+    assert (code, out) == (1, "") and err.startswith("error: HTTP 401: "), err
+    assert "Traceback" not in err
