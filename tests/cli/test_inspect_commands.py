@@ -142,7 +142,9 @@ def test_versions_show_errors(seeded: Seeded, capsys: pytest.CaptureFixture[str]
     assert "expected a version number (e.g. 3) or an environment" in capsys.readouterr().err
 
 
-def test_versions_list_table_json_and_error(seeded: Seeded, capsys: pytest.CaptureFixture[str]) -> None:
+def test_versions_list_table_json_and_error(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "versions", "list", "greeting", *seeded.common)
     assert code == 0
     lines = out.splitlines()
