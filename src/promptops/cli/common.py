@@ -47,7 +47,7 @@ def add_client(parser: argparse.ArgumentParser, handler: Handler) -> argparse.Ar
 
 
 def slug_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("slug", help="the prompt's slug, e.g. support-reply")
+    parser.add_argument("slug", metavar="SLUG", help="the prompt's slug, e.g. support-reply")
 
 
 def project_flag(parser: argparse.ArgumentParser) -> None:

@@ -182,12 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     slug_arg(pr)
     pr.add_argument("--to", required=True, choices=ENVS, help="the environment to deploy to")
-    pr.add_argument("--version", type=int, help="the version number to deploy (or --from)")
+    pr.add_argument("--version", type=int, metavar="N", help="deploy version N (instead of --from)")
     pr.add_argument(
         "--from",
         dest="from_env",
         choices=ENVS,
-        help="deploy the version active in this environment (or --version)",
+        help="deploy the version now active in this environment (instead of --version)",
     )
 
     rb = add_client(

@@ -28,6 +28,8 @@ def version_text(version: dict[str, Any]) -> list[str]:
 
 
 def prompts_show(api: ApiCaller, args: argparse.Namespace) -> Shown:
+    """With --json: ``{"prompt": GET /v1/prompts/{slug}, "deployments": the environments of
+    GET …/deployments, "active": {env: GET …/versions/{n} of its active version, or null}}``."""
     slug = q(args.slug)
     prompt = api.call("GET", f"/v1/prompts/{slug}")
     deployed = api.call("GET", f"/v1/prompts/{slug}/deployments")["environments"]
