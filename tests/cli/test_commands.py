@@ -6,20 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from promptops.cli.main import main
-from tests.support import Api, Project, live_server
-
-
-@pytest.fixture
-def server(app: Any) -> Iterator[str]:
-    with live_server(app) as srv:
-        yield srv.base_url
+from tests.support import Api, Project
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

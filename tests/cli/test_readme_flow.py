@@ -26,6 +26,9 @@ def test_readme_has_the_flow_blocks() -> None:
     blocks = readme_shell_blocks()
     assert any("promptops promote" in b and "rollback" in b for b in blocks), blocks
     assert any("curl" in b for b in blocks), blocks
+    flow = "\n".join(blocks)
+    for command in ("prompts show", "versions show", "diff", "webhooks create", "webhooks list"):
+        assert f"promptops {command} " in flow or f"promptops {command}\n" in flow, command
 
 
 def test_readme_shell_blocks_run_in_order_with_the_printed_keys(tmp_path: Path) -> None:

@@ -38,7 +38,15 @@ class ApiCaller:
             raise CliError(f"cannot reach {self.base_url}: {exc}") from exc
         if response.status_code >= 400:
             raise CliError(_describe(response))
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise CliError(
+                f"{self.base_url} answered {method} {path} with something other than JSON;"
+                " is it a PromptOps server?"
+            ) from None
 
 
 def _describe(response: httpx.Response) -> str:
@@ -48,14 +56,19 @@ def _describe(response: httpx.Response) -> str:
         field = detail.get("field")
     except (ValueError, KeyError, TypeError):
         message, field = response.text[:300] or response.reason_phrase, None
-    flag = CLI_NAMES.get(field or "")
+    flag = CLI_NAMES.get((field or "").split(".")[0])
     if field and flag:
         # Speak the CLI's language: the flag to pass, not the API's field name.
+        if message.startswith(f"{field}: "):  # a validation error: "name: String should ..."
+            message = f"{flag}: {message[len(field) + 2 :]}"
         message = message.replace(f"({field})", f"({flag})").replace(f"'{field}'", flag)
         where = f" (pass {flag})" if flag not in message else ""
     else:
         where = f" (field: {field})" if field and field not in message else ""
-    return f"HTTP {response.status_code}: {message}{where}"
+    status = f"HTTP {response.status_code}"
+    if response.status_code == 404:
+        status += " (not found)"
+    return f"{status}: {message}{where}"
 
 
 # API fields the CLI fills from a flag or argument (the rest come from a version file).
@@ -70,4 +83,8 @@ CLI_NAMES = {
     "commit_message": "-m/--message",
     "limit": "--limit",
     "q": "--search",
+    "url": "URL",
+    "event_types": "--event",
+    "environments": "--env",
+    "status": "--status",
 }

@@ -2,7 +2,8 @@
 
 Server commands (`serve`, `migrate`) need ``promptops[server]``; every other command talks
 to a running server over HTTP with ``--url``/``PROMPTOPS_BASE_URL`` and
-``--key``/``PROMPTOPS_API_KEY``, so it works from the SDK-only install (CI machines).
+``--key``/``PROMPTOPS_API_KEY``, so it works from the SDK-only install (CI machines), and
+prints the API's JSON with ``--json``.
 Exit status: 0 success, 1 a failure reported on stderr, 2 a usage error, 130 interrupted
 (Ctrl-C), 141 the output's reader went away (a closed pipe).
 """
@@ -10,30 +11,23 @@ Exit status: 0 success, 1 a failure reported on stderr, 2 a usage error, 130 int
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from promptops import __version__
+from promptops.cli.commands.prompts import add_prompt_commands
+from promptops.cli.commands.versions import add_diff_command, add_version_commands
+from promptops.cli.commands.webhooks import add_webhook_commands
+from promptops.cli.common import ENVS, add_client, project_flag, project_params, q, slug_arg
 from promptops.cli.files import load_version_file
 from promptops.cli.http import ApiCaller, CliError
+from promptops.cli.output import emit
 from promptops.cli.serve import add_server_commands
 
 __all__ = ["main"]
-
-Handler = Callable[[ApiCaller, argparse.Namespace], Any]
-
-
-def _q(value: str) -> str:
-    return quote(value, safe="")
-
-
-def _project_params(args: argparse.Namespace) -> dict[str, str]:
-    return {"project_id": args.project_id} if getattr(args, "project_id", None) else {}
 
 
 # ---- handlers: each returns the data to print -------------------------------------------
@@ -49,12 +43,12 @@ def projects_list(api: ApiCaller, args: argparse.Namespace) -> Any:
 
 def keys_create(api: ApiCaller, args: argparse.Namespace) -> Any:
     body = {"environment": args.env, "role": args.role, "name": args.name}
-    body.update(_project_params(args))
+    body.update(project_params(args))
     return api.call("POST", "/v1/keys", json={k: v for k, v in body.items() if v is not None})
 
 
 def keys_list(api: ApiCaller, args: argparse.Namespace) -> Any:
-    return api.call("GET", "/v1/keys", params=_project_params(args))
+    return api.call("GET", "/v1/keys", params=project_params(args))
 
 
 def key_prefix(value: str) -> str:
@@ -67,7 +61,7 @@ def key_prefix(value: str) -> str:
 
 def keys_revoke(api: ApiCaller, args: argparse.Namespace) -> Any:
     prefix = key_prefix(args.prefix)
-    params = _project_params(args)
+    params = project_params(args)
     try:
         known = {k["prefix"]: k for k in api.call("GET", "/v1/keys", params=params)}
     except CliError:  # listing may need more than revoking; the revoke call decides
@@ -76,7 +70,7 @@ def keys_revoke(api: ApiCaller, args: argparse.Namespace) -> Any:
     if before is not None and before.get("revoked_at"):
         print(f"key {prefix} was already revoked at {before['revoked_at']}", file=sys.stderr)
         return before
-    return api.call("DELETE", f"/v1/keys/{_q(prefix)}", params=params)
+    return api.call("DELETE", f"/v1/keys/{q(prefix)}", params=params)
 
 
 def prompts_list(api: ApiCaller, args: argparse.Namespace) -> Any:
@@ -101,11 +95,7 @@ def versions_create(api: ApiCaller, args: argparse.Namespace) -> Any:
     body = load_version_file(Path(args.file))
     if args.message:
         body["commit_message"] = args.message
-    return api.call("POST", f"/v1/prompts/{_q(args.slug)}/versions", json=body)
-
-
-def versions_list(api: ApiCaller, args: argparse.Namespace) -> Any:
-    return api.call("GET", f"/v1/prompts/{_q(args.slug)}/versions")["data"]
+    return api.call("POST", f"/v1/prompts/{q(args.slug)}/versions", json=body)
 
 
 def promote(api: ApiCaller, args: argparse.Namespace) -> Any:
@@ -116,68 +106,23 @@ def promote(api: ApiCaller, args: argparse.Namespace) -> Any:
         if args.version is not None
         else {"from_environment": args.from_env}
     )
-    return api.call("POST", f"/v1/prompts/{_q(args.slug)}/deployments/{args.to}", json=body)
+    return api.call("POST", f"/v1/prompts/{q(args.slug)}/deployments/{args.to}", json=body)
 
 
 def rollback(api: ApiCaller, args: argparse.Namespace) -> Any:
-    return api.call("POST", f"/v1/prompts/{_q(args.slug)}/deployments/{args.env}/rollback")
+    return api.call("POST", f"/v1/prompts/{q(args.slug)}/deployments/{args.env}/rollback")
 
 
 def history(api: ApiCaller, args: argparse.Namespace) -> Any:
-    path = f"/v1/prompts/{_q(args.slug)}/deployments/{args.env}/history"
+    path = f"/v1/prompts/{q(args.slug)}/deployments/{args.env}/history"
     return api.call("GET", path, params={"limit": args.limit})["data"]
-
-
-# ---- output -------------------------------------------------------------------------------
-
-_COLUMNS = {
-    "projects_list": ["id", "name", "created_at"],
-    "keys_list": [
-        "prefix",
-        "environment",
-        "role",
-        "name",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    ],
-    "prompts_list": ["slug", "name", "latest_version", "deployments"],
-    "versions_list": ["version", "model", "temperature", "commit_message", "author", "created_at"],
-    "history": ["created_at", "action", "version", "previous_version", "actor"],
-}
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, dict):
-        return " ".join(f"{k}={'-' if v is None else v}" for k, v in value.items())
-    return str(value)
-
-
-def _print(name: str, data: Any, as_json: bool) -> None:
-    if as_json or name not in _COLUMNS or not isinstance(data, list):
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-        return
-    columns = _COLUMNS[name]
-    rows = [[_cell(item.get(c)) for c in columns] for item in data]
-    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
-    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    for row in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
 
 # ---- parser -------------------------------------------------------------------------------
 
-ENVS = ["dev", "staging", "production"]
 
-
-def _client(parser: argparse.ArgumentParser, handler: Handler) -> argparse.ArgumentParser:
-    parser.add_argument("--url", help="server URL (default: PROMPTOPS_BASE_URL or :8000)")
-    parser.add_argument("--key", help="API key (default: PROMPTOPS_API_KEY)")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.set_defaults(handler=handler)
-    return parser
+def _subcommands(parser: argparse.ArgumentParser) -> Any:
+    return parser.add_subparsers(dest="action", required=True, metavar="ACTION", help="what to do")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,65 +133,76 @@ def build_parser() -> argparse.ArgumentParser:
         " 130 interrupted (Ctrl-C), 141 closed pipe (e.g. `| head`)",
     )
     parser.add_argument("--version", action="version", version=f"promptops {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="what to work on"
+    )
     add_server_commands(sub)
 
-    projects = sub.add_parser("projects", help="projects (instance admin key)")
-    psub = projects.add_subparsers(dest="action", required=True)
-    _client(psub.add_parser("create", help="create a project"), projects_create).add_argument(
-        "name"
+    psub = _subcommands(sub.add_parser("projects", help="projects (instance admin key)"))
+    add_client(psub.add_parser("create", help="create a project"), projects_create).add_argument(
+        "name", help="the project's display name"
     )
-    _client(psub.add_parser("list", help="list projects"), projects_list)
+    add_client(psub.add_parser("list", help="list projects"), projects_list)
 
-    keys = sub.add_parser("keys", help="API keys")
-    ksub = keys.add_subparsers(dest="action", required=True)
-    kc = _client(ksub.add_parser("create", help="create a key (shown once)"), keys_create)
-    kc.add_argument("--env", required=True, choices=ENVS)
-    kc.add_argument("--role", default="read", choices=["read", "write"])
-    kc.add_argument("--name")
-    kc.add_argument("--project-id", help="with the instance admin key")
-    kl = _client(ksub.add_parser("list", help="list keys"), keys_list)
-    kl.add_argument("--project-id", help="with the instance admin key")
-    kr = _client(
+    ksub = _subcommands(sub.add_parser("keys", help="API keys"))
+    kc = add_client(ksub.add_parser("create", help="create a key (shown once)"), keys_create)
+    kc.add_argument("--env", required=True, choices=ENVS, help="the one environment it acts in")
+    kc.add_argument(
+        "--role", default="read", choices=["read", "write"], help="what it may do (default read)"
+    )
+    kc.add_argument("--name", help="a label for people reading the list, e.g. 'web app'")
+    project_flag(kc)
+    project_flag(add_client(ksub.add_parser("list", help="list keys"), keys_list))
+    kr = add_client(
         ksub.add_parser("revoke", help="revoke a key (its prefix or the whole key)"), keys_revoke
     )
-    kr.add_argument("prefix")
-    kr.add_argument("--project-id", help="with the instance admin key")
+    kr.add_argument("prefix", help="the key's prefix (po_live_xxxxxxxx) or the whole key")
+    project_flag(kr)
 
-    prompts = sub.add_parser("prompts", help="prompts")
-    prsub = prompts.add_subparsers(dest="action", required=True)
-    _client(prsub.add_parser("list", help="list prompts"), prompts_list).add_argument(
-        "--search", "-q"
+    prsub = _subcommands(sub.add_parser("prompts", help="prompts"))
+    add_client(prsub.add_parser("list", help="list prompts"), prompts_list).add_argument(
+        "--search", "-q", help="only prompts whose slug or name contains this"
     )
-    pc = _client(prsub.add_parser("create", help="create a prompt"), prompts_create)
-    pc.add_argument("slug")
-    pc.add_argument("--name")
-    pc.add_argument("--description")
+    pc = add_client(prsub.add_parser("create", help="create a prompt"), prompts_create)
+    slug_arg(pc)
+    pc.add_argument("--name", help="display name (default: the slug)")
+    pc.add_argument("--description", help="what the prompt is for")
+    add_prompt_commands(prsub)
 
-    versions = sub.add_parser("versions", help="prompt versions")
-    vsub = versions.add_subparsers(dest="action", required=True)
-    vc = _client(vsub.add_parser("create", help="create a version from a file"), versions_create)
-    vc.add_argument("slug")
+    vsub = _subcommands(sub.add_parser("versions", help="prompt versions"))
+    vc = add_client(vsub.add_parser("create", help="create a version from a file"), versions_create)
+    slug_arg(vc)
     vc.add_argument("--file", "-f", required=True, help="JSON or YAML file with the fields")
     vc.add_argument("--message", "-m", help="commit message (overrides the file's)")
-    _client(vsub.add_parser("list", help="list versions"), versions_list).add_argument("slug")
+    add_version_commands(vsub)
+    add_diff_command(sub)
 
-    pr = _client(sub.add_parser("promote", help="make a version active in an environment"), promote)
-    pr.add_argument("slug")
-    pr.add_argument("--to", required=True, choices=ENVS)
-    pr.add_argument("--version", type=int)
-    pr.add_argument("--from", dest="from_env", choices=ENVS)
+    pr = add_client(
+        sub.add_parser("promote", help="make a version active in an environment"), promote
+    )
+    slug_arg(pr)
+    pr.add_argument("--to", required=True, choices=ENVS, help="the environment to deploy to")
+    pr.add_argument("--version", type=int, metavar="N", help="deploy version N (instead of --from)")
+    pr.add_argument(
+        "--from",
+        dest="from_env",
+        choices=ENVS,
+        help="deploy the version now active in this environment (instead of --version)",
+    )
 
-    rb = _client(
+    rb = add_client(
         sub.add_parser("rollback", help="return an environment to its previous version"), rollback
     )
-    rb.add_argument("slug")
-    rb.add_argument("--env", required=True, choices=ENVS)
+    slug_arg(rb)
+    rb.add_argument("--env", required=True, choices=ENVS, help="the environment to roll back")
 
-    hi = _client(sub.add_parser("history", help="deployment history of an environment"), history)
-    hi.add_argument("slug")
-    hi.add_argument("--env", required=True, choices=ENVS)
-    hi.add_argument("--limit", type=int, default=50)
+    hi = add_client(sub.add_parser("history", help="deployment history of an environment"), history)
+    slug_arg(hi)
+    hi.add_argument("--env", required=True, choices=ENVS, help="whose history")
+    hi.add_argument(
+        "--limit", type=int, default=50, help="how many entries, newest first (default 50)"
+    )
+    add_webhook_commands(sub)
     return parser
 
 
@@ -257,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hasattr(args, "handler"):
             data = args.handler(ApiCaller(args.url, args.key), args)
             name = f"{args.command}_{args.action}" if hasattr(args, "action") else args.command
-            _print(name, data, args.json)
+            emit(name, data, args.json)
             return 0
         return int(args.func(args))
     except CliError as exc:

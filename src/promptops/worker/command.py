@@ -58,7 +58,11 @@ def add_worker_command(sub: Any) -> None:
         "worker", help="deliver webhooks as a separate process (any number can run at once)"
     )
     p.add_argument("--database-url", help="default: PROMPTOPS_DATABASE_URL or ./promptops.db")
-    p.add_argument("--mode", choices=["development", "production"])
+    p.add_argument(
+        "--mode",
+        choices=["development", "production"],
+        help="as for the server (env PROMPTOPS_MODE; default development)",
+    )
     p.add_argument("--name", help="worker id in the delivery log (default host:pid:random)")
     p.add_argument(
         "--concurrency", type=int, help="attempts in flight (default PROMPTOPS_WEBHOOK_CONCURRENCY)"
