@@ -203,6 +203,7 @@ def test_docs_example_runs(block: Block, live: Live, tmp_path: Path) -> None:
         f"{block.where} failed (exit {done.returncode}):\n{block.code}\n"
         f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     )
+    print(f"{block.where}:\n{done.stdout}{done.stderr}")  # shown with -rP
 
 
 def test_docs_have_runnable_examples() -> None:
@@ -229,3 +230,35 @@ def test_a_broken_example_fails(live: Live, tmp_path: Path) -> None:
     unknown = Block(DOCS / "sdk.md", 1, "python", 'key = "<no such key>"\n', None)
     with pytest.raises(AssertionError, match="unknown placeholders"):
         test_docs_example_runs(unknown, live, tmp_path)
+
+
+_LINK = re.compile(r"\]\(([^)\s]*)\)")
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"^```.*?^```$", "", text, flags=re.S | re.M)  # no headings in code
+    return {_slug(m) for m in re.findall(r"^#{1,6} (.+)$", text, flags=re.M)}
+
+
+def test_docs_links_resolve() -> None:
+    """Every relative link of docs/*.md and README.md names a file that exists and, with a
+    ``#fragment``, a heading of it."""
+    broken = []
+    for path in [*sorted(DOCS.glob("*.md")), DOCS.parent / "README.md"]:
+        for target in _LINK.findall(path.read_text(encoding="utf-8")):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            file, _, fragment = target.partition("#")
+            linked = (path.parent / file).resolve() if file else path
+            if not linked.exists():
+                broken.append(f"{path.name}: {target} (no such file)")
+            elif fragment and linked.suffix == ".md" and fragment not in _anchors(linked):
+                broken.append(f"{path.name}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
