@@ -181,9 +181,10 @@ def test_docs_example_runs(block: Block, live: Live, tmp_path: Path) -> None:
     env = _block_env(live)
     try:
         if block.lang == "bash":
-            run_shell_block(
+            shown = run_shell_block(
                 code, cwd=live.server.folder, bin_dir=live.bin_dir, where=block.where, env=env
             )
+            print(f"{block.where}:\n{shown.stdout}{shown.stderr}")  # shown with -rP
             return
         script = tmp_path / "block.py"
         script.write_text(code, encoding="utf-8")
