@@ -53,7 +53,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 PROVIDER_URL = "http://127.0.0.1:4000"  # the LLM gateway the docs show
 _FENCE = re.compile(r"^```(\S*)\s*$")
 _NOT_RUN = re.compile(r"^<!--\s*not-run:\s*(.+?)\s*-->$")
-_PROMPTOPS_COMMAND = re.compile(r"(^|[\s;&|(])promptops\s", re.M)
+# A command that is `promptops ...` (after any VAR=value assignments), not `pip install promptops`.
+_PROMPTOPS_COMMAND = re.compile(r"^\s*(?:[A-Za-z_]\w*=(?:<[a-z ]+>|\S*)\s+)*promptops\s")
+_COMMAND_SPLIT = re.compile(r"&&|\|\||[;|\n]|\$\(")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ class Block:
     def runnable(self) -> bool:
         if self.lang == "python":
             return True
-        return self.lang == "bash" and bool(_PROMPTOPS_COMMAND.search(self.code))
+        return self.lang == "bash" and any(
+            _PROMPTOPS_COMMAND.match(command) for command in _COMMAND_SPLIT.split(self.code)
+        )
 
 
 def doc_blocks(path: Path) -> list[Block]:
@@ -263,3 +267,18 @@ def test_docs_links_resolve() -> None:
             elif fragment and linked.suffix == ".md" and fragment not in _anchors(linked):
                 broken.append(f"{path.name}: {target} (no such heading)")
     assert not broken, "\n".join(broken)
+
+
+@pytest.mark.parametrize(
+    ("code", "runs"),
+    [
+        ("pip install promptops   # the SDK\n", False),
+        ('curl -H "Authorization: Bearer <dev read key>" http://127.0.0.1:8000/healthz\n', False),
+        ("promptops keys list\n", True),
+        ("PROMPTOPS_API_KEY=<production write key> promptops keys list\n", True),
+        ("export A=1\ncd /tmp && promptops prompts list\n", True),
+        ("key=$(promptops keys create --env dev)\n", True),
+    ],
+)
+def test_bash_blocks_run_when_they_hold_a_promptops_command(code: str, runs: bool) -> None:
+    assert Block(DOCS / "x.md", 1, "bash", code, None).runnable is runs
