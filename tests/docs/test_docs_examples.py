@@ -1,8 +1,9 @@
 """Every example in docs/*.md runs, so the docs cannot drift from the code.
 
-Each fenced ``python`` block, and each ``bash`` block with a ``promptops`` command, is one
-test (its id is ``file:line``), run against one live `promptops serve` started from a fresh
-SQLite database with the demo project (tests/demo_server.py, as the README test does):
+Each fenced ``python`` block, and each ``bash`` block (or ``console`` transcript, whose
+``$ `` commands run) with a ``promptops`` command, is one test (its id is ``file:line``),
+run against one live `promptops serve` started from a fresh SQLite database with the demo
+project (tests/demo_server.py, as the README test does):
 
 - A Python block runs as a script of its own (``python block.py`` in an empty folder), with
   ``PROMPTOPS_BASE_URL`` the server and ``PROMPTOPS_API_KEY`` the printed dev read key (what
@@ -16,8 +17,9 @@ SQLite database with the demo project (tests/demo_server.py, as the README test 
 - Redis is the server at 127.0.0.1:6379; each block's ``prefix="..."`` is made unique and its
   keys are deleted afterwards.
 - A block preceded by ``<!-- not-run: reason -->`` is reported as skipped with the reason;
-  other languages (``text``, ``json``, ``console``, bash without ``promptops``) are not code
-  to run and are counted by :func:`test_docs_have_runnable_examples`.
+  other blocks (``text``, ``json``, plain, shell without a ``promptops`` command such as
+  ``pip install`` or ``curl`` transcripts) are not code to run and are counted by
+  :func:`test_docs_have_runnable_examples`.
 
 Blocks run in the order of the docs but never depend on one another.
 """
@@ -71,11 +73,29 @@ class Block:
         return f"{self.path.name}:{self.line}"
 
     @property
+    def script(self) -> str:
+        """What runs: the code; for a ``console`` transcript, its ``$ `` commands (with their
+        ``\\`` continuation lines), not the output shown."""
+        if self.lang != "console":
+            return self.code
+        commands: list[str] = []
+        continued = False
+        for line in self.code.splitlines():
+            if continued:
+                commands[-1] += "\n" + line
+            elif line.startswith("$ "):
+                commands.append(line[2:])
+            else:
+                continue
+            continued = line.endswith("\\")
+        return "".join(c + "\n" for c in commands)
+
+    @property
     def runnable(self) -> bool:
         if self.lang == "python":
             return True
-        return self.lang == "bash" and any(
-            _PROMPTOPS_COMMAND.match(command) for command in _COMMAND_SPLIT.split(self.code)
+        return self.lang in ("bash", "console") and any(
+            _PROMPTOPS_COMMAND.match(command) for command in _COMMAND_SPLIT.split(self.script)
         )
 
 
@@ -179,12 +199,12 @@ def test_docs_example_runs(block: Block, live: Live, tmp_path: Path) -> None:
     if block.not_run is not None:
         pytest.skip(f"{block.where} not run: {block.not_run}")
     urls = {DEFAULT_URL: live.server.url, PROVIDER_URL: live.fake.base_url}
-    code = substitute(block.code, live.server.values, urls, block.where)
+    code = substitute(block.script, live.server.values, urls, block.where)
     redis_prefix = f"docs-{uuid.uuid4().hex[:12]}-"
     code = code.replace('prefix="', f'prefix="{redis_prefix}')
     env = _block_env(live)
     try:
-        if block.lang == "bash":
+        if block.lang != "python":
             shown = run_shell_block(
                 code, cwd=live.server.folder, bin_dir=live.bin_dir, where=block.where, env=env
             )
@@ -282,3 +302,14 @@ def test_docs_links_resolve() -> None:
 )
 def test_bash_blocks_run_when_they_hold_a_promptops_command(code: str, runs: bool) -> None:
     assert Block(DOCS / "x.md", 1, "bash", code, None).runnable is runs
+
+
+def test_console_blocks_run_their_commands_not_their_output() -> None:
+    transcript = (
+        '$ promptops keys list \\\n    --json\n[{"prefix": "po_live_x"}]\n$ pip install x\n'
+    )
+    block = Block(DOCS / "x.md", 1, "console", transcript, None)
+    assert block.script == "promptops keys list \\\n    --json\npip install x\n"
+    assert block.runnable
+    shown = Block(DOCS / "x.md", 1, "console", "$ curl -s http://127.0.0.1:8000/healthz\n", None)
+    assert not shown.runnable
