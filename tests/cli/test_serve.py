@@ -4,66 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from tests.demo_server import grab as _grab
+from tests.demo_server import serving
 from tests.support import free_port
-
-
-@contextmanager
-def serving(
-    folder: Path, port: int, *extra: str
-) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTOPS_")}
-    env["PROMPTOPS_BCRYPT_ROUNDS"] = "4"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "promptops.cli.main", "serve", "--port", str(port), *extra],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if "Uvicorn running on" in line or "Application startup complete" in line:
-                break
-        assert any("startup complete" in ln for ln in lines), "\n".join(lines)
-        _wait_listening(port)  # "startup complete" is logged before the socket is bound
-        yield proc, lines
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_listening(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def _cli(url: str, key: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -79,13 +28,6 @@ def _cli(url: str, key: str, *args: str, check: bool = True) -> subprocess.Compl
     if check:
         assert done.returncode == 0, (args, done.stdout, done.stderr)
     return done
-
-
-def _grab(lines: list[str], label: str) -> str:
-    for line in lines:
-        if label in line:
-            return line.split()[-1]
-    raise AssertionError(f"{label!r} not printed:\n" + "\n".join(lines))
 
 
 def test_first_start_prints_working_keys_and_restart_is_idempotent(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import httpx
 from promptops.domain.bootstrap import ensure_admin_key
 from promptops.server.app import create_app
 from promptops.server.config import Settings
-from tests.cli.test_serve import serving
+from tests.demo_server import serving
 from tests.support import free_port
 
 

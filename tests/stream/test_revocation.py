@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.cli.test_serve import serving
+from tests.demo_server import serving
 from tests.stream.test_stream import Reader, within
 from tests.support import Api, LiveServer, Project, free_port, live_server
 
