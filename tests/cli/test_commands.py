@@ -181,3 +181,18 @@ def test_end_of_input_at_a_password_prompt_is_a_clear_error(tmp_path: Path) -> N
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, (out, err)
     assert "end of file" in err and "Traceback" not in err, err
+
+
+def test_creating_the_dev_version_again_says_unchanged(
+    server: str, api: Api, project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--url", server, "--key", project.key]
+    api.new_prompt(project.key, "same")
+    spec = tmp_path / "v.json"
+    spec.write_text(json.dumps({"user_template": "Hi {{who}}", "model": "gpt-4o"}))
+    code, out, err = run(capsys, "versions", "create", "same", "-f", str(spec), "--json", *common)
+    assert (code, json.loads(out)["version"], json.loads(out)["created"]) == (0, 1, True)
+    assert "unchanged" not in err
+    code, out, err = run(capsys, "versions", "create", "same", "-f", str(spec), "--json", *common)
+    assert (code, json.loads(out)["version"], json.loads(out)["created"]) == (0, 1, False)
+    assert "unchanged: the file equals version 1, active in dev; no version created" in err

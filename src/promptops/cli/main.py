@@ -95,7 +95,14 @@ def versions_create(api: ApiCaller, args: argparse.Namespace) -> Any:
     body = load_version_file(Path(args.file))
     if args.message:
         body["commit_message"] = args.message
-    return api.call("POST", f"/v1/prompts/{q(args.slug)}/versions", json=body)
+    made = api.call("POST", f"/v1/prompts/{q(args.slug)}/versions", json=body)
+    if made.get("created") is False:
+        print(
+            f"unchanged: the file equals version {made['version']}, active in dev;"
+            " no version created",
+            file=sys.stderr,
+        )
+    return made
 
 
 def promote(api: ApiCaller, args: argparse.Namespace) -> Any:

@@ -212,10 +212,11 @@ def cmd_users_list(args: argparse.Namespace) -> int:
 
 def add_user_commands(sub: Any) -> None:
     users = sub.add_parser("users", help="dashboard users (on the database directly)")
-    usub = users.add_subparsers(dest="action", required=True)
+    usub = users.add_subparsers(dest="action", required=True, metavar="ACTION", help="what to do")
     create = usub.add_parser("create", help="create a user (prints a generated password)")
-    create.add_argument("--database-url", help="default: PROMPTOPS_DATABASE_URL or ./promptops.db")
-    create.add_argument("--email", required=True)
+    db_help = "default: PROMPTOPS_DATABASE_URL or ./promptops.db"
+    create.add_argument("--database-url", help=db_help)
+    create.add_argument("--email", required=True, help="the new user's email (their sign-in)")
     create.add_argument(
         "--password", help="default: generated and printed once; '-' asks for it on the terminal"
     )
@@ -226,7 +227,6 @@ def add_user_commands(sub: Any) -> None:
     )
     create.set_defaults(func=cmd_users_create)
 
-    db_help = "default: PROMPTOPS_DATABASE_URL or ./promptops.db"
     listing = usub.add_parser("list", help="users, their roles in projects, disabled or not")
     listing.add_argument("--database-url", help=db_help)
     listing.add_argument("--json", action="store_true", help="machine-readable output")
@@ -238,14 +238,14 @@ def add_user_commands(sub: Any) -> None:
         " a terminal) and sign the user out of every session",
     )
     setpw.add_argument("--database-url", help=db_help)
-    setpw.add_argument("--email", required=True)
+    setpw.add_argument("--email", required=True, help="whose password to set")
     setpw.set_defaults(func=cmd_users_set_password)
 
     disable = usub.add_parser(
         "disable", help="the user can no longer sign in; its sessions end at once"
     )
     disable.add_argument("--database-url", help=db_help)
-    disable.add_argument("--email", required=True)
+    disable.add_argument("--email", required=True, help="the user to disable")
     disable.add_argument(
         "--force", action="store_true", help="even the last enabled instance admin user"
     )
@@ -253,5 +253,5 @@ def add_user_commands(sub: Any) -> None:
 
     enable = usub.add_parser("enable", help="let a disabled user sign in again")
     enable.add_argument("--database-url", help=db_help)
-    enable.add_argument("--email", required=True)
+    enable.add_argument("--email", required=True, help="the user to enable")
     enable.set_defaults(func=cmd_users_enable)
