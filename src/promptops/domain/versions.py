@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from promptops.templating import Template
 
 __all__ = [
     "Pushed",
+    "VersionFields",
     "create_version",
     "get_version",
     "list_versions",
@@ -109,46 +110,36 @@ class Pushed:
     created: bool
 
 
+class VersionFields(TypedDict, total=False):
+    """The keyword arguments of :func:`create_version`, for the functions that pass them on."""
+
+    system_prompt: Required[str]
+    user_template: Required[str]
+    model: Required[str]
+    temperature: Required[float]
+    max_tokens: int | None
+    metadata: dict[str, Any] | None
+    commit_message: str | None
+    author: str | None
+
+
 def push_version(
-    session: Session,
-    actor: Actor,
-    slug: str,
-    *,
-    system_prompt: str,
-    user_template: str,
-    model: str,
-    temperature: float,
-    max_tokens: int | None = None,
-    metadata: dict[str, Any] | None = None,
-    commit_message: str | None = None,
-    author: str | None = None,
+    session: Session, actor: Actor, slug: str, **fields: Unpack[VersionFields]
 ) -> Pushed:
     """:func:`create_version`, except that content identical to the version active in
     ``dev`` (where a new version would go) creates nothing and returns that version, so
     that pushing the same file twice (a CI job, a retry) is idempotent."""
     actor.require_write()
-    template_variables(system_prompt, user_template)  # refuse bad input before the lookup
+    template_variables(fields["system_prompt"], fields["user_template"])  # bad input first
     prompt = get_prompt(session, actor.project_for(None), slug, lock=True)
     current = session.get(ActiveDeployment, (prompt.id, "dev"))
     if current is not None:
         active = session.get(PromptVersion, current.version_id)
-        wanted = (system_prompt, user_template, model, temperature, max_tokens, metadata or {})
-        if active is not None and wanted == tuple(getattr(active, f) for f in CONTENT_FIELDS):
+        wanted = {**fields, "meta": fields.get("metadata") or {}}
+        wanted.setdefault("max_tokens", None)
+        if active is not None and all(getattr(active, f) == wanted[f] for f in CONTENT_FIELDS):
             return Pushed(active, created=False)
-    version = create_version(
-        session,
-        actor,
-        slug,
-        system_prompt=system_prompt,
-        user_template=user_template,
-        model=model,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        metadata=metadata,
-        commit_message=commit_message,
-        author=author,
-    )
-    return Pushed(version, created=True)
+    return Pushed(create_version(session, actor, slug, **fields), created=True)
 
 
 def list_versions(
