@@ -9,6 +9,7 @@ import pty
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -284,3 +285,74 @@ def test_versions_list_reads_every_page(
         capsys, "versions", "list", "long", "--json", "--url", server, "--key", project.key
     )
     assert code == 0 and [v["version"] for v in json.loads(out)] == list(range(201, 0, -1))
+
+
+def test_versions_export_round_trips_through_create(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "versions", "export", "greeting", "dev", *seeded.common)
+    assert code == 0, err
+    assert json.loads(out) == {
+        "system_prompt": "You are kind.",
+        "user_template": "Hello {{name}}!\nWelcome to {{place}}.",
+        "model": "gpt-4o-mini",
+        "temperature": 0.2,
+        "max_tokens": 300,
+        "metadata": {"owner": "growth"},
+        "commit_message": "second",
+        "author": json.loads(out)["author"],
+    }
+    # Pushing dev's own export back creates nothing; pushing v1's makes v3 with v1's content.
+    dev_file, v1_file = tmp_path / "dev.json", tmp_path / "v1.json"
+    for ref, path in (("dev", dev_file), ("1", v1_file)):
+        code, out, err = run(
+            capsys, "versions", "export", "greeting", ref, "-o", str(path), *seeded.common
+        )
+        assert (code, out.strip()) == (0, f"wrote {path}"), err
+    code, out, err = run(
+        capsys, "versions", "create", "greeting", "-f", str(dev_file), "--json", *seeded.common
+    )
+    assert (code, json.loads(out)["version"], json.loads(out)["created"]) == (0, 2, False)
+    code, out, err = run(
+        capsys, "versions", "create", "greeting", "-f", str(v1_file), "--json", *seeded.common
+    )
+    made = json.loads(out)
+    assert (code, made["version"], made["user_template"], made["max_tokens"]) == (
+        0,
+        3,
+        "Hello {{name}}",
+        None,
+    )
+    # An existing file is kept unless --force.
+    code, _, err = run(
+        capsys, "versions", "export", "greeting", "1", "-o", str(dev_file), *seeded.common
+    )
+    assert code == 1 and "exists; --force overwrites it" in err
+    code, _, err = run(
+        capsys,
+        "versions",
+        "export",
+        "greeting",
+        "1",
+        "-o",
+        str(dev_file),
+        "--force",
+        *seeded.common,
+    )
+    assert code == 0 and json.loads(dev_file.read_text()) == json.loads(v1_file.read_text())
+
+
+def test_versions_export_yaml(
+    seeded: Seeded, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    yaml = pytest.importorskip("yaml")
+    path = tmp_path / "v.yaml"
+    code, _, err = run(
+        capsys, "versions", "export", "greeting", "2", "-o", str(path), *seeded.common
+    )
+    assert code == 0, err
+    assert yaml.safe_load(path.read_text())["user_template"] == (
+        "Hello {{name}}!\nWelcome to {{place}}."
+    )
+    code, _, err = run(capsys, "versions", "export", "greeting", "9", *seeded.common)
+    assert code == 1 and "has no version 9" in err

@@ -22,7 +22,14 @@ def test_readme_has_the_flow_blocks() -> None:
     assert any("promptops promote" in b and "rollback" in b for b in blocks), blocks
     assert any("curl" in b for b in blocks), blocks
     flow = "\n".join(blocks)
-    for command in ("prompts show", "versions show", "diff", "webhooks create", "webhooks list"):
+    for command in (
+        "prompts show",
+        "versions show",
+        "versions export",
+        "diff",
+        "webhooks create",
+        "webhooks list",
+    ):
         assert f"promptops {command} " in flow or f"promptops {command}\n" in flow, command
 
 

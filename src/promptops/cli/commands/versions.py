@@ -1,4 +1,4 @@
-"""`promptops versions list|show` and `promptops diff`."""
+"""`promptops versions list|show|export` and `promptops diff`."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ import argparse
 import difflib
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from promptops.cli.commands.prompts import version_text
 from promptops.cli.common import ENVS, add_client, q, resolve_version, slug_arg, version_ref
 from promptops.cli.files import VERSION_FIELDS
-from promptops.cli.http import ApiCaller
+from promptops.cli.http import ApiCaller, CliError
 from promptops.cli.output import Shown, cell, colour_diff, use_colour
 
-__all__ = ["add_diff_command", "add_version_commands", "field_diff"]
+__all__ = ["add_diff_command", "add_version_commands", "field_diff", "version_file"]
 
 _REF_HELP = f"a version number, or an environment ({', '.join(ENVS)}) for its active version"
 
@@ -43,6 +44,38 @@ def versions_show(api: ApiCaller, args: argparse.Namespace) -> Shown:
         for k in ("commit_message", "author", "created_at", "variables")
     ]
     return Shown(version, "\n".join(lines + version_text(version)))
+
+
+def version_file(version: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a version file (`versions create --file`) for a version of the API."""
+    return {k: version[k] for k in VERSION_FIELDS if version.get(k) not in (None, {}, "")}
+
+
+def _file_text(path: Path | None, fields: dict[str, Any]) -> str:
+    if path is not None and path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise CliError(f"{path}: writing YAML needs PyYAML (pip install pyyaml)") from None
+        return str(yaml.safe_dump(fields, allow_unicode=True, sort_keys=False))
+    return json.dumps(fields, indent=2, ensure_ascii=False) + "\n"
+
+
+def versions_export(api: ApiCaller, args: argparse.Namespace) -> Shown:
+    """A version as a file that `versions create --file` reads back (which then creates
+    nothing while that version is dev's): to stdout, or to --output."""
+    fields = version_file(_get(api, args.slug, args.version))
+    text = _file_text(args.output, fields)
+    if args.output is None:
+        return Shown(fields, text.rstrip("\n"))
+    try:
+        with args.output.open("x" if not args.force else "w", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        raise CliError(f"{args.output}: exists; --force overwrites it") from None
+    except OSError as exc:
+        raise CliError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    return Shown(fields, f"wrote {args.output}")
 
 
 def _field_lines(value: Any) -> list[str]:
@@ -98,6 +131,18 @@ def add_version_commands(vsub: Any) -> None:
     )
     slug_arg(show)
     show.add_argument("version", type=version_ref, help=_REF_HELP)
+    export = add_client(
+        vsub.add_parser(
+            "export", help="a version as a file that `versions create --file` takes back"
+        ),
+        versions_export,
+    )
+    slug_arg(export)
+    export.add_argument("version", type=version_ref, help=_REF_HELP)
+    export.add_argument(
+        "--output", "-o", type=Path, help="write this file (.json, or .yaml/.yml) not stdout"
+    )
+    export.add_argument("--force", action="store_true", help="overwrite --output if it exists")
 
 
 def add_diff_command(sub: Any) -> None:
