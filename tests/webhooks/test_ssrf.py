@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from promptops.worker.ssrf import UrlRefusedError, check_url, classify
+from promptops.domain.ssrf import UrlRefusedError, check_url, classify
 
 
 def resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]

@@ -1,6 +1,6 @@
 """Webhook endpoints of a project, and their delivery log.
 
-An endpoint has a URL (checked against the SSRF policy in :mod:`promptops.worker.ssrf` at
+An endpoint has a URL (checked against the SSRF policy in :mod:`promptops.domain.ssrf` at
 creation, on update, and again at every attempt), an event filter (empty: every type), an
 enabled flag and a signing secret ``whsec_…``, shown in full only when created or rotated.
 Secrets are stored in clear because signing needs them; protect the database accordingly.
@@ -34,8 +34,8 @@ from promptops.domain import audit, changes, events
 from promptops.domain import webhook_scope as scope
 from promptops.domain.access import Actor
 from promptops.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from promptops.domain.ssrf import UrlRefusedError, check_url
 from promptops.webhooks import generate_secret
-from promptops.worker.ssrf import UrlRefusedError, check_url
 
 __all__ = [
     "JOBS_QUEUED",

@@ -16,9 +16,9 @@ import httpx
 
 from promptops import __version__
 from promptops.db.models import utcnow
+from promptops.domain.ssrf import UrlRefusedError, check_url
 from promptops.webhooks import sign_headers
 from promptops.worker.queue import Job, Outcome
-from promptops.worker.ssrf import UrlRefusedError, check_url
 
 __all__ = ["EXCERPT_BYTES", "Sender"]
 
