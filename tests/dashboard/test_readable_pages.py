@@ -262,6 +262,8 @@ def test_webhook_secret_rotates_and_endpoint_deletes(
     assert admin.post(f"{url}/rotate", csrf=False).status_code == 403  # CSRF
     editor = site.signed_in(people["editor"])
     assert "Rotate secret" not in editor.get(url).text
+    assert editor.get(f"{url}/rotate").status_code == 403
+    assert editor.get(f"{url}/delete").status_code == 403
     assert editor.post(f"{url}/rotate").status_code == 403  # role, as in the API
     assert editor.post(f"{url}/delete").status_code == 403
     rotated = admin.post(f"{url}/rotate")

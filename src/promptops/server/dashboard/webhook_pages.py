@@ -13,7 +13,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from promptops.domain import actors, webhooks
+from promptops.domain import actors, webhook_scope, webhooks
 from promptops.domain.access import ENVIRONMENTS
 from promptops.domain.errors import DomainError
 from promptops.domain.sent_events import sent_event_types
@@ -104,7 +104,8 @@ def webhook_detail(endpoint_id: str, request: Request, ctx: ProjectDep) -> Respo
 def confirm_action(
     endpoint_id: str, action: Literal["rotate", "delete"], request: Request, ctx: ProjectDep
 ) -> Response:
-    """Rotate the secret or delete the endpoint: a page that asks first."""
+    """Rotate the secret or delete the endpoint: a page that asks first (to those who may)."""
+    webhook_scope.require_changer(ctx.actor)
     with app_state(request).db.read() as session:
         endpoint = webhooks.find_endpoint(session, ctx.actor, endpoint_id)
     overlap = app_state(request).settings.webhook_secret_overlap_seconds
@@ -112,7 +113,12 @@ def confirm_action(
     return render(request, "webhook_confirm.html", context, ctx=ctx)
 
 
-def _rotate(request: Request, ctx: ProjectCtx, endpoint_id: str) -> Response:
+@router.post("/p/{project_id}/webhooks/{endpoint_id}/rotate")
+def rotate_secret(
+    endpoint_id: str, request: Request, ctx: ProjectDep, form: CheckedForm
+) -> Response:
+    """A new signing secret, shown once on the endpoint's page; the old one stays valid for
+    the overlap (deliveries carry both signatures until then)."""
     st = app_state(request)
     with st.db.write() as session:
         endpoint = webhooks.rotate_secret(
@@ -123,13 +129,6 @@ def _rotate(request: Request, ctx: ProjectCtx, endpoint_id: str) -> Response:
         )
         rotated = {"secret": endpoint.secret, "until": endpoint.previous_secret_expires_at}
     return _detail(request, ctx, endpoint_id, rotated=rotated)
-
-
-@router.post("/p/{project_id}/webhooks/{endpoint_id}/rotate")
-def rotate_secret(
-    endpoint_id: str, request: Request, ctx: ProjectDep, form: CheckedForm
-) -> Response:
-    return _rotate(request, ctx, endpoint_id)
 
 
 @router.post("/p/{project_id}/webhooks/{endpoint_id}/delete")
