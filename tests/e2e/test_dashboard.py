@@ -247,7 +247,6 @@ def _scenario(browser: Any, base: str, admin: Any, shots: Shots) -> None:
     assert "0.3" in production.locator("dl.params").inner_text()
     assert "gpt-4o-mini" in production.locator("dl.params").inner_text()
     shots.take(approver, "prompt", docs=True)
-    shots.take(approver, "prompt-environments", docs=True, element=approver.locator("#envs-h + ul"))
     # Costs: one readable format in the list and in the detail.
     approver.goto(f"{project_url}/logs?prompt=checkout-help&version=1")
     assert approver.locator("table.logs tbody td:nth-child(8)").first.inner_text() == "$0.00011"

@@ -32,13 +32,40 @@ def _api_project(base: str, admin_key: str) -> tuple[str, str, str]:
     auth = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=base, headers=auth) as http:
         assert http.post("/v1/prompts", json={"slug": "reply", "name": "Reply"}).is_success
-        for text in ("Hello {{name}}", "Hello {{name}}, how can we help?"):
+        for system, text, temperature in (
+            ("You answer support questions.", "Hello {{name}}", 1.0),
+            ("You answer support questions briefly.", "Hello {{name}}, how can we help?", 0.2),
+        ):
             r = http.post(
-                "/v1/prompts/reply/versions", json={"user_template": text, "model": "gpt-4o-mini"}
+                "/v1/prompts/reply/versions",
+                json={
+                    "system_prompt": system,
+                    "user_template": text,
+                    "model": "gpt-4o-mini",
+                    "temperature": temperature,
+                },
             )
             assert r.status_code == 201, r.text
         for i in range(52):  # enough events for a second page of the audit log
             assert http.post("/v1/prompts", json={"slug": f"faq-{i}", "name": f"FAQ {i}"})
+    # v1 in staging, through a staging key the instance admin key makes.
+    r = httpx.post(
+        f"{base}/v1/keys",
+        json={
+            "project_id": body["project"]["id"],
+            "environment": "staging",
+            "role": "write",
+            "name": "release bot",
+        },
+        headers={"Authorization": f"Bearer {admin_key}"},
+    )
+    assert r.status_code == 201, r.text
+    r = httpx.post(
+        f"{base}/v1/prompts/reply/deployments/staging",
+        json={"version": 1},
+        headers={"Authorization": f"Bearer {r.json()['key']}"},
+    )
+    assert r.is_success, r.text
     return body["project"]["id"], key, body["api_key"]["prefix"]
 
 
@@ -62,13 +89,20 @@ def _scenario(page: Any, project_id: str, prefix: str, shots: Shots) -> None:
     page.goto(f"/p/{project_id}/prompts/reply")
     assert page.locator("table.versions tbody").inner_text().count(name) == 2
     assert page.locator("table.history tbody").inner_text().count(name) == 2
-    assert "Hello {{name}}, how can we help?" in page.locator(".active-text").inner_text()
+    dev = page.locator('.active-text[data-env="dev"]').inner_text()
+    staging = page.locator('.active-text[data-env="staging"]').inner_text()
+    assert "Hello {{name}}, how can we help?" in dev and "0.2" in dev
+    assert "Hello {{name}}\n" in staging + "\n" and "how can we help" not in staging
+    assert "release bot (po_live_" in page.locator("table.history tbody").inner_text()
+    shots.take(page, "prompt-environments", docs=True, element=page.locator("#envs-h + ul"))
 
     # -- the audit log: filters, pages, readable before/after ---------------------------
     page.get_by_role("link", name="Audit log").click()
-    rows = page.locator("table.audit tbody tr")
+    rows = page.locator("table.audit > tbody > tr")
     assert rows.count() == 50
-    assert name in rows.first.inner_text()
+    assert "release bot (po_live_" in rows.first.inner_text()
+    assert "instance admin (po_admin_" in rows.nth(1).inner_text()  # it made that key
+    assert name in rows.nth(2).inner_text()
     page.get_by_role("link", name="Older events").click()
     assert rows.count() > 0 and "faq-0" in page.locator("table.audit").inner_text()
     page.get_by_role("link", name="Newest events").click()
