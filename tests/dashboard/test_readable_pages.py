@@ -66,8 +66,7 @@ def test_key_names_not_bare_prefixes(
     assert f"<dd>{_initial(project)}</dd>" in version
     audit_page = b.get(f"/p/{project.id}/audit").text
     assert _initial(project) in audit_page.split("<tbody>")[1]
-    # A key of another project is never named here, even if its prefix shows up.
-    assert "Other" not in audit_page
+    assert f'<option value="{project.prefix}">{_initial(project)}</option>' in audit_page
 
 
 def _request_production(
