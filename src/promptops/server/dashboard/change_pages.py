@@ -1,5 +1,6 @@
 """Promote and roll back (each behind a confirmation page), and change requests of protected
-environments (approve, reject, withdraw)."""
+environments (approve, reject, withdraw), each shown with the diff it would make: on its card
+in the list, and in full on its own page (``/p/{project}/changes/{id}``)."""
 
 from __future__ import annotations
 

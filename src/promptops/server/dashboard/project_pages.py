@@ -1,4 +1,5 @@
-"""Projects (list, create), API keys, settings (protected environments, members), audit."""
+"""Projects (list, create), API keys, settings (protected environments, members), and the
+audit log (filters by action, actor, prompt and dates; pages of 50; before/after as a diff)."""
 
 from __future__ import annotations
 
