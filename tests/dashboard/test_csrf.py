@@ -26,6 +26,9 @@ def _forms(project: Project, slug: str) -> list[tuple[str, dict[str, str]]]:
         (f"{p}/members", {"email": "viewer@example.com", "role": "owner"}),
         (f"{p}/members/remove", {"email": "viewer@example.com"}),
         (f"{p}/changes/1/approve", {}),
+        (f"{p}/webhooks", {"url": "http://127.0.0.1:9/hook"}),
+        (f"{p}/webhooks/wh_0123456789abcdef/rotate", {}),
+        (f"{p}/webhooks/wh_0123456789abcdef/delete", {}),
         ("/account/tokens", {"name": "x"}),
         ("/logout", {}),
     ]

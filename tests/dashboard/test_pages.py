@@ -102,8 +102,10 @@ def test_editor_creates_a_version_and_shows_errors_beside_fields(
 
 
 def test_validate_lists_variables_and_previews(
-    site: Site, people: dict[str, Person], project: Project
+    site: Site, people: dict[str, Person], project: Project, api: Api
 ) -> None:
+    prompt = "previewed"
+    api.new_prompt(project.key, prompt)
     b = site.signed_in(people["editor"])
     url = f"/p/{project.id}/validate"
     headers = {"X-CSRF-Token": b.csrf or ""}
@@ -123,7 +125,21 @@ def test_validate_lists_variables_and_previews(
     }
     r = b.http.post(url, json={"user_template": "Hi {{name"}, headers=headers)
     body = r.json()
-    assert body["preview"] is None and "line 1, column 4" in body["errors"]["user_template"]
+    assert body["preview"] == {"system_prompt": ""}
+    assert "line 1, column 4" in body["errors"]["user_template"]
+    # An error in the user template leaves the system prompt's preview in place.
+    both = {"system_prompt": "You help {{customer}}.", "user_template": "Q: {{question"}
+    r = b.http.post(url, json={**both, "samples": {"customer": "Ada"}}, headers=headers)
+    body = r.json()
+    assert body["preview"] == {"system_prompt": "You help Ada."}
+    assert set(body["errors"]) == {"user_template"} and body["variables"] == ["customer"]
+    # Without JavaScript the Preview button renders the same.
+    page = b.post(
+        f"/p/{project.id}/prompts/{prompt}/edit",
+        {**both, "intent": "preview", "sample.customer": "Ada", "model": "m"},
+    ).text
+    assert '<pre class="text" id="preview-system_prompt">You help Ada.</pre>' in page
+    assert 'id="preview-user_template-note">' in page
     viewer = site.signed_in(people["viewer"])
     r = viewer.http.post(url, json={}, headers={"X-CSRF-Token": viewer.csrf or ""})
     assert r.status_code == 403

@@ -42,9 +42,21 @@ class Shots:
         folder.mkdir(parents=True, exist_ok=True)
         self.update_docs = os.environ.get("PROMPTOPS_UPDATE_DOCS_IMAGES") == "1"
 
-    def take(self, page: Any, name: str, *, docs: bool = False, full_page: bool = True) -> Path:
+    def take(
+        self,
+        page: Any,
+        name: str,
+        *,
+        docs: bool = False,
+        full_page: bool = True,
+        element: Any = None,
+    ) -> Path:
+        """A screenshot of the page (or of one ``element``, a locator)."""
         path = self.folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        if element is not None:
+            element.screenshot(path=str(path))
+        else:
+            page.screenshot(path=str(path), full_page=full_page)
         if docs and self.update_docs:
             DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, DOCS_IMAGES / f"{name}.png")

@@ -76,6 +76,18 @@ def flash(page: Any) -> str:
     return str(page.locator(".flash").inner_text())
 
 
+def _top_bar_is_one_row(page: Any) -> None:
+    """At 1280 px, with the change-request count shown, the top bar keeps one row."""
+    assert page.viewport_size["width"] == 1280
+    assert page.locator(".topbar .count").is_visible()
+    tops = page.evaluate(
+        "[...document.querySelectorAll('.topbar a, .topbar button, .topbar .role')]"
+        ".filter((e) => e.offsetParent !== null && !e.classList.contains('skip-link'))"
+        ".map((e) => e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2)"
+    )
+    assert len(tops) >= 10 and max(tops) - min(tops) < 6, tops
+
+
 def test_edit_compare_promote_request_approve_and_revoke(
     browser: Any, server: tuple[LiveServer, str], shots: Shots
 ) -> None:
@@ -116,6 +128,12 @@ def _scenario(browser: Any, base: str, admin: Any, shots: Shots) -> None:
     error = admin.locator("#user_template-error")
     error.filter(has_text="is not closed").wait_for()
     assert admin.get_by_label("User template", exact=True).get_attribute("aria-invalid") == "true"
+    # The broken user template does not blank the system prompt's preview.
+    system_preview = admin.locator("#preview-system_prompt")
+    assert system_preview.inner_text() == "You help {{customer}} check out."
+    assert admin.locator("#preview-user_template-note").is_visible()
+    assert not admin.locator("#preview-system_prompt-note").is_visible()
+    shots.take(admin, "editor-error")
     admin.get_by_label("User template", exact=True).fill("Question: {{question}}")
     error.wait_for(state="hidden")
     # ... the variables are listed, with an input each for sample values, and a preview.
@@ -194,7 +212,18 @@ def _scenario(browser: Any, base: str, admin: Any, shots: Shots) -> None:
     request = approver.locator("article.change").first
     assert "Ready after QA" in request.inner_text()
     assert "user:editor@example.com" in request.inner_text()
+    # The card says what would change: production has nothing yet, so all of v2 is added.
+    assert "What changes in production: nothing → v2" in request.inner_text()
+    assert "Cart total: {{total}}" in request.locator("ins").all_inner_texts()
     shots.take(approver, "change-requests")
+    _top_bar_is_one_row(approver)
+    # The request's own page (the approval page) shows the whole comparison.
+    request.get_by_role("link", name="Open #1 with the full comparison").click()
+    approver.wait_for_url(re.compile(r"/changes/1$"))
+    request = approver.locator("article.change")
+    assert request.locator(".diff-section").count() == 5
+    assert "temperature: 0.3" in request.locator(".diff-section").nth(2).inner_text()
+    shots.take(approver, "change-request-diff", docs=True)
     request.get_by_label("Comment (optional)").fill("LGTM")
     request.get_by_role("button", name="Approve #1").click()
     assert "Approved #1: v2 is now active in production." in flash(approver)
@@ -211,7 +240,20 @@ def _scenario(browser: Any, base: str, admin: Any, shots: Shots) -> None:
     history = approver.locator("table.history tbody tr").first.inner_text()
     assert "user:approver@example.com" in history and "request #1 by user:editor" in history
     assert approver.locator(".chart svg").count() == 3
+    # Each environment shows the text it serves now, not only a version number.
+    production = approver.locator('.active-text[data-env="production"]')
+    assert "Cart total: {{total}}" in production.inner_text()
+    assert "You help {{customer}} check out." in production.inner_text()
+    assert "0.3" in production.locator("dl.params").inner_text()
+    assert "gpt-4o-mini" in production.locator("dl.params").inner_text()
     shots.take(approver, "prompt", docs=True)
+    # Costs: one readable format in the list and in the detail.
+    approver.goto(f"{project_url}/logs?prompt=checkout-help&version=1")
+    assert approver.locator("table.logs tbody td:nth-child(8)").first.inner_text() == "$0.00011"
+    since = approver.get_by_label("Since (date)")
+    assert since.get_attribute("type") == "date"
+    approver.locator("table.logs tbody a").first.click()
+    assert "$0.00011" in approver.locator("dl.meta").inner_text()
     approver.goto(f"{project_url}/audit")
     assert "change_request.approved" in approver.locator("table.audit").inner_text()
 

@@ -46,6 +46,7 @@ __all__ = [
     "TEST_EVENT_TYPE",
     "append",
     "before_commit",
+    "event_type_of",
     "fan_out",
     "iso",
     "lock_project",
@@ -69,6 +70,13 @@ _KIND_TO_TYPE: dict[str, str] = {  # ChangeKind (a StrEnum) -> event type
     ChangeKind.LABEL_CHANGE_APPROVED: "prompt_template_label_change_approved",
     ChangeKind.AGENT_RUN_COMPLETED: "agent_run_completed",
 }
+
+
+def event_type_of(kind: ChangeKind) -> str | None:
+    """The event type a change of ``kind`` becomes, or None (not an event)."""
+    return _KIND_TO_TYPE.get(kind)
+
+
 _LOCK_CLASS = 7274  # advisory lock namespace of the event log (pg_advisory_xact_lock(int, int))
 
 

@@ -1,5 +1,6 @@
 """Promote and roll back (each behind a confirmation page), and change requests of protected
-environments (approve, reject, withdraw)."""
+environments (approve, reject, withdraw), each shown with the diff it would make: on its card
+in the list, and in full on its own page (``/p/{project}/changes/{id}``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from promptops.db.models import ChangeRequest, Deployment
-from promptops.domain import approvals, deployments, prompts, protection, versions
+from promptops.db.models import ActiveDeployment, ChangeRequest, Deployment
+from promptops.domain import actors, approvals, deployments, prompts, protection, versions
 from promptops.domain.access import ENVIRONMENTS
+from promptops.domain.approvals import ChangeRequestView
 from promptops.domain.errors import ConflictError, DomainError, InvalidInputError
+from promptops.server.dashboard import diffing
 from promptops.server.dashboard.web import (
     CheckedForm,
     PageRoute,
@@ -25,6 +29,7 @@ from promptops.server.dashboard.web import (
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
+RequestId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Number = Annotated[int, Query(ge=1, le=2_147_483_647)]
 
 
@@ -145,14 +150,56 @@ def rollback(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) ->
 # ---- change requests -------------------------------------------------------------------------
 
 
+def _what_changes(session: Session, ctx: ProjectCtx, view: ChangeRequestView) -> dict[str, Any]:
+    """The diff a request would make: from the environment's current version (pending; the
+    version it replaced once decided) to the requested one."""
+    r = view.request
+    prompt = prompts.get_prompt(session, ctx.id, view.slug)
+    if r.status == "pending":
+        active = session.get(ActiveDeployment, (prompt.id, r.environment))
+        current = active.version if active else None
+    else:
+        current = r.from_version
+    left = versions.get_version(session, prompt, current) if current is not None else None
+    right = versions.get_version(session, prompt, r.version)
+    return {
+        "view": view,
+        "current": current,
+        "sections": diffing.version_sections(left, right),
+    }
+
+
+def _labels(views: list[ChangeRequestView]) -> list[str | None]:
+    return [v.request.requested_by for v in views] + [v.request.decided_by for v in views]
+
+
 def _changes(request: Request, ctx: ProjectCtx, status: str, **extra: Any) -> Response:
     code = int(extra.pop("code", 200))
     with app_state(request).db.read() as session:
         rows = approvals.list_requests(
             session, ctx.id, status=None if status == "all" else status, limit=100
         )
-    context = {"requests": rows, "status": status, "section": "changes", **extra}
+        items = [_what_changes(session, ctx, view) for view in rows]
+        names = actors.display_names(session, ctx.id, _labels(rows))
+    context = {
+        "items": items,
+        "status": status,
+        "actor_names": names,
+        "section": "changes",
+        **extra,
+    }
     return render(request, "changes.html", context, ctx=ctx, status=code)
+
+
+@router.get("/p/{project_id}/changes/{request_id}")
+def change_page(request_id: RequestId, request: Request, ctx: ProjectDep) -> Response:
+    """One change request in full: the whole diff, and approve / reject / withdraw."""
+    with app_state(request).db.read() as session:
+        view = approvals.get_request(session, ctx.id, request_id)
+        item = _what_changes(session, ctx, view)
+        names = actors.display_names(session, ctx.id, _labels([view]))
+    context = {"item": item, "actor_names": names, "section": "changes"}
+    return render(request, "change.html", context, ctx=ctx)
 
 
 @router.get("/p/{project_id}/changes")
@@ -166,7 +213,7 @@ def change_list(
 
 @router.post("/p/{project_id}/changes/{request_id}/{decision}")
 def decide(
-    request_id: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    request_id: RequestId,
     decision: Literal["approve", "reject", "withdraw"],
     request: Request,
     ctx: ProjectDep,

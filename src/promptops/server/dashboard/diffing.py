@@ -1,4 +1,5 @@
-"""Side-by-side diffs of two versions: system prompt, user template, parameters, metadata.
+"""Side-by-side diffs of two versions: system prompt, user template, parameters, metadata;
+and of two records (an audit event's before and after) written as readable lines.
 
 Lines are matched with :class:`difflib.SequenceMatcher`; a changed line pair is diffed again
 word by word so the page can mark exactly what changed (``<del>``/``<ins>``).
@@ -12,7 +13,15 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
-__all__ = ["Row", "Section", "Segment", "side_by_side", "version_sections"]
+__all__ = [
+    "Row",
+    "Section",
+    "Segment",
+    "readable_lines",
+    "record_rows",
+    "side_by_side",
+    "version_sections",
+]
 
 
 @dataclass(frozen=True)
@@ -104,8 +113,18 @@ def _metadata(version: Any) -> str:
     return json.dumps(version.meta or {}, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def version_sections(a: Any, b: Any) -> list[Section]:
-    """The diff of two versions (``PromptVersion`` rows), one section per part."""
+def version_sections(a: Any | None, b: Any) -> list[Section]:
+    """The diff of two versions (``PromptVersion`` rows), one section per part; ``a`` None:
+    from nothing (every line of ``b`` is added)."""
+    if a is None:
+        parts = [
+            ("System prompt", "", b.system_prompt),
+            ("User template", "", b.user_template),
+            ("Parameters", "", _parameters(b)),
+            ("Metadata", "", _metadata(b)),
+            ("Commit message", "", b.commit_message or ""),
+        ]
+        return [Section(title, side_by_side(left, right)) for title, left, right in parts]
     parts = [
         ("System prompt", a.system_prompt, b.system_prompt),
         ("User template", a.user_template, b.user_template),
@@ -114,3 +133,40 @@ def version_sections(a: Any, b: Any) -> list[Section]:
         ("Commit message", a.commit_message or "", b.commit_message or ""),
     ]
     return [Section(title, side_by_side(left, right)) for title, left, right in parts]
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return ", ".join(_scalar(v) for v in value if v is not None) or "(none)"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def readable_lines(record: Any, prefix: str = "") -> list[str]:
+    """A JSON value as ``name: value`` lines a person reads: nested objects flattened with
+    dotted names, lists of plain values joined, nulls left out, keys sorted."""
+    if record is None:
+        return []
+    if not isinstance(record, dict):
+        return [f"{prefix}: {_scalar(record)}" if prefix else _scalar(record)]
+    lines: list[str] = []
+    for key in sorted(record, key=str):
+        value = record[key]
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if value is None:
+            continue
+        if isinstance(value, dict) and value:
+            lines += readable_lines(value, name)
+        else:
+            lines.append(f"{name}: {_scalar(value)}")
+    return lines
+
+
+def record_rows(before: Any, after: Any) -> list[Row]:
+    """Before and after of a change (an audit event), side by side, as readable lines."""
+    return side_by_side("\n".join(readable_lines(before)), "\n".join(readable_lines(after)))

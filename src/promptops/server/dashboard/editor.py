@@ -46,11 +46,12 @@ _MAX_TEXT = 200_000
 
 @dataclass
 class Checked:
-    """The outcome of checking the two texts: variables, errors per field, a preview."""
+    """The outcome of checking the two texts: variables, errors per field, and a preview of
+    each text that parses (an error in one text leaves the other's preview in place)."""
 
     variables: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
-    preview: dict[str, str] | None = None
+    preview: dict[str, str] = field(default_factory=dict)
 
 
 def check_texts(system_prompt: str, user_template: str, samples: dict[str, str]) -> Checked:
@@ -63,12 +64,12 @@ def check_texts(system_prompt: str, user_template: str, samples: dict[str, str])
             result.errors[name] = exc.message
     for template in parsed.values():
         result.variables += [v for v in template.variables if v not in result.variables]
-    if not result.errors:
-        values = {name: samples.get(name) or f"{{{{{name}}}}}" for name in result.variables}
-        result.preview = {
-            name: template.render({v: values[v] for v in template.variables})
-            for name, template in parsed.items()
-        }
+    values = {name: samples.get(name) or f"{{{{{name}}}}}" for name in result.variables}
+    for name, template in parsed.items():
+        try:
+            result.preview[name] = template.render({v: values[v] for v in template.variables})
+        except TemplateError as exc:  # e.g. an include that cannot be resolved here
+            result.errors[name] = exc.message
     return result
 
 

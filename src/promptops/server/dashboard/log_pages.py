@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from promptops.db.models import RequestLog
-from promptops.domain import logs
+from promptops.domain import actors, logs
 from promptops.domain.errors import InvalidInputError
 from promptops.server.dashboard.charts import Chart, line_chart, usage_by_day
 from promptops.server.dashboard.web import PageRoute, ProjectCtx, ProjectDep, app_state, render
@@ -92,11 +92,13 @@ def log_list(
 def log_detail(log_id: str, request: Request, ctx: ProjectDep) -> Response:
     with app_state(request).db.read() as session:
         row = logs.get_log(session, ctx.actor, log_id)
+        names = actors.display_names(session, ctx.id, [row.actor])
     pretty = {
         name: json.dumps(getattr(row, name), indent=2, ensure_ascii=False, sort_keys=True)
-        for name in ("request", "response", "meta", "tags")
+        for name in ("request", "response")
     }
-    return render(request, "log.html", {"log": row, "pretty": pretty, "section": "logs"}, ctx=ctx)
+    context = {"log": row, "pretty": pretty, "actor_names": names, "section": "logs"}
+    return render(request, "log.html", context, ctx=ctx)
 
 
 def prompt_charts(request: Request, ctx: ProjectCtx, slug: str) -> list[Chart] | None:

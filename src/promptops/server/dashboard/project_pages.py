@@ -1,16 +1,20 @@
-"""Projects (list, create), API keys, settings (protected environments, members), audit."""
+"""Projects (list, create), API keys, settings (protected environments, members), and the
+audit log (filters by action, actor, prompt and dates; pages of 50; before/after as a diff)."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from promptops.db.models import ApiKey, User
-from promptops.domain import audit, keys, projects, protection, users
+from promptops.db.models import ApiKey, AuditEvent, User
+from promptops.domain import actors, audit, keys, projects, protection, users
 from promptops.domain.access import ENVIRONMENTS, MEMBER_ROLES, ROLES
 from promptops.domain.errors import DomainError, InvalidInputError, PermissionDeniedError
+from promptops.server.dashboard import diffing
 from promptops.server.dashboard.web import (
     CheckedForm,
     PageRoute,
@@ -78,8 +82,10 @@ def _keys(request: Request, ctx: ProjectCtx, **extra: Any) -> Response:
     status = int(extra.pop("status", 200))
     with app_state(request).db.read() as session:
         rows = keys.list_keys(session, ctx.actor)
+        names = actors.display_names(session, ctx.id, [k.created_by for k in rows])
     context = {
         "keys": rows,
+        "actor_names": names,
         "environments": ENVIRONMENTS,
         "roles": ROLES,
         "section": "keys",
@@ -155,6 +161,8 @@ def _settings(request: Request, ctx: ProjectCtx, **extra: Any) -> Response:
         "environments": environments,
         "protectable": protection.PROTECTABLE,
         "members": members,
+        # The only owner cannot be removed (users.remove_member refuses it too).
+        "owners": sum(1 for _, membership in members if membership.role == "owner"),
         "member_roles": MEMBER_ROLES,
         "section": "settings",
         **extra,
@@ -235,21 +243,84 @@ def remove_member(request: Request, ctx: ProjectDep, form: CheckedForm) -> Respo
 # ---- audit log -----------------------------------------------------------------------------
 
 
+AUDIT_PAGE = 50
+
+
+def _day(value: str, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError("pick a date (year, month and day)", field=name) from None
+
+
+def _audit_filters(values: dict[str, str]) -> audit.AuditFilters:
+    since, until = _day(values["since"], "since"), _day(values["until"], "until")
+    if since and until and until < since:
+        raise InvalidInputError("the end date is before the start date", field="until")
+    return audit.AuditFilters(
+        action=values["action"] or None,
+        actor=values["actor"] or None,
+        prompt_slug=values["prompt"] or None,
+        since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None,
+    )
+
+
+def _readable(event: AuditEvent) -> dict[str, Any]:
+    """An event's before and after as readable lines, and their diff when both are there."""
+    both = event.before is not None and event.after is not None
+    return {
+        "event": event,
+        "rows": diffing.record_rows(event.before, event.after) if both else None,
+        "before": diffing.readable_lines(event.before),
+        "after": diffing.readable_lines(event.after),
+    }
+
+
 @router.get("/p/{project_id}/audit")
 def audit_log(
     request: Request,
     ctx: ProjectDep,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str, Query(max_length=64)] = "",
+    actor: Annotated[str, Query(max_length=200)] = "",
+    prompt: Annotated[str, Query(max_length=100)] = "",
+    since: Annotated[str, Query(max_length=10)] = "",
+    until: Annotated[str, Query(max_length=10)] = "",
     cursor: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> Response:
-    limit = 50
-    action = (action or "").strip() or None
+    values = {
+        "action": action.strip(),
+        "actor": actor.strip(),
+        "prompt": prompt.strip(),
+        "since": since.strip(),
+        "until": until.strip(),
+    }
+    errors: dict[str, str] = {}
+    events: list[AuditEvent] = []
     with app_state(request).db.read() as session:
-        events = audit.list_events(session, ctx.id, limit=limit, before_id=cursor, action=action)
+        try:
+            filters = _audit_filters(values)
+            events = audit.list_events(
+                session, ctx.id, limit=AUDIT_PAGE, before_id=cursor, filters=filters
+            )
+        except InvalidInputError as exc:
+            errors[exc.field or "since"] = exc.message
+        actions, labels = audit.filter_choices(session, ctx.id)
+        names = actors.display_names(session, ctx.id, labels + [e.target for e in events])
+    query = urlencode({k: v for k, v in values.items() if v})
     context = {
-        "events": events,
-        "action": action or "",
-        "next_cursor": events[-1].id if len(events) == limit else None,
+        "items": [_readable(e) for e in events],
+        "values": values,
+        "errors": errors,
+        "filtered": any(values.values()),
+        "actions": actions,
+        "actors": labels,
+        "actor_names": names,
+        "query": query,
+        "cursor": cursor,
+        "next_cursor": events[-1].id if len(events) == AUDIT_PAGE else None,
         "section": "audit",
     }
-    return render(request, "audit.html", context, ctx=ctx)
+    return render(request, "audit.html", context, ctx=ctx, status=422 if errors else 200)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from promptops.db.models import ActiveDeployment, ChangeRequest, Deployment, Prompt
-from promptops.domain import approvals, deployments, prompts, protection, versions
+from promptops.domain import actors, approvals, deployments, prompts, protection, versions
 from promptops.domain.errors import DomainError
 from promptops.server.dashboard import diffing, log_pages
 from promptops.server.dashboard.web import (
@@ -116,6 +116,16 @@ def prompt_page(slug: str, request: Request, ctx: ProjectDep) -> Response:
             env: row is not None and _previous_version(session, row) is not None
             for env, row in active.items()
         }
+        # What each environment serves now: its active version in full.
+        texts = {
+            env: versions.get_version(session, prompt, row.version)
+            for env, row in active.items()
+            if row is not None
+        }
+        labels = [v.author for v in rows] + [d.actor for d, _ in history]
+        labels += [cr.requested_by for _, cr in history if cr is not None]
+        labels += [view.request.requested_by for view in pending]
+        names = actors.display_names(session, ctx.id, labels)
     charts = log_pages.prompt_charts(request, ctx, slug)
     active_in: dict[int, list[str]] = {}
     for env, row in active.items():
@@ -126,6 +136,8 @@ def prompt_page(slug: str, request: Request, ctx: ProjectDep) -> Response:
         "versions": rows,
         "active": active,
         "active_in": active_in,
+        "texts": texts,
+        "actor_names": names,
         "environments": environments,
         "rollbackable": rollbackable,
         "history": history,
@@ -155,8 +167,15 @@ def version_page(
         prompt = prompts.get_prompt(session, ctx.id, slug)
         version = versions.get_version(session, prompt, number)
         active = deployments.active_deployments(session, prompt)
+        names = actors.display_names(session, ctx.id, [version.author])
     envs = [env for env, row in active.items() if row is not None and row.version == number]
-    context = {"prompt": prompt, "version": version, "active_in": envs, "section": "prompts"}
+    context = {
+        "prompt": prompt,
+        "version": version,
+        "active_in": envs,
+        "actor_names": names,
+        "section": "prompts",
+    }
     return render(request, "version.html", context, ctx=ctx)
 
 

@@ -32,6 +32,7 @@ from promptops.domain.errors import DomainError, NotFoundError
 from promptops.domain.projects import PROJECT_ID
 from promptops.domain.text import check_text
 from promptops.server.api.deps import AppState
+from promptops.server.dashboard.formatting import format_cost
 from promptops.server.errors import unexpected_error
 from promptops.server.user_auth import SESSION_COOKIE, SignedIn, UserAuthenticator
 
@@ -56,6 +57,7 @@ TEMPLATES.env.globals["quote"] = lambda v: quote(str(v), safe="")
 TEMPLATES.env.filters["dt"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else "—"
 TEMPLATES.env.filters["tuple_pair"] = lambda v: (v, v)
 TEMPLATES.env.filters["version_option"] = lambda n: (n, f"v{n}")
+TEMPLATES.env.filters["cost"] = format_cost
 FLASH_COOKIE = "promptops_flash"
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
@@ -225,6 +227,7 @@ def render(
         "pending_count": _pending_count(request, ctx.project) if ctx else 0,
         "errors": {},
         "values": {},
+        "actor_names": {},  # key prefix -> "name (prefix)", see promptops.domain.actors
     }
     page.update(context or {})
     response = TEMPLATES.TemplateResponse(request, template, page, status_code=status)

@@ -2,18 +2,21 @@
 deliveries with each attempt, redeliver and test events. Rules are the API's
 (:mod:`promptops.domain.webhooks`, :mod:`promptops.domain.webhook_scope`): members see every
 endpoint of the project; changes need a project admin or owner. The form picks the
-environments an endpoint listens to (none checked: every environment)."""
+environments an endpoint listens to (none checked: every environment) and offers the event
+types that are actually sent (:mod:`promptops.domain.sent_events`). Rotating the secret and
+deleting an endpoint each pass a confirmation page; a rotated secret is shown once."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from promptops.domain import events, webhooks
+from promptops.domain import actors, webhook_scope, webhooks
 from promptops.domain.access import ENVIRONMENTS
 from promptops.domain.errors import DomainError
+from promptops.domain.sent_events import sent_event_types
 from promptops.server.dashboard.web import (
     CheckedForm,
     PageRoute,
@@ -36,7 +39,7 @@ def _list(request: Request, ctx: ProjectCtx, **extra: Any) -> Response:
         endpoints = webhooks.list_endpoints(session, ctx.actor)
     context = {
         "endpoints": endpoints,
-        "event_types": events.EVENT_TYPES,
+        "event_types": sent_event_types(),
         "environments": ENVIRONMENTS,
         "section": "webhooks",
         **extra,
@@ -52,7 +55,7 @@ def webhook_list(request: Request, ctx: ProjectDep) -> Response:
 @router.post("/p/{project_id}/webhooks")
 def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
     url, description = text(form, "url").strip(), text(form, "description").strip()
-    chosen = [t for t in events.EVENT_TYPES if text(form, f"event.{t}") == "on"]
+    chosen = [t for t in sent_event_types() if text(form, f"event.{t}") == "on"]
     envs = [e for e in ENVIRONMENTS if text(form, f"env.{e}") == "on"]
     values = {"url": url, "description": description, "events": chosen, "envs": envs}
     st = app_state(request)
@@ -81,13 +84,60 @@ def _detail(request: Request, ctx: ProjectCtx, endpoint_id: str, **extra: Any) -
     with app_state(request).db.read() as session:
         endpoint = webhooks.find_endpoint(session, ctx.actor, endpoint_id)
         deliveries = webhooks.list_deliveries(session, endpoint, limit=50)
-    context = {"endpoint": endpoint, "deliveries": deliveries, "section": "webhooks", **extra}
+        names = actors.display_names(session, ctx.id, [endpoint.created_by])
+    context = {
+        "endpoint": endpoint,
+        "deliveries": deliveries,
+        "actor_names": names,
+        "section": "webhooks",
+        **extra,
+    }
     return render(request, "webhook.html", context, ctx=ctx, status=status)
 
 
 @router.get("/p/{project_id}/webhooks/{endpoint_id}")
 def webhook_detail(endpoint_id: str, request: Request, ctx: ProjectDep) -> Response:
     return _detail(request, ctx, endpoint_id)
+
+
+@router.get("/p/{project_id}/webhooks/{endpoint_id}/{action}")
+def confirm_action(
+    endpoint_id: str, action: Literal["rotate", "delete"], request: Request, ctx: ProjectDep
+) -> Response:
+    """Rotate the secret or delete the endpoint: a page that asks first (to those who may)."""
+    webhook_scope.require_changer(ctx.actor)
+    with app_state(request).db.read() as session:
+        endpoint = webhooks.find_endpoint(session, ctx.actor, endpoint_id)
+    overlap = app_state(request).settings.webhook_secret_overlap_seconds
+    context = {"endpoint": endpoint, "action": action, "overlap": overlap, "section": "webhooks"}
+    return render(request, "webhook_confirm.html", context, ctx=ctx)
+
+
+@router.post("/p/{project_id}/webhooks/{endpoint_id}/rotate")
+def rotate_secret(
+    endpoint_id: str, request: Request, ctx: ProjectDep, form: CheckedForm
+) -> Response:
+    """A new signing secret, shown once on the endpoint's page; the old one stays valid for
+    the overlap (deliveries carry both signatures until then)."""
+    st = app_state(request)
+    with st.db.write() as session:
+        endpoint = webhooks.rotate_secret(
+            session,
+            ctx.actor,
+            endpoint_id,
+            overlap_seconds=st.settings.webhook_secret_overlap_seconds,
+        )
+        rotated = {"secret": endpoint.secret, "until": endpoint.previous_secret_expires_at}
+    return _detail(request, ctx, endpoint_id, rotated=rotated)
+
+
+@router.post("/p/{project_id}/webhooks/{endpoint_id}/delete")
+def delete_webhook(
+    endpoint_id: str, request: Request, ctx: ProjectDep, form: CheckedForm
+) -> Response:
+    with app_state(request).db.write() as session:
+        webhooks.delete_endpoint(session, ctx.actor, endpoint_id)
+    return redirect(f"/p/{ctx.id}/webhooks", f"Webhook {endpoint_id} deleted, with its deliveries.")
 
 
 @router.post("/p/{project_id}/webhooks/{endpoint_id}/{action}")

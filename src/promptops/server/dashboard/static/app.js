@@ -151,11 +151,12 @@ function setupEditor() {
         if (again) again.focus();
       }
     }
-    const note = document.getElementById("preview-note");
+    // Each text's preview on its own: an error in one leaves the other's preview in place.
     fields.forEach((name) => {
-      document.getElementById("preview-" + name).textContent = result.preview ? result.preview[name] : "";
+      const shown = Object.prototype.hasOwnProperty.call(result.preview, name);
+      document.getElementById("preview-" + name).textContent = shown ? result.preview[name] : "";
+      document.getElementById("preview-" + name + "-note").hidden = shown;
     });
-    note.hidden = !!result.preview;
   }
 
   const check = debounce(run, 250);
