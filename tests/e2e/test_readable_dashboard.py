@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from promptops.domain.sent_events import sent_event_types
+from promptops.domain.events import SENT_EVENT_TYPES
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Shots
 from tests.e2e.test_dashboard import flash, sign_in
 from tests.support import LiveServer
@@ -134,7 +134,7 @@ def _scenario(page: Any, project_id: str, prefix: str, shots: Shots) -> None:
     offered = page.locator('input[name^="event."]').evaluate_all(
         "(boxes) => boxes.map((b) => b.name.slice(6))"
     )
-    assert offered == list(sent_event_types()) and "agent_run_completed" not in offered
+    assert offered == list(SENT_EVENT_TYPES) and "agent_run_completed" not in offered
     page.get_by_label("URL", exact=True).fill("http://127.0.0.1:9/hook")
     page.get_by_role("button", name="Create webhook").click()
     first_secret = page.locator("#webhook-secret").inner_text()

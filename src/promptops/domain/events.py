@@ -43,10 +43,11 @@ from promptops.domain.changes import Change, ChangeKind
 __all__ = [
     "EVENTS_APPENDED",
     "EVENT_TYPES",
+    "NOT_SENT_YET",
+    "SENT_EVENT_TYPES",
     "TEST_EVENT_TYPE",
     "append",
     "before_commit",
-    "event_type_of",
     "fan_out",
     "iso",
     "lock_project",
@@ -60,6 +61,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "prompt_template_label_change_approved",
     "agent_run_completed",
 )
+# Subscribable already (an endpoint may opt in ahead) but sent by nothing yet: managed agents
+# will record AGENT_RUN_COMPLETED. Forms offer only SENT_EVENT_TYPES.
+NOT_SENT_YET: frozenset[str] = frozenset({"agent_run_completed"})
+SENT_EVENT_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t not in NOT_SENT_YET)
 TEST_EVENT_TYPE = "webhook_test"  # POST /v1/webhooks/{id}/test; sent to that endpoint only
 EVENTS_APPENDED = ChangeKind.EVENTS_APPENDED  # announced after a commit that added events
 
@@ -70,11 +75,6 @@ _KIND_TO_TYPE: dict[str, str] = {  # ChangeKind (a StrEnum) -> event type
     ChangeKind.LABEL_CHANGE_APPROVED: "prompt_template_label_change_approved",
     ChangeKind.AGENT_RUN_COMPLETED: "agent_run_completed",
 }
-
-
-def event_type_of(kind: ChangeKind) -> str | None:
-    """The event type a change of ``kind`` becomes, or None (not an event)."""
-    return _KIND_TO_TYPE.get(kind)
 
 
 _LOCK_CLASS = 7274  # advisory lock namespace of the event log (pg_advisory_xact_lock(int, int))

@@ -3,7 +3,7 @@ deliveries with each attempt, redeliver and test events. Rules are the API's
 (:mod:`promptops.domain.webhooks`, :mod:`promptops.domain.webhook_scope`): members see every
 endpoint of the project; changes need a project admin or owner. The form picks the
 environments an endpoint listens to (none checked: every environment) and offers the event
-types that are actually sent (:mod:`promptops.domain.sent_events`). Rotating the secret and
+types that are actually sent (``events.SENT_EVENT_TYPES``). Rotating the secret and
 deleting an endpoint each pass a confirmation page; a rotated secret is shown once."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from promptops.domain import actors, webhook_scope, webhooks
 from promptops.domain.access import ENVIRONMENTS
 from promptops.domain.errors import DomainError
-from promptops.domain.sent_events import sent_event_types
+from promptops.domain.events import SENT_EVENT_TYPES
 from promptops.server.dashboard.web import (
     CheckedForm,
     PageRoute,
@@ -39,7 +39,7 @@ def _list(request: Request, ctx: ProjectCtx, **extra: Any) -> Response:
         endpoints = webhooks.list_endpoints(session, ctx.actor)
     context = {
         "endpoints": endpoints,
-        "event_types": sent_event_types(),
+        "event_types": SENT_EVENT_TYPES,
         "environments": ENVIRONMENTS,
         "section": "webhooks",
         **extra,
@@ -55,7 +55,7 @@ def webhook_list(request: Request, ctx: ProjectDep) -> Response:
 @router.post("/p/{project_id}/webhooks")
 def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
     url, description = text(form, "url").strip(), text(form, "description").strip()
-    chosen = [t for t in sent_event_types() if text(form, f"event.{t}") == "on"]
+    chosen = [t for t in SENT_EVENT_TYPES if text(form, f"event.{t}") == "on"]
     envs = [e for e in ENVIRONMENTS if text(form, f"env.{e}") == "on"]
     values = {"url": url, "description": description, "events": chosen, "envs": envs}
     st = app_state(request)
