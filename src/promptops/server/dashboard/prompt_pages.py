@@ -52,7 +52,7 @@ def _prompt_list(request: Request, ctx: ProjectCtx, q: str | None, **extra: Any)
 def prompt_list(
     request: Request, ctx: ProjectDep, q: Annotated[str | None, Query(max_length=100)] = None
 ) -> Response:
-    return _prompt_list(request, ctx, (q or "").strip().replace("\x00", ""))
+    return _prompt_list(request, ctx, (q or "").strip())
 
 
 @router.post("/p/{project_id}/prompts")
