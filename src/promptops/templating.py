@@ -82,6 +82,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _PARTIAL = re.compile(r"([a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?)(?:@([1-9][0-9]{0,8}))?\Z")
 _MAX_NAME = 128
 _MAX_PARTIAL_DEPTH = 32
+_MAX_SECTION_DEPTH = 16  # a section is a for loop in the generated code; Python allows 20
 
 # Node kinds. A node list holds literal strs and tuples:
 # (_VAR, head, rest, name, line, column)
@@ -159,8 +160,8 @@ class _Parser:
         self.partials: list[Partial] = []
         self.root: list[Any] = []
         self.nodes = self.root  # where the next node goes
-        # open sections: (name, start, the node list the section is in)
-        self.opened: list[tuple[str, int, list[Any]]] = []
+        # open sections: (name, start, the node list the section is in, not inverted)
+        self.opened: list[tuple[str, int, list[Any], bool]] = []
         self.literal: list[str] = []  # text since the last tag
 
     def parse(self) -> tuple[Any, ...]:
@@ -179,7 +180,7 @@ class _Parser:
                 pos = self._tag(start)
         self.literal.append(source[pos:])
         if self.opened:
-            name, open_start, _parent = self.opened[-1]
+            name, open_start, _parent, _loop = self.opened[-1]
             raise _error(source, open_start, f"section {_tag('#', name)} is not closed")
         self._flush()
         return _freeze(self.root)
@@ -246,16 +247,20 @@ class _Parser:
         if not section:
             self.nodes.append((_VAR, head, rest, name, line, column))
             return
+        if sigil == "#" and sum(tag[3] for tag in self.opened) >= _MAX_SECTION_DEPTH:
+            raise _error(
+                self.source, start, f"sections are nested more than {_MAX_SECTION_DEPTH} deep"
+            )
         children: list[Any] = []
         kind = _SECTION if sigil == "#" else _INVERTED
         self.nodes.append((kind, head, rest, name, children, line, column))
-        self.opened.append((name, start, self.nodes))
+        self.opened.append((name, start, self.nodes, sigil == "#"))
         self.nodes = children
 
     def _close(self, start: int, name: str) -> None:
         if not self.opened:
             raise _error(self.source, start, f"{_tag('/', name)} without a section to close")
-        open_name, open_start, parent = self.opened.pop()
+        open_name, open_start, parent, _loop = self.opened.pop()
         if name != open_name:
             line, column = _where(self.source, open_start)
             raise _error(
@@ -299,7 +304,7 @@ def _freeze(nodes: list[Any]) -> tuple[Any, ...]:
 class Template:
     """A compiled template: parse once, render many times."""
 
-    __slots__ = ("_nodes", "names", "partials", "source", "variables")
+    __slots__ = ("_nodes", "_render", "names", "partials", "source", "variables")
 
     def __init__(self, source: str) -> None:
         if not isinstance(source, str):
@@ -307,6 +312,7 @@ class Template:
         self.source = source
         parser = _Parser(source)
         self._nodes: tuple[Any, ...] = parser.parse()
+        self._render: Any = None
         self.variables: tuple[str, ...] = tuple(parser.variables)
         """Names a render needs: used outside sections, and top-level section names."""
         self.names: tuple[str, ...] = tuple(parser.names)
@@ -345,8 +351,14 @@ class Template:
         if len(nodes) == 1 and type(nodes[0]) is str:
             return nodes[0]
         out: list[str] = []
-        _walk(nodes, [values], out, partials, 0)
+        (self._render or self._function())([values], out, partials, 0)
         return "".join(out)
+
+    def _function(self) -> Any:
+        """The generated render function (made on first use, then kept)."""
+        if self._render is None:
+            self._render = _generate(self)
+        return self._render
 
     def __repr__(self) -> str:
         return f"Template(variables={list(self.variables)!r})"
@@ -380,59 +392,107 @@ def _lookup(stack: list[Any], head: str) -> Any:
     return _MISS
 
 
-def _resolve(stack: list[Any], head: str, rest: tuple[str, ...]) -> Any:
-    value = _lookup(stack, head)
-    for part in rest:
-        if value is _MISS:
-            break
-        if type(value) is dict or isinstance(value, Mapping):
-            value = value.get(part, _MISS)
-        else:
-            return _MISS
-    return value
+def _dig(value: Any, part: str) -> Any:
+    """The ``part`` of a looked-up value (a later part of a dotted name)."""
+    if value is _MISS:
+        return _MISS
+    if type(value) is dict or isinstance(value, Mapping):
+        return value.get(part, _MISS)
+    return _MISS
 
 
-def _walk(
-    nodes: tuple[Any, ...],
-    stack: list[Any],
-    out: list[str],
-    partials: Mapping[str, Template] | None,
-    depth: int,
-) -> None:
-    append = out.append
-    for node in nodes:
-        if type(node) is str:
-            append(node)
-            continue
-        kind = node[0]
-        if kind == _VAR:
-            if len(stack) == 1 and not node[2] and node[1] != ".":
-                value = stack[0].get(node[1], _MISS)
-            else:
-                value = _resolve(stack, node[1], node[2])
-            if value is _MISS:
-                raise _missing(node, len(stack) > 1)
-            append(value if type(value) is str else format_value(value, node[3]))
-        elif kind != _PARTIAL_NODE:
-            value = _resolve(stack, node[1], node[2])
-            kind_list = type(value) is list or type(value) is tuple
-            if kind == _INVERTED:
-                if value is _MISS or not (value if kind_list else _truthy(value, node[3])):
-                    _walk(node[4], stack, out, partials, depth)
-            elif value is _MISS:
+def _items(value: Any, name: str) -> Any:
+    """What a section repeats over: the list, the one truthy value, or nothing."""
+    if type(value) is list or type(value) is tuple:
+        return value
+    if value is _MISS or not _truthy(value, name):
+        return ()
+    return (value,)
+
+
+def _falsy(value: Any, name: str) -> bool:
+    """Whether an inverted section shows."""
+    if value is _MISS:
+        return True
+    if type(value) is list or type(value) is tuple:
+        return not value
+    return not _truthy(value, name)
+
+
+# Rendering runs a Python function generated once per template from its node list (on the
+# first render): literal texts are constants, names are string constants, and lookups in a
+# dict item are inlined; the helpers above do the rest. Sections are nested for loops, and
+# Python allows at most 20 nested loops in a function.
+_RUNTIME = {
+    "EMPTY": {},
+    "MISS": _MISS,
+    "dig": _dig,
+    "falsy": _falsy,
+    "fmt": None,  # format_value, set below
+    "include": None,  # _include, set below
+    "items": _items,
+    "lookup": _lookup,
+    "missing": None,  # _missing, set below
+}
+
+
+def _generate(template: Template) -> Any:
+    """The render function of ``template``: ``fn(stack, out, partials, depth)``."""
+    helpers = ", ".join(f"{name}={name}" for name in _RUNTIME)
+    lines = [
+        f"def render(stack, out, partials, depth, {helpers}, T=T):",
+        " append = out.append",
+        " c0 = stack[-1]",
+        " d0 = c0 if type(c0) is dict else EMPTY",
+    ]
+    tags: list[Any] = []  # the tag of each lookup, for error messages
+
+    def lookup(node: tuple[Any, ...], level: int, pad: str) -> None:
+        head, rest = node[1], node[2]
+        if head == ".":
+            lines.append(f"{pad}v = c{level}")
+        else:  # the innermost item when it is a dict, else up the stack
+            lines.append(f"{pad}v = d{level}.get({head!r}, MISS)")
+            lines.append(f"{pad}if v is MISS: v = lookup(stack, {head!r})")
+        for part in rest:
+            lines.append(f"{pad}v = v.get({part!r}, MISS) if type(v) is dict else dig(v, {part!r})")
+
+    def emit(nodes: tuple[Any, ...], level: int, pad: str) -> None:
+        start = len(lines)
+        for node in nodes:
+            if type(node) is str:
+                lines.append(f"{pad}append({node!r})")
                 continue
-            elif kind_list:
-                children = node[4]
-                for item in value:
-                    stack.append(item)
-                    _walk(children, stack, out, partials, depth)
-                    stack.pop()
-            elif _truthy(value, node[3]):
-                stack.append(value)
-                _walk(node[4], stack, out, partials, depth)
-                stack.pop()
-        else:
-            _include(node[1], stack, out, partials, depth)
+            kind = node[0]
+            tags.append(node)
+            tag = len(tags) - 1
+            if kind == _VAR:
+                lookup(node, level, pad)
+                if node[1] != "." or node[2]:
+                    nested = "True" if level else "len(stack) > 1"
+                    lines.append(f"{pad}if v is MISS: raise missing(T[{tag}], {nested})")
+                lines.append(f"{pad}append(v if type(v) is str else fmt(v, {node[3]!r}))")
+            elif kind == _SECTION:
+                lookup(node, level, pad)
+                item = f"c{level + 1}"
+                lines.append(f"{pad}for {item} in items(v, {node[3]!r}):")
+                lines.append(f"{pad} d{level + 1} = {item} if type({item}) is dict else EMPTY")
+                lines.append(f"{pad} stack.append({item})")
+                emit(node[4], level + 1, pad + " ")
+                lines.append(f"{pad} stack.pop()")
+            elif kind == _INVERTED:
+                lookup(node, level, pad)
+                lines.append(f"{pad}if falsy(v, {node[3]!r}):")
+                emit(node[4], level, pad + " ")
+            else:
+                lines.append(f"{pad}include(T[{tag}][1], stack, out, partials, depth)")
+        if len(lines) == start:
+            lines.append(f"{pad}pass")
+
+    emit(template._nodes, 0, " ")
+    namespace = dict(_RUNTIME, T=tuple(tags))
+    exec(compile("\n".join(lines), "<promptops template>", "exec"), namespace)
+    return namespace["render"]
 
 
 def _include(
@@ -452,7 +512,7 @@ def _include(
         )
     if partial.indent:
         included = compile_template(_indent(included.source, partial.indent))
-    _walk(included._nodes, stack, out, partials, depth + 1)
+    included._function()(stack, out, partials, depth + 1)
 
 
 def _indent(source: str, indent: str) -> str:
@@ -565,6 +625,9 @@ def _number(value: float) -> str:
         body = digits[0] + ("." + digits[1:] if k > 1 else "")
         body += ("e+" if power >= 0 else "e-") + str(abs(power))
     return sign + body
+
+
+_RUNTIME.update(fmt=format_value, include=_include, missing=_missing)
 
 
 @lru_cache(maxsize=1024)
