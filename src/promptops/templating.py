@@ -599,8 +599,6 @@ def _number(value: float) -> str:
         return "Infinity" if value > 0 else "-Infinity"
     if value == 0:
         return "0"
-    if value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
     text = repr(value)
     sign = "-" if text[0] == "-" else ""
     mantissa, _, exp = text.lstrip("-").partition("e")
