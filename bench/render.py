@@ -129,8 +129,8 @@ def run(rounds: int, number: int) -> tuple[list[str], bool]:
     lines.append("")
     lines += [f"- {'PASS' if ok else 'FAIL'}: {what}" for what, ok in checks]
     lines.append(
-        "- PromptOps parses once into a node list, and on the first render turns it into a"
-        " Python function (literal texts and names as constants, dict lookups inlined) that"
+        "- PromptOps parses once into a node list; the first render walks it and makes from it"
+        " a Python function (literal texts and names as constants, dict lookups inlined) that"
         " every later render runs; `compile_template` is cached by source. pystache and"
         " chevron are given pre-parsed templates too."
     )
@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         command = "python -m bench.render " + " ".join(sys.argv[1:] if argv is None else argv)
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         head = (
-            f"Command: `{command.strip()}` — {when}, Python {platform.python_version()},"
-            f" {platform.machine()}, {_cpus()} CPUs."
+            f"Command: `{command.strip()}` (needs `pip install -e '.[bench]'`) — {when},"
+            f" Python {platform.python_version()}, {platform.machine()}, {_cpus()} CPUs."
         )
         write_doc_section(SECTION, "\n".join([SECTION, "", head, *lines]) + "\n")
         print(

@@ -55,6 +55,12 @@ Inserted values: a string as is; ``true``/``false`` for booleans; nothing for ``
 numbers as JavaScript prints them (``3``, ``2.5``, ``2.0`` as ``2``, ``1e-7``, ``1e+21``);
 lists and objects as compact JSON (``[1,2]``, ``{"a":"b"}``); any other object as
 ``str()``.
+
+Compiled once: :func:`compile_template` caches templates by source. A :class:`Template` holds
+the node list built by the parser; its first render walks that list, and makes from it a
+Python function (literal texts and names as constants) that every later render runs, so
+neither parsing nor a regular expression happens per render. Templates of more than 1000
+tags are always walked (Python would take long to compile their function).
 """
 
 from __future__ import annotations
@@ -83,6 +89,7 @@ _PARTIAL = re.compile(r"([a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?)(?:@([1-9][0-9]{0
 _MAX_NAME = 128
 _MAX_PARTIAL_DEPTH = 32
 _MAX_SECTION_DEPTH = 16  # a section is a for loop in the generated code; Python allows 20
+_MAX_GENERATED_TAGS = 1000  # larger templates are always walked
 
 # Node kinds. A node list holds literal strs and tuples:
 # (_VAR, head, rest, name, line, column)
@@ -163,6 +170,8 @@ class _Parser:
         # open sections: (name, start, the node list the section is in, not inverted)
         self.opened: list[tuple[str, int, list[Any], bool]] = []
         self.literal: list[str] = []  # text since the last tag
+        self._line = (0, 1, 0)  # (a position, its line, where that line starts)
+        self.tags = 0
 
     def parse(self) -> tuple[Any, ...]:
         source = self.source
@@ -185,6 +194,18 @@ class _Parser:
         self._flush()
         return _freeze(self.root)
 
+    def _where(self, pos: int) -> tuple[int, int]:
+        """Line and column of ``pos``, counting on from the last tag (tags come in order)."""
+        last, line, line_start = self._line
+        if pos < last:
+            return _where(self.source, pos)
+        newlines = self.source.count("\n", last, pos)
+        if newlines:
+            line += newlines
+            line_start = self.source.rfind("\n", last, pos) + 1
+        self._line = (pos, line, line_start)
+        return line, pos - line_start + 1
+
     def _flush(self) -> None:
         text = "".join(self.literal)
         self.literal = []
@@ -194,6 +215,7 @@ class _Parser:
     def _tag(self, start: int) -> int:
         """Parse the tag at ``start``; return where the text after it starts."""
         source = self.source
+        self.tags += 1
         triple = source.startswith("{", start + 2)
         inner = start + 3 if triple else start + 2
         close = source.find("}}", inner)
@@ -243,7 +265,7 @@ class _Parser:
             if not self.opened:
                 self.variables.setdefault(head, None)
             self.names.setdefault(head, None)
-        line, column = _where(self.source, start)
+        line, column = self._where(start)
         if not section:
             self.nodes.append((_VAR, head, rest, name, line, column))
             return
@@ -280,7 +302,7 @@ class _Parser:
                 f"invalid partial {ref[:40]!r} (use '{{{{> slug}}}}' or '{{{{> slug@3}}}}' with a"
                 " prompt slug: lowercase letters, digits, - and _)",
             )
-        line, column = _where(self.source, start)
+        line, column = self._where(start)
         version = int(match.group(2)) if match.group(2) else None
         partial = Partial(match.group(1), version, line, column, indent)
         self.partials.append(partial)
@@ -304,7 +326,7 @@ def _freeze(nodes: list[Any]) -> tuple[Any, ...]:
 class Template:
     """A compiled template: parse once, render many times."""
 
-    __slots__ = ("_nodes", "_render", "names", "partials", "source", "variables")
+    __slots__ = ("_nodes", "_render", "_tags", "_uses", "names", "partials", "source", "variables")
 
     def __init__(self, source: str) -> None:
         if not isinstance(source, str):
@@ -312,7 +334,9 @@ class Template:
         self.source = source
         parser = _Parser(source)
         self._nodes: tuple[Any, ...] = parser.parse()
-        self._render: Any = None
+        self._render: Any = None  # the generated function, once made
+        self._uses = 0
+        self._tags = parser.tags
         self.variables: tuple[str, ...] = tuple(parser.variables)
         """Names a render needs: used outside sections, and top-level section names."""
         self.names: tuple[str, ...] = tuple(parser.names)
@@ -351,14 +375,27 @@ class Template:
         if len(nodes) == 1 and type(nodes[0]) is str:
             return nodes[0]
         out: list[str] = []
-        (self._render or self._function())([values], out, partials, 0)
+        self._run([values], out, partials, 0)
         return "".join(out)
 
-    def _function(self) -> Any:
-        """The generated render function (made on first use, then kept)."""
-        if self._render is None:
-            self._render = _generate(self)
-        return self._render
+    def _run(
+        self,
+        stack: list[Any],
+        out: list[str],
+        partials: Mapping[str, Template] | None,
+        depth: int,
+    ) -> None:
+        """Render onto ``out``: the first time by walking the node list; from the second
+        on through a function generated from it (not for huge templates, where Python
+        would take long to compile it)."""
+        function = self._render
+        if function is None:
+            self._uses += 1
+            if self._uses == 1 or self._tags > _MAX_GENERATED_TAGS:
+                _walk(self._nodes, stack, out, partials, depth)
+                return
+            function = self._render = _generate(self)
+        function(stack, out, partials, depth)
 
     def __repr__(self) -> str:
         return f"Template(variables={list(self.variables)!r})"
@@ -392,6 +429,40 @@ def _lookup(stack: list[Any], head: str) -> Any:
     return _MISS
 
 
+def _walk(
+    nodes: tuple[Any, ...],
+    stack: list[Any],
+    out: list[str],
+    partials: Mapping[str, Template] | None,
+    depth: int,
+) -> None:
+    """Render ``nodes`` by walking them (what the generated functions do, node by node)."""
+    append = out.append
+    for node in nodes:
+        if type(node) is str:
+            append(node)
+            continue
+        kind = node[0]
+        if kind == _PARTIAL_NODE:
+            _include(node[1], stack, out, partials, depth)
+            continue
+        value = _lookup(stack, node[1])
+        for part in node[2]:
+            value = _dig(value, part)
+        if kind == _VAR:
+            if value is _MISS:
+                raise _missing(node, len(stack) > 1)
+            append(value if type(value) is str else format_value(value, node[3]))
+        elif kind == _INVERTED:
+            if _falsy(value, node[3]):
+                _walk(node[4], stack, out, partials, depth)
+        else:
+            for item in _items(value, node[3]):
+                stack.append(item)
+                _walk(node[4], stack, out, partials, depth)
+                stack.pop()
+
+
 def _dig(value: Any, part: str) -> Any:
     """The ``part`` of a looked-up value (a later part of a dotted name)."""
     if value is _MISS:
@@ -419,10 +490,9 @@ def _falsy(value: Any, name: str) -> bool:
     return not _truthy(value, name)
 
 
-# Rendering runs a Python function generated once per template from its node list (on the
-# first render): literal texts are constants, names are string constants, and lookups in a
-# dict item are inlined; the helpers above do the rest. Sections are nested for loops, and
-# Python allows at most 20 nested loops in a function.
+# From its second render on, a template runs a Python function generated from its node list:
+# literal texts and names are constants, and lookups in a dict item are inlined; the helpers
+# above do the rest. Sections are nested for loops (Python allows at most 20 in a function).
 _RUNTIME = {
     "EMPTY": {},
     "MISS": _MISS,
@@ -512,7 +582,7 @@ def _include(
         )
     if partial.indent:
         included = compile_template(_indent(included.source, partial.indent))
-    included._function()(stack, out, partials, depth + 1)
+    included._run(stack, out, partials, depth + 1)
 
 
 def _indent(source: str, indent: str) -> str:

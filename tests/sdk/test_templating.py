@@ -4,7 +4,6 @@ spelled out."""
 
 from __future__ import annotations
 
-import contextlib
 import enum
 from collections import ChainMap, OrderedDict
 from decimal import Decimal
@@ -270,10 +269,19 @@ def test_templates_are_compiled_once_and_rendering_reuses_the_compiled_form() ->
     template = compile_template(source)
     assert compile_template(source) is template
     assert render(source, {"xs": [1, 2], "y": "z"}) == "1,2, z"
-    function = template._render
-    assert function is not None
+    assert template._render is None  # the first render walks the node list
     assert template.render({"xs": [], "y": ""}) == " "
+    function = template._render  # the second made the render function, kept for later ones
+    assert function is not None
+    assert template.render({"xs": [3], "y": "!"}) == "3, !"
     assert template._render is function
+
+
+def test_huge_templates_are_always_walked() -> None:
+    template = Template("{{#xs}}{{.}}{{/xs}}" + "{{y}}" * 1000)
+    for _ in range(3):
+        assert template.render({"xs": [1], "y": "."}) == "1" + "." * 1000
+    assert template._render is None
 
 
 ODD = st.sampled_from(['"', "'", "\\", "\x00", "\n", "\r", "\t", "\ud800"])
@@ -283,7 +291,8 @@ ODD = st.sampled_from(['"', "'", "\\", "\x00", "\n", "\r", "\t", "\ud800"])
 def test_text_without_braces_renders_as_itself(text: str) -> None:
     assert Template(text).render({}) == text
     section = Template("[{{#a}}]" + text + "[{{/a}}]" + text)
-    assert section.render({"a": True}) == "[]" + text + "[]" + text
+    for _ in range(2):  # walked, then generated: literal text survives both
+        assert section.render({"a": True}) == "[]" + text + "[]" + text
 
 
 @given(st.text(alphabet=st.sampled_from("{}#^/!>&.ab \n\\=")))
@@ -292,8 +301,14 @@ def test_any_text_either_compiles_and_renders_or_is_a_template_error(text: str) 
         template = Template(text)
     except TemplateSyntaxError:
         return
-    with contextlib.suppress(TemplateError):
-        template.render(dict.fromkeys(template.names, "v"))
+    values = dict.fromkeys(template.names, "v")
+    outcomes = []
+    for _ in range(2):  # walked, then generated: the same outcome
+        try:
+            outcomes.append(template.render(values))
+        except TemplateError as exc:
+            outcomes.append(type(exc).__name__ + ": " + str(exc))
+    assert outcomes[0] == outcomes[1]
 
 
 # -- the SDK's Prompt --------------------------------------------------------------------
