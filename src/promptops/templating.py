@@ -411,6 +411,11 @@ def _check_partials(template: Template, partials: Mapping[str, Template]) -> set
             included = partials.get(partial.key)
             if included is None:
                 raise UnresolvedPartialError(partial)
+            if not isinstance(included, Template):
+                raise TypeError(
+                    f"partials[{partial.key!r}] must be a Template (compile_template(text)),"
+                    f" not {type(included).__name__}"
+                )
             if id(included) not in seen:
                 seen.add(id(included))
                 known.update(included.names)

@@ -252,6 +252,11 @@ def test_an_unresolved_partial_is_refused_before_rendering() -> None:
         template.render({"never": False}, {"intro": Template("x")})
 
 
+def test_partials_must_be_compiled_templates() -> None:
+    with pytest.raises(TypeError, match=r"partials\['intro'\] must be a Template"):
+        Template("{{> intro}}").render({}, {"intro": "text"})  # type: ignore[dict-item]
+
+
 def test_recursive_partials_end_with_the_data_or_at_a_depth_limit() -> None:
     node = Template("{{name}}({{#kids}}{{> node}}{{/kids}})")
     tree = {"name": "a", "kids": [{"name": "b", "kids": [{"name": "c", "kids": []}]}]}
