@@ -6,19 +6,25 @@ Every error raised on purpose by PromptOps code derives from :class:`PromptOpsEr
     ├── TemplateError                 (templating, shared by SDK and server)
     │   ├── TemplateSyntaxError       unbalanced ``{{``/``}}``, bad variable name
     │   ├── MissingVariablesError     render() without a required variable
-    │   └── UnknownVariablesError     render() with a variable the template lacks
+    │   ├── UnknownVariablesError     render() with a variable the template lacks
+    │   └── TemplateRenderError       a value or partial that cannot be rendered (a function)
+    │       └── UnresolvedPartialError  ``{{> slug}}`` rendered without its template
     ├── SDK errors (promptops.sdk.errors)
     └── domain errors (promptops.domain.errors, server side)
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "MissingVariablesError",
     "PromptOpsError",
     "TemplateError",
+    "TemplateRenderError",
     "TemplateSyntaxError",
     "UnknownVariablesError",
+    "UnresolvedPartialError",
 ]
 
 
@@ -46,10 +52,14 @@ class TemplateSyntaxError(TemplateError):
 
 
 class MissingVariablesError(TemplateError, KeyError):
-    """render() was not given every variable the template uses."""
+    """render() was not given every variable the template uses.
 
-    def __init__(self, names: list[str]) -> None:
-        super().__init__("missing template variable(s): " + ", ".join(names))
+    ``detail`` (e.g. where a name inside a section resolved nowhere) is appended to the
+    message."""
+
+    def __init__(self, names: list[str], *, detail: str | None = None) -> None:
+        message = "missing template variable(s): " + ", ".join(names)
+        super().__init__(f"{message} ({detail})" if detail else message)
         self.names = names
 
     def __str__(self) -> str:  # KeyError would repr() the message
@@ -62,3 +72,24 @@ class UnknownVariablesError(TemplateError):
     def __init__(self, names: list[str]) -> None:
         super().__init__("unknown template variable(s): " + ", ".join(names))
         self.names = names
+
+
+class TemplateRenderError(TemplateError):
+    """A value cannot be rendered (a function: Mustache lambdas are not supported), or
+    partials nest too deep."""
+
+
+class UnresolvedPartialError(TemplateRenderError):
+    """A ``{{> slug}}`` partial was rendered without its template in ``partials``.
+
+    ``partial`` is the :class:`promptops.templating.Partial` tag (slug, version, line,
+    column)."""
+
+    def __init__(self, partial: Any) -> None:
+        super().__init__(
+            f"partial '{{{{> {partial.key}}}}}' at line {partial.line}, column"
+            f" {partial.column} is not resolved (partials are resolved by the server)"
+        )
+        self.partial = partial
+        self.slug: str = partial.slug
+        self.version: int | None = partial.version

@@ -64,6 +64,9 @@ class Prompt:
     _system: Template = field(init=False, repr=False, compare=False)
     _user: Template = field(init=False, repr=False, compare=False)
     _names: frozenset[str] = field(init=False, repr=False, compare=False)
+    # Every name the templates look up (also those used only inside sections): what strict
+    # rendering accepts.
+    _known: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         system = compile_template(self.system_prompt)
@@ -73,6 +76,7 @@ class Prompt:
         object.__setattr__(self, "_user", user)
         object.__setattr__(self, "variables", names)
         object.__setattr__(self, "_names", frozenset(names))
+        object.__setattr__(self, "_known", frozenset(system.names + user.names))
 
     def __hash__(self) -> int:  # metadata (a dict) stays out of the hash
         return hash(
@@ -136,7 +140,7 @@ class Prompt:
         if missing:
             raise MissingVariablesError(missing)
         if strict and len(variables) != len(self.variables):
-            unknown = sorted(k for k in variables if k not in self._names)
+            unknown = sorted(k for k in variables if k not in self._known)
             if unknown:
                 raise UnknownVariablesError(unknown)
         return variables

@@ -65,12 +65,18 @@ def check_texts(system_prompt: str, user_template: str, samples: dict[str, str])
     for template in parsed.values():
         result.variables += [v for v in template.variables if v not in result.variables]
     values = {name: samples.get(name) or f"{{{{{name}}}}}" for name in result.variables}
-    for name, template in parsed.items():
-        try:
-            result.preview[name] = template.render({v: values[v] for v in template.variables})
-        except TemplateError as exc:  # e.g. an include that cannot be resolved here
-            result.errors[name] = exc.message
+    for name, template in parsed.items():  # each text that parses has its own preview
+        result.preview[name] = _preview(template, {v: values[v] for v in template.variables})
     return result
+
+
+def _preview(template: Template, values: dict[str, str]) -> str:
+    """The template rendered with the sample texts; a name inside a section that the
+    samples cannot give makes the preview say so (the template itself is valid)."""
+    try:
+        return template.render(values)
+    except TemplateError as exc:
+        return f"(no preview with these sample values: {exc.message})"
 
 
 def _parse_numbers(form_values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
