@@ -44,7 +44,7 @@ def test_every_setting_but_secrets_is_a_serve_flag(capsys: pytest.CaptureFixture
 
 
 def test_flags_reach_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    from promptops.cli.serve import _server_settings
+    from promptops.cli.serve import server_settings
 
     for name in Settings.model_fields:  # flags become variables: restore them afterwards
         monkeypatch.setenv(f"PROMPTOPS_{name.upper()}", "")
@@ -61,6 +61,6 @@ def test_flags_reach_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
             "[1, 2]",
         ]
     )
-    settings = _server_settings(args)
+    settings = server_settings(args)
     assert settings.bcrypt_rounds == 5 and settings.max_body_bytes == 4096
     assert settings.demo is False and settings.webhook_retry_schedule == [1, 2]

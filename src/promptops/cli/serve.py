@@ -9,10 +9,10 @@ from typing import Any
 from promptops.cli.http import CliError
 from promptops.cli.settings_flags import add_settings_flags, export_flags
 
-__all__ = ["add_server_commands"]
+__all__ = ["add_server_commands", "redact", "server_settings"]
 
 
-def _server_settings(args: argparse.Namespace) -> Any:
+def server_settings(args: argparse.Namespace) -> Any:
     try:
         from promptops.server.config import get_settings
     except ImportError as exc:  # the SDK-only install
@@ -79,7 +79,7 @@ def _bootstrap(settings: Any, demo: bool) -> None:
     url = f"http://{settings.host}:{settings.port}"
     out = [
         f"PromptOps is starting on {url}",
-        f"  database:   {_redact(settings.database_url)}",
+        f"  database:   {redact(settings.database_url)}",
         f"  dashboard:  {url}/",
         f"  API docs:   {url}/docs",
     ]
@@ -108,7 +108,7 @@ def _bootstrap(settings: Any, demo: bool) -> None:
     print("\n".join(out), flush=True)
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)
@@ -118,7 +118,7 @@ def _redact(url: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _server_settings(args)
+    settings = server_settings(args)
     if args.workers < 1:
         raise CliError("--workers must be at least 1")
     if args.workers > 1 and settings.is_sqlite:
@@ -148,17 +148,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    settings = _server_settings(args)
+    settings = server_settings(args)
     from promptops.db.session import migrate
 
     migrate(settings.database_url)
-    print(f"database at {_redact(settings.database_url)} is up to date", file=sys.stderr)
+    print(f"database at {redact(settings.database_url)} is up to date", file=sys.stderr)
     return 0
 
 
 def add_server_commands(sub: Any) -> None:
     from promptops.cli.users import add_user_commands
-    from promptops.worker.command import add_worker_command
+    from promptops.cli.worker import add_worker_command
 
     add_user_commands(sub)
     add_worker_command(sub)

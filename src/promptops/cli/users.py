@@ -47,9 +47,9 @@ def admin_user_lines(person: Any, settings: Any) -> list[str]:
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
-    from promptops.cli.serve import _redact, _server_settings
+    from promptops.cli.serve import redact, server_settings
 
-    settings = _server_settings(args)
+    settings = server_settings(args)
     if (args.project_id is None) != (args.role is None):
         raise CliError("give --project-id and --role together")
     password = args.password
@@ -88,7 +88,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
         raise CliError(exc.message) from None
     finally:
         db.dispose()
-    print(f"user {email} created in {_redact(settings.database_url)}", file=sys.stderr)
+    print(f"user {email} created in {redact(settings.database_url)}", file=sys.stderr)
     if args.project_id is not None:
         print(f"  role {args.role} in project {args.project_id}", file=sys.stderr)
     if generated:
@@ -100,11 +100,11 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 def _database(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
     """(settings, Database) for a command working on the database directly; domain errors
     become CLI errors (a field named ``force`` is the --force flag)."""
-    from promptops.cli.serve import _server_settings
+    from promptops.cli.serve import server_settings
     from promptops.db.session import Database, migrate
     from promptops.domain.errors import DomainError
 
-    settings = _server_settings(args)
+    settings = server_settings(args)
     migrate(settings.database_url)
     db = Database(settings.database_url)
     try:
@@ -130,7 +130,7 @@ def read_new_password(prompt: Callable[[str], str] = getpass.getpass) -> str:
 
 
 def cmd_users_set_password(args: argparse.Namespace) -> int:
-    from promptops.cli.serve import _redact
+    from promptops.cli.serve import redact
     from promptops.domain import users
 
     with _database(args) as (settings, db):
@@ -141,7 +141,7 @@ def cmd_users_set_password(args: argparse.Namespace) -> int:
         with db.write() as session:
             ended = users.set_password(session, users.require_user(session, email), hashed)
     print(
-        f"password of {email} changed in {_redact(settings.database_url)};"
+        f"password of {email} changed in {redact(settings.database_url)};"
         f" {ended} session{'' if ended == 1 else 's'} signed out",
         file=sys.stderr,
     )

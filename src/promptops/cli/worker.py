@@ -15,11 +15,11 @@ __all__ = ["add_worker_command"]
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from promptops.cli.serve import _redact, _server_settings
+    from promptops.cli.serve import redact, server_settings
 
     if args.concurrency is not None:
         os.environ["PROMPTOPS_WEBHOOK_CONCURRENCY"] = str(args.concurrency)
-    settings = _server_settings(args)
+    settings = server_settings(args)
     from promptops.db.session import Database, migrate
     from promptops.worker.runner import Worker
 
@@ -40,7 +40,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print(
-        f"promptops worker {worker.name} started (database {_redact(settings.database_url)})",
+        f"promptops worker {worker.name} started (database {redact(settings.database_url)})",
         file=sys.stderr,
         flush=True,
     )
