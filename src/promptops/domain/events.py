@@ -39,6 +39,7 @@ from promptops.db.models import (
 )
 from promptops.domain import changes
 from promptops.domain.changes import Change, ChangeKind
+from promptops.domain.payloads import version_out
 
 __all__ = [
     "EVENTS_APPENDED",
@@ -138,9 +139,7 @@ def _resolved(
 ) -> dict[str, Any]:
     """The prompt as ``GET /v1/prompts/{slug}/active`` serves it (ActivePromptOut); for a
     version that is not a deployment, environment/deployed_at/deployment_id are null."""
-    # The HTTP contract is the one shape receivers cache, so it is reused here.
-    from promptops.server.serialize import version_out
-
+    # The contract's prompt payload is the one shape receivers cache.
     body: dict[str, Any] = version_out(prompt, version).model_dump(mode="json")
     body.update(environment=None, deployed_at=None, deployment_id=None)
     if deployment is not None:

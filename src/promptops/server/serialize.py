@@ -1,29 +1,11 @@
-"""ORM rows to response models, shared by the API routes and the hot path."""
+"""ORM rows to response models of the API (the prompt payload: domain.payloads)."""
 
 from __future__ import annotations
 
-from promptops.db.models import Prompt, PromptVersion
 from promptops.domain.keys import IssuedKey
-from promptops.server.api.schemas import KeyCreated, KeyOut, VersionOut
+from promptops.server.api.schemas import KeyCreated, KeyOut
 
-__all__ = ["key_created", "version_out"]
-
-
-def version_out(prompt: Prompt, version: PromptVersion) -> VersionOut:
-    return VersionOut(
-        slug=prompt.slug,
-        version=version.version,
-        system_prompt=version.system_prompt,
-        user_template=version.user_template,
-        variables=list(version.variables),
-        model=version.model,
-        temperature=version.temperature,
-        max_tokens=version.max_tokens,
-        metadata=version.meta,
-        commit_message=version.commit_message,
-        author=version.author,
-        created_at=version.created_at,
-    )
+__all__ = ["key_created"]
 
 
 def key_created(issued: IssuedKey) -> KeyCreated:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from promptops.contract.prompts import VersionOut
 from promptops.domain.text import clean_json, clean_text
 
 Environment = Literal["dev", "staging", "production"]
@@ -151,37 +152,9 @@ class VersionCreate(Input):
     author: Str(200) | None = None  # type: ignore[valid-type]
 
 
-class VersionOut(BaseModel):
-    slug: str
-    version: int
-    system_prompt: str
-    user_template: str
-    variables: list[str]
-    model: str
-    temperature: float
-    max_tokens: int | None
-    metadata: dict[str, Any]
-    commit_message: str | None
-    author: str | None
-    created_at: datetime
-
-
-class VersionCreated(VersionOut):
-    created: bool = Field(
-        description="false when the content equals the version active in dev: nothing was"
-        " created and this is that version (status 200 instead of 201)"
-    )
-
-
 class VersionList(BaseModel):
     data: list[VersionOut]
     next_cursor: int | None
-
-
-class ActivePromptOut(VersionOut):
-    environment: str
-    deployed_at: datetime
-    deployment_id: int
 
 
 # ---- deployments ----------------------------------------------------------------------

@@ -9,23 +9,21 @@ from pydantic import AfterValidator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from promptops.contract.prompts import ActivePromptOut, VersionCreated, VersionOut
 from promptops.db.models import ActiveDeployment, Prompt
 from promptops.domain import prompts, versions
+from promptops.domain.payloads import version_out
 from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep, no_nul, own_project
 from promptops.server.api.schemas import (
-    ActivePromptOut,
     ErrorBody,
     PromptCreate,
     PromptList,
     PromptOut,
     PromptUpdate,
     VersionCreate,
-    VersionCreated,
     VersionList,
-    VersionOut,
 )
 from promptops.server.hotpath import not_modified
-from promptops.server.serialize import version_out
 
 router = APIRouter(prefix="/v1/prompts", tags=["prompts"])
 
