@@ -32,5 +32,7 @@ python3 -m ruff check .
 python3 -m ruff format --check .
 echo "==> mypy"
 python3 -m mypy
+echo "==> import layers (lint-imports)"
+lint-imports --no-cache
 echo "==> pytest"
 python3 -m pytest -q -p no:cacheprovider "$@"
