@@ -89,3 +89,15 @@ def greeting(api: Api, project: Project) -> str:
     api.new_version(project.key, "greeting", user_template="Hello {{name}}")
     api.new_version(project.key, "greeting", user_template="Hi {{name}}!")
     return "greeting"
+
+
+@pytest.fixture
+def protected(api: Api, people: dict[str, Person], project: Project, greeting: str) -> str:
+    """``greeting`` (see above) in a project whose production is protected by its owner."""
+    r = api.http.put(
+        "/v1/environments/production",
+        json={"protected": True},
+        headers=people["owner"].headers(project.id),
+    )
+    assert r.status_code == 200 and r.json() == {"name": "production", "protected": True}
+    return greeting

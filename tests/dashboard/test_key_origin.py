@@ -7,23 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from promptops.db.models import ApiKey, ChangeRequest
 from tests.dashboard.support import Person, Site
 from tests.server.helpers import assert_error
 from tests.support import Api, Project
-
-
-@pytest.fixture
-def protected(api: Api, people: dict[str, Person], project: Project, greeting: str) -> str:
-    r = api.http.put(
-        "/v1/environments/production",
-        json={"protected": True},
-        headers=people["owner"].headers(project.id),
-    )
-    assert r.status_code == 200
-    return greeting
 
 
 def _new_key(api: Api, headers: dict[str, str], **body: Any) -> str:

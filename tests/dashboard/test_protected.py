@@ -6,23 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from promptops.domain.changes import Change
 from tests.dashboard.support import Person
 from tests.server.helpers import assert_error
 from tests.support import Api, Project
-
-
-@pytest.fixture
-def protected(api: Api, people: dict[str, Person], project: Project, greeting: str) -> str:
-    r = api.http.put(
-        "/v1/environments/production",
-        json={"protected": True},
-        headers=people["owner"].headers(project.id),
-    )
-    assert r.status_code == 200 and r.json() == {"name": "production", "protected": True}
-    return greeting
 
 
 def _promote(api: Api, headers: dict[str, str], env: str, version: int, **extra: Any) -> Any:
