@@ -1,7 +1,8 @@
 """Request logs: each LLM call the SDK's ``run()`` made, sent in batches, read newest first.
 
-Ingestion is one bulk ``INSERT ... ON CONFLICT (project_id, id) DO NOTHING`` executemany per
-batch (no ORM objects per record; the driver's rowcount says how many rows were new). The
+Ingestion is one bulk ``INSERT ... ON CONFLICT (project_id, id) DO NOTHING`` per batch on
+the driver connection (``promptops.domain.log_store``: executemany on SQLite, COPY on
+PostgreSQL; no ORM objects or SQLAlchemy binding per record). The
 client-generated ``id`` is the idempotency key, so a batch re-sent after a lost
 acknowledgement stores nothing twice, even when copies race (the unique constraint decides).
 
@@ -18,18 +19,19 @@ environment; the instance admin key names the project and may read every environ
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from typing import cast as typed
 
-from sqlalchemy import Select, Table, Text, bindparam, cast, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, cast, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from promptops.db.models import RequestLog, utcnow
+from promptops.domain import log_store
 from promptops.domain.access import Actor, check_environment
 from promptops.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from promptops.domain.text import NOT_FINITE, check_text, encoded_json_problem
@@ -47,9 +49,8 @@ __all__ = [
 MAX_BATCH = 1000
 STATUSES: tuple[str, ...] = ("ok", "error")
 
-_TABLE = typed(Table, RequestLog.__table__)
-_CONFLICT_TARGET = ["project_id", "id"]
 _JSON_FIELDS = ("request", "response", "metadata", "tags")
+_CANONICAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
@@ -76,9 +77,13 @@ def ingest(
     records: Sequence[Mapping[str, Any]],
     *,
     received_at: datetime | None = None,
+    encoded: bool = False,
 ) -> IngestResult:
     """Store a batch of validated records (API field names) in the key's project and
-    environment, all or nothing (the caller's transaction). Returns what was new."""
+    environment, all or nothing (the caller's transaction). Returns what was new.
+
+    With ``encoded``, the JSON fields are JSON text already (the HTTP fast path's decoder
+    encodes them), checked here by the same rule as the values this function encodes."""
     actor.require_project_key()
     project_id = actor.project_for(None)
     if len(records) > MAX_BATCH:
@@ -86,39 +91,37 @@ def ingest(
             f"a batch holds at most {MAX_BATCH} records, got {len(records)}", field="records"
         )
     now = received_at or utcnow()
-    rows: dict[str, dict[str, Any]] = {}
+    json_text = _checked_text if encoded else _json_text
+    label = actor.label
+    rows: dict[str, tuple[Any, ...]] = {}
     for index, record in enumerate(records):
         environment = _record_environment(actor, record.get("environment"), index)
         log_id = _canonical_id(record["id"], index)
         if log_id in rows:
             continue
-        row = {
-            "id": log_id,
-            "project_id": project_id,
-            "environment": environment,
-            "actor": actor.label,
-            "received_at": now,
-            "created_at": record.get("created_at") or now,
-            "provider": record["provider"],
-            "model": record["model"],
-            "prompt_slug": record.get("prompt_slug"),
-            "prompt_version": record.get("prompt_version"),
-            "status": record["status"],
-            "error": record.get("error"),
-            "latency_ms": record["latency_ms"],
-            "input_tokens": record.get("input_tokens"),
-            "output_tokens": record.get("output_tokens"),
-            "cost_usd": record.get("cost_usd"),
-        }
-        for name in _JSON_FIELDS:
-            row[name] = _json_text(record.get(name), index, name)
-        rows[log_id] = row
-    accepted = 0
-    if rows:
-        result: Any = session.execute(_insert_statement(session), list(rows.values()))
-        accepted = result.rowcount
-        if accepted < 0:  # pragma: no cover - both supported drivers report it
-            raise RuntimeError("the database driver did not report how many rows it inserted")
+        rows[log_id] = (
+            log_id,
+            project_id,
+            environment,
+            label,
+            now,
+            record.get("created_at") or now,
+            record["provider"],
+            record["model"],
+            record.get("prompt_slug"),
+            record.get("prompt_version"),
+            record["status"],
+            record.get("error"),
+            record["latency_ms"],
+            record.get("input_tokens"),
+            record.get("output_tokens"),
+            record.get("cost_usd"),
+            json_text(record.get("request"), index, "request"),
+            json_text(record.get("response"), index, "response"),
+            json_text(record.get("metadata"), index, "metadata"),
+            json_text(record.get("tags"), index, "tags"),
+        )
+    accepted = log_store.insert_rows(session, list(rows.values()))
     return IngestResult(accepted=accepted, duplicates=len(records) - accepted)
 
 
@@ -201,7 +204,20 @@ def _json_text(value: Any, index: int, name: str) -> str | None:
     raise InvalidInputError(f"{field}: {problem}", field=field)
 
 
+def _checked_text(value: str | None, index: int, name: str) -> str | None:
+    """JSON text encoded by the caller, checked by the rule :func:`_json_text` applies."""
+    if value is None:
+        return None
+    problem = encoded_json_problem(value)
+    if problem is None:
+        return value
+    field = f"records.{index}.{name}"
+    raise InvalidInputError(f"{field}: {problem}", field=field)
+
+
 def _canonical_id(value: Any, index: int) -> str:
+    if isinstance(value, str) and _CANONICAL_ID.fullmatch(value):
+        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     try:
@@ -210,31 +226,6 @@ def _canonical_id(value: Any, index: int) -> str:
         raise InvalidInputError(
             f"records.{index}.id: must be a UUID", field=f"records.{index}.id"
         ) from None
-
-
-def _insert_statement(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(_TABLE)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(_TABLE)
-    else:  # pragma: no cover - the two supported databases
-        raise RuntimeError(f"request logs are not supported on {dialect}")
-    # JSON columns take the text encoded above as is (cast on PostgreSQL, whose json type
-    # checks it again; SQLite stores JSON as text).
-    values: dict[str, Any] = {}
-    for name in _JSON_FIELDS:
-        param = bindparam(name, type_=Text())
-        values[name] = cast(param, _TABLE.c[name].type) if dialect == "postgresql" else param
-    # No RETURNING: SQLAlchemy then hands the rows to the driver's executemany (psycopg
-    # pipelines one prepared statement) instead of rendering one giant multi-row VALUES
-    # statement that psycopg re-parses on every batch (several times slower). The driver
-    # sums the rows each execution inserted; skipped conflicts count 0.
-    return (
-        stmt.values(values)
-        .on_conflict_do_nothing(index_elements=_CONFLICT_TARGET)
-        .execution_options(preserve_rowcount=True)
-    )
 
 
 def _read_scope(
