@@ -182,6 +182,54 @@ def test_resending_stores_nothing_twice(api: Api, project: Project, app: Any) ->
     assert (first["model"], first["status"]) == ("m0", "ok")
 
 
+def test_resends_across_the_fast_path_and_the_contract_store_nothing_twice(
+    api: Api, project: Project, app: Any
+) -> None:
+    """Ordinary batches take the fast decoder; one it declines (here: nesting it leaves to
+    the contract) takes the pydantic path. Either way an id is stored once, with what was
+    sent first, and the stored JSON reads back as sent."""
+    from promptops.server.api.log_decode import decode_batch
+
+    inner: list[Any] = [1]
+    for _ in range(110):  # deeper than the fast decoder judges, shallower than the contract
+        inner = [inner]
+    deep = {"x": inner}
+    fast = [record(model=f"fast{i}", metadata={"i": i, "text": "café 😀"}) for i in range(3)]
+    slow = [record(model=f"slow{i}", request=deep, metadata={"i": i}) for i in range(3)]
+    for batch, taken in ((fast, True), (slow, False)):
+        assert (decode_batch(json.dumps({"records": batch}).encode()) is not None) is taken
+
+    assert accepted(post(api, project.key, fast)) == (3, 0)
+    assert accepted(post(api, project.key, slow)) == (3, 0)
+    # The fast path's records re-sent in a body only the contract takes, and the reverse.
+    assert accepted(post(api, project.key, [dict(r, request=deep) for r in fast])) == (0, 3)
+    assert accepted(post(api, project.key, [dict(r, request={}) for r in slow])) == (0, 3)
+    assert accepted(post(api, project.key, fast + slow + [record()])) == (1, 6)
+
+    ids = stored_ids(app)
+    assert len(ids) == len(set(ids)) == 7
+    for sent in fast + slow:
+        got = api.as_(project.key).get(f"/v1/logs/{sent['id']}").json()
+        assert (got["model"], got["request"], got["metadata"]) == (
+            sent["model"],
+            sent["request"],
+            sent["metadata"],
+        )
+
+
+def test_a_refused_fast_path_batch_stores_nothing(api: Api, project: Project, app: Any) -> None:
+    """A NUL escaped in a JSON field is found by the domain after the fast decoder took the
+    batch: the error names the record and field, and no record of the batch is stored."""
+    from promptops.server.api.log_decode import decode_batch
+
+    batch = [record() for _ in range(5)]
+    batch[2] = record(response={"choices": [{"text": "a\u0000b"}]})
+    assert decode_batch(json.dumps({"records": batch}).encode()) is not None
+    detail = assert_error(post(api, project.key, batch), 422, field="records.2.response")
+    assert detail["message"].startswith("records.2.response: must not contain NUL")
+    assert stored_ids(app) == []
+
+
 def test_concurrent_resends_store_each_record_once(app: Any, project: Project) -> None:
     batch = [record(model=f"m{i}") for i in range(200)]
     copies = 8

@@ -16,6 +16,7 @@ tricky inputs.
 from __future__ import annotations
 
 import math
+import re
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -51,7 +52,7 @@ class _Record(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     request: msgspec.Raw  # JSON fields stay the client's text: checked, never re-encoded
     status: Literal["ok", "error"]
     latency_ms: _NonNegative
-    created_at: datetime | None = None
+    created_at: _str(64) | None = None  # type: ignore[valid-type]  # parsed in _record
     prompt_slug: _str(100, 1) | None = None  # type: ignore[valid-type]
     prompt_version: Annotated[int, Meta(ge=1, le=_MAX_INT)] | None = None
     environment: Literal["dev", "staging", "production"] | None = None
@@ -83,6 +84,7 @@ _DECODER = msgspec.json.Decoder(_Batch)
 _CHECK = msgspec.json.Decoder(float_hook=_finite)  # the precise number check
 _ENCODE = msgspec.json.Encoder().encode
 _IDS = msgspec.json.Decoder(list[str]).decode
+_SUBMICRO = re.compile(r"\.[0-9]{7}")
 # Every digit as "0": a number that may not fit a float (the contract's parser makes it
 # infinite, which JSON cannot carry back) has an exponent of 3+ digits or 309+ digits; text
 # with a 3-digit exponent or a 20-digit run (rare) gets the precise check. (A long needle
@@ -115,9 +117,7 @@ def _record(r: _Record, log_id: str) -> dict[str, Any]:
         texts += r.tags
     if text_problem("".join(texts)) is not None:  # one check for all: NUL, lone surrogates
         raise _Doubt
-    created = r.created_at
-    if created is not None:
-        created = created.replace(tzinfo=UTC) if created.tzinfo is None else created.astimezone(UTC)
+    created = None if r.created_at is None else _time(r.created_at)
     return {
         "id": log_id,
         "created_at": created,
@@ -137,6 +137,15 @@ def _record(r: _Record, log_id: str) -> dict[str, Any]:
         "metadata": _json(r.metadata),
         "tags": None if r.tags is None else _ENCODE(r.tags).decode(),
     }
+
+
+def _time(text: str) -> datetime:
+    """RFC 3339 as msgspec reads it, aware UTC; finer than microseconds (which msgspec rounds
+    and the contract truncates) is left to the contract."""
+    if _SUBMICRO.search(text):
+        raise _Doubt
+    value = msgspec.convert(text, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _json(raw: msgspec.Raw, *, optional: bool = True) -> str | None:
