@@ -587,7 +587,7 @@ class ServerProcess:
             "PROMPTOPS_ADMIN_KEY": admin_key,
             "PROMPTOPS_BCRYPT_ROUNDS": "4",
             "PROMPTOPS_DEMO": "false",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),  # this checkout
         }
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None

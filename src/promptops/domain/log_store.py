@@ -6,13 +6,16 @@ per row (which cost about half of the server's CPU per record before):
 - **SQLite**: ``executemany`` of ``INSERT ... ON CONFLICT (project_id, id) DO NOTHING`` on the
   ``sqlite3`` connection; the driver sums the rows each execution inserted.
 - **PostgreSQL**: ``COPY`` (psycopg 3 ``cursor.copy``) into a temporary staging table of the
-  session (emptied at commit), then one ``INSERT ... SELECT ... ON CONFLICT (project_id, id)
-  DO NOTHING``, whose rowcount is the number of new rows.
+  session (emptied at commit), then, under the project's advisory lock, one
+  ``INSERT ... SELECT ... WHERE NOT EXISTS`` (the same id in any partition), whose rowcount
+  is the number of new rows.
 
 Both run inside the caller's transaction, so "all or nothing, acknowledged after the commit"
-and "the unique ``(project_id, id)`` constraint decides idempotency, also between racing
-copies" hold exactly as with the ORM. Rows are tuples in :data:`COLUMNS` order; datetimes are
-aware UTC and JSON columns are text already encoded (and checked) by the caller.
+holds exactly as with the ORM, and so does idempotency, also between racing copies (on
+SQLite the unique ``(project_id, id)`` constraint decides; on PostgreSQL, whose partitioned
+table cannot have that constraint, the advisory lock orders them). Rows are tuples in
+:data:`COLUMNS` order; datetimes are aware UTC and JSON columns are text already encoded
+(and checked) by the caller.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ COLUMNS: tuple[str, ...] = (
     "tags",
 )
 _JSON = frozenset({"request", "response", "metadata", "tags"})
+_PROJECT = COLUMNS.index("project_id")
 _TIMES = (COLUMNS.index("received_at"), COLUMNS.index("created_at"))
 assert _TIMES[1] == _TIMES[0] + 1
 _COLUMN_LIST = ", ".join(f'"{name}"' for name in COLUMNS)
@@ -77,16 +81,22 @@ _PG_CREATE_STAGE = (
     + ") ON COMMIT DELETE ROWS"
 )
 _PG_COPY = f"COPY {_PG_STAGE} ({_COLUMN_LIST}) FROM STDIN"
+# The table is partitioned (migration 0007), so (project_id, id) cannot be unique: one
+# project's log writes take this transaction-level lock in turn, and each inserts only the
+# ids not stored yet (its statement's snapshot starts after the lock, so it sees every
+# batch committed before; the (project_id, id) index makes NOT EXISTS a probe).
+_PG_LOCK = "SELECT pg_advisory_xact_lock(1819240307, hashtext(%s))"  # 1819240307: "logs"
 _PG_INSERT = (
     f"INSERT INTO request_logs ({_COLUMN_LIST}) SELECT "
-    + ", ".join(f'"{name}"::json' if name in _JSON else f'"{name}"' for name in COLUMNS)
-    + f" FROM {_PG_STAGE} ON CONFLICT (project_id, id) DO NOTHING"
+    + ", ".join(f's."{name}"::json' if name in _JSON else f's."{name}"' for name in COLUMNS)
+    + f" FROM {_PG_STAGE} s WHERE NOT EXISTS (SELECT 1 FROM request_logs r"
+    " WHERE r.project_id = s.project_id AND r.id = s.id)"
 )
 
 
 def insert_rows(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
-    """Insert ``rows`` (ids distinct within the call) unless their id is stored already;
-    returns how many were new."""
+    """Insert ``rows`` (ids distinct within the call, all of one project) unless their id
+    is stored already; returns how many were new."""
     if not rows:
         return 0
     connection = session.connection()
@@ -134,6 +144,7 @@ def _postgres(driver: Any, rows: Sequence[tuple[Any, ...]]) -> int:
         with cursor.copy(_PG_COPY) as copy:
             for row in rows:
                 copy.write_row(row)
+        cursor.execute(_PG_LOCK, (rows[0][_PROJECT],))
         cursor.execute(_PG_INSERT)
         inserted = int(cursor.rowcount)
         cursor.execute(f"DELETE FROM {_PG_STAGE}")  # for a second call before the commit
