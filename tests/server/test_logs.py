@@ -486,6 +486,81 @@ def test_filters_and_pages_cover_everything_exactly_once(api: Api, project: Proj
     assert set(rows[0]) >= {"id", "request", "response", "metadata", "tags", "created_at"}
 
 
+def test_provider_model_metadata_and_text_filters(api: Api, project: Project) -> None:
+    """Each filter alone and combined with others, paged at several sizes, against the
+    naive selection of what was sent."""
+    made: list[dict[str, Any]] = []
+    for i in range(40):
+        made.append(
+            record(
+                provider=["openai", "anthropic", "gemini"][i % 3],
+                model=["gpt-4o-mini", "claude-3-5", "gemini-2"][i % 3] + ("-x" if i % 4 else ""),
+                prompt_slug=["greeting", "summary"][i % 2],
+                status="error" if i % 5 == 0 else "ok",
+                metadata=[
+                    {"user": f"u{i % 4}", "region": "eu"},
+                    {"user": f"u{i % 4}", "n": 5},
+                    None,
+                    {"region": "us", "deep": {"user": "u1"}},
+                ][i % 4],
+                request={"messages": [{"role": "user", "content": f"Order {i} Where_Is 100%"}]},
+                response=(
+                    {"choices": [{"text": "Shipped TODAY" if i % 3 == 0 else "pending"}]}
+                    if i % 6
+                    else None
+                ),
+                tags=["t"] if i % 2 else None,
+            )
+        )
+    for start in range(0, len(made), 15):
+        assert accepted(post(api, project.key, made[start : start + 15]))[0] > 0
+
+    def meta(r: dict[str, Any], key: str, value: str) -> bool:
+        return (r["metadata"] or {}).get(key) == value
+
+    def text_of(r: dict[str, Any]) -> str:
+        return (json.dumps(r["request"]) + json.dumps(r["response"])).lower()
+
+    cases: list[tuple[dict[str, Any], Any]] = [
+        ({"provider": "anthropic"}, lambda r: r["provider"] == "anthropic"),
+        ({"model": "gpt-4o-mini"}, lambda r: r["model"] == "gpt-4o-mini"),
+        (
+            {"model": "claude-3-5-x", "status": "ok"},
+            lambda r: r["model"] == "claude-3-5-x" and r["status"] == "ok",
+        ),
+        ({"metadata": "user=u1"}, lambda r: meta(r, "user", "u1")),
+        (
+            {"metadata": ["user=u1", "region=eu"]},
+            lambda r: meta(r, "user", "u1") and meta(r, "region", "eu"),
+        ),
+        ({"metadata": "n=5"}, lambda r: False),  # a number is not the text "5"
+        (
+            {"metadata": "region=us", "provider": "gemini"},
+            lambda r: meta(r, "region", "us") and r["provider"] == "gemini",
+        ),
+        ({"q": "shipped today"}, lambda r: "shipped today" in text_of(r)),
+        ({"q": "ORDER 7 "}, lambda r: "order 7 " in text_of(r)),
+        ({"q": "where_is 100%"}, lambda r: True),  # _ and % are literal, not wildcards
+        ({"q": "where1is"}, lambda r: False),
+        (
+            {"q": "100%", "slug": "summary", "tag": "t"},
+            lambda r: r["prompt_slug"] == "summary" and r["tags"] == ["t"],
+        ),
+        (
+            {"q": "pending", "metadata": "user=u2", "provider": "gemini"},
+            lambda r: (
+                "pending" in text_of(r) and meta(r, "user", "u2") and r["provider"] == "gemini"
+            ),
+        ),
+    ]
+    for params, keep in cases:
+        want = [r["id"] for r in reversed(made) if keep(r)]
+        for limit in (1, 6, 100):
+            assert listed_ids(api, project.key, limit=limit, **params) == want, (params, limit)
+    for bad in ({"metadata": "novalue"}, {"metadata": "=x"}, {"q": ""}, {"provider": "x" * 51}):
+        assert_error(api.as_(project.key).get("/v1/logs", params=bad), 422)
+
+
 def test_list_parameters_are_validated(api: Api, project: Project) -> None:
     key = api.as_(project.key)
     for params, field in [

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, cast, func, select
+from sqlalchemy import Select, Text, cast, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -69,6 +69,10 @@ class LogFilters:
     since: datetime | None = None  # created_at >= since
     until: datetime | None = None  # created_at < until
     tag: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()  # (key, value): metadata[key] == value (text)
+    text: str | None = None  # in the request's or the response's JSON text, any case
 
 
 def ingest(
@@ -256,7 +260,46 @@ def _filtered(session: Session, query: Select[Any], filters: LogFilters) -> Sele
     if filters.tag is not None:
         check_text(filters.tag, "tag")
         query = query.where(_has_tag(session, filters.tag))
+    if filters.provider is not None:
+        query = query.where(RequestLog.provider == check_text(filters.provider, "provider"))
+    if filters.model is not None:
+        query = query.where(RequestLog.model == check_text(filters.model, "model"))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for key, value in filters.metadata:
+        check_text(key, "metadata")
+        check_text(value, "metadata")
+        query = query.where(_has_metadata(postgres, key, value))
+    if filters.text is not None:
+        query = query.where(_has_text(postgres, check_text(filters.text, "q")))
     return query
+
+
+# The expression the trigram index of migration 0008 covers (PostgreSQL), spelled exactly
+# so the planner matches it; a bound parameter inside would not match.
+_SEARCH_TEXT: Any = literal_column(
+    "(request_logs.request::text || ' ' || coalesce(request_logs.response::text, ''))"
+)
+
+
+def _has_text(postgres: bool, needle: str) -> Any:
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if postgres:
+        return _SEARCH_TEXT.ilike(pattern, escape="\\")
+    return or_(
+        cast(RequestLog.request, Text).ilike(pattern, escape="\\"),
+        cast(RequestLog.response, Text).ilike(pattern, escape="\\"),
+    )
+
+
+def _has_metadata(postgres: bool, key: str, value: str) -> Any:
+    if postgres:  # the GIN (jsonb_path_ops) index of migration 0008 serves @>
+        return cast(RequestLog.meta, postgresql.JSONB).contains({key: value})
+    entries = func.json_each(RequestLog.meta).table_valued("key", "value", "type")
+    return (
+        select(entries.c.key)
+        .where(entries.c.key == key, entries.c.value == value, entries.c.type == "text")
+        .exists()
+    )
 
 
 def _has_tag(session: Session, tag: str) -> Any:

@@ -28,6 +28,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from promptops.domain import logs
 from promptops.domain.access import Actor
+from promptops.domain.errors import InvalidInputError
 from promptops.server.api.deps import ActorDep, AppState, Limit, ProjectQuery, ReadSession, StateDep
 from promptops.server.api.log_decode import decode_batch
 from promptops.server.api.schemas import (
@@ -245,9 +246,28 @@ def list_logs(
     since: Annotated[UTCDateTime | None, Query(description="created_at >= since")] = None,
     until: Annotated[UTCDateTime | None, Query(description="created_at < until")] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
+    provider: Annotated[str | None, Query(max_length=50)] = None,
+    model: Annotated[str | None, Query(max_length=200)] = None,
+    metadata: Annotated[
+        list[str] | None,
+        Query(
+            max_length=10,
+            description="`key=value`: records whose metadata has that text value (repeatable;"
+            " all must match)",
+        ),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Text in the request's or response's JSON, any case",
+        ),
+    ] = None,
 ) -> LogList:
     """Logs newest first. A project key needs role `write` and sees its own environment;
-    the instance admin key names the project and may filter by any environment."""
+    the instance admin key names the project and may filter by any environment. Every
+    filter given must match; pages follow `next_cursor` (keyset on arrival order)."""
     filters = logs.LogFilters(
         environment=environment,
         prompt_slug=slug,
@@ -256,6 +276,10 @@ def list_logs(
         since=since,
         until=until,
         tag=tag,
+        provider=provider,
+        model=model,
+        metadata=tuple(_pair(item) for item in metadata or ()),
+        text=q,
     )
     rows, after = logs.list_logs(
         session,
@@ -266,6 +290,13 @@ def list_logs(
         before=int(cursor) if cursor else None,
     )
     return LogList(data=[_log_out(r) for r in rows], next_cursor=str(after) if after else None)
+
+
+def _pair(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise InvalidInputError(f"metadata: {item[:50]!r} is not key=value", field="metadata")
+    return key, value
 
 
 @router.get("/{log_id}", response_model=LogOut, responses=_GET_ERRORS)
