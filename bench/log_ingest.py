@@ -184,8 +184,9 @@ class Target:
     ref_validate: list[float] = field(default_factory=list)
 
 
-def prepare(target: Target) -> None:
-    """Migrate, create a project and a dev ``read`` key through the domain services."""
+def prepare(target: Target, role: str = "read") -> None:
+    """Migrate, create a project and a dev key (``read``, as applications hold) through the
+    domain services."""
     from promptops.db.session import Database, migrate
     from promptops.domain import keys, projects
     from promptops.domain.access import Actor
@@ -200,7 +201,7 @@ def prepare(target: Target) -> None:
                 session,
                 admin,
                 environment="dev",
-                role="read",
+                role=role,
                 name="bench app",
                 project_id=project.id,
                 rounds=4,
@@ -208,7 +209,7 @@ def prepare(target: Target) -> None:
         target.key = issued.key
         target.actor = Actor(
             label=issued.record.prefix,
-            role="read",
+            role=role,
             project_id=project.id,
             environment="dev",
             key_id=issued.record.id,
