@@ -1,13 +1,15 @@
 """Request logs: each LLM call the SDK's ``run()`` made, sent in batches, read newest first.
 
-Ingestion is one bulk ``INSERT ... ON CONFLICT (project_id, id) DO NOTHING`` per batch on
-the driver connection (``promptops.domain.log_store``: executemany on SQLite, COPY on
-PostgreSQL; no ORM objects or SQLAlchemy binding per record). The
-client-generated ``id`` is the idempotency key, so a batch re-sent after a lost
-acknowledgement stores nothing twice, even when copies race (the unique constraint decides).
+Ingestion is one bulk insert per batch on the driver connection
+(``promptops.domain.log_store``: executemany of ``INSERT ... ON CONFLICT (project_id, id) DO
+NOTHING`` on SQLite; COPY and an insert of the ids not stored yet, under the project's
+advisory lock, on PostgreSQL's partitioned table; no ORM objects or SQLAlchemy binding per
+record). The client-generated ``id`` is the idempotency key, so a batch re-sent after a lost
+acknowledgement stores nothing twice, even when copies race.
 
 The caller checks the records' shape (the HTTP schemas do); this module derives project and
-environment from the key, and encodes each JSON field exactly once, strictly: NaN/infinity,
+environment from the key, and encodes each JSON field exactly once (or, with ``encoded``,
+checks the text the fast decoder kept), strictly: NaN/infinity,
 NUL characters and lone surrogates are refused with the record's index and field, and the
 encoded text is what gets stored (the database driver does not serialize it again).
 
