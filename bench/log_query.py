@@ -6,7 +6,7 @@ it migrates, creates a project and a dev ``write`` key, seeds ``--records`` reco
 10,000,000; a few minutes) with ``COPY`` straight into ``request_logs`` (arrival times spread
 over the last ``--days`` days, so several monthly partitions; ids UUIDv7-like; 8 prompts, 20
 versions, 3 providers, 6 models, 5% errors, tags and metadata, and a rare word in 1 in
-``--rare`` responses), runs ``ANALYZE``, starts the real server (one uvicorn worker) and
+``--rare`` responses), runs ``VACUUM ANALYZE``, starts the real server (one uvicorn worker) and
 times each query ``--repeat`` times over HTTP: first page (50) of each filter and of
 combinations, and the metrics endpoint per hour and per day. The report gives p50 and p95
 per query against the issue's bars (200 ms for a first page, 300 ms for metrics).
@@ -123,7 +123,11 @@ def seed(
                     )
                 )
         conn.execute("SELECT setval('request_logs_seq_seq', (SELECT max(seq) FROM request_logs))")
-        conn.execute("ANALYZE request_logs")
+        conn.commit()
+        # What autovacuum does to an insert-only table, now: statistics, and the visibility
+        # map that lets the metrics index answer without reading the table.
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE request_logs")
     return time.perf_counter() - started
 
 

@@ -42,7 +42,7 @@ def test_migrated_schema_matches_models(database_url: str, tmp_path: Path) -> No
             ("add_constraint", "uq_request_logs_project_id"),
             ("remove_index", "ix_request_logs_project_id"),
         }
-        # Migration 0008: the filters' indexes, PostgreSQL-only (GIN, expressions).
+        # Migrations 0008-0009: the filters' and the metrics' indexes, PostgreSQL-only.
         expected |= {
             ("remove_index", f"ix_request_logs_{name}")
             for name in (
@@ -50,6 +50,8 @@ def test_migrated_schema_matches_models(database_url: str, tmp_path: Path) -> No
                 "text_trgm",
                 "project_env_provider_seq",
                 "project_env_model_seq",
+                "project_env_created",  # 0009
+                "metrics",
             )
         }
         found = {(entry[0], entry[1].name) for entry in diff if isinstance(entry, tuple)}
