@@ -47,7 +47,6 @@ def test_migrated_schema_matches_models(database_url: str, tmp_path: Path) -> No
             ("remove_index", f"ix_request_logs_{name}")
             for name in (
                 "metadata",
-                "text_trgm",
                 "project_env_provider_seq",
                 "project_env_model_seq",
                 "project_env_created",  # 0009
