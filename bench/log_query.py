@@ -241,14 +241,16 @@ def _report(results: list[tuple[str, str, list[float]]], args: argparse.Namespac
 
 
 _NOTE = (
-    "Where the bars are missed, and why: a time range alone (or with a prompt and sta"
-    "tus) is answered by walking the newest-first `seq` index back to the range, beca"
-    "use the planner expects matches to be spread evenly, not all at the far end; the"
-    " daily metrics over a prompt's whole history aggregate all its rows (the coverin"
-    "g index makes it an index-only scan, but it still grows with the rows). Both nee"
-    "d more than indexes: pages keyed by `created_at` when a range is given, and roll"
-    "ups maintained by the worker (not done yet). The issue's figure is for 10,000,00"
-    "0 records; this run's size is in the command."
+    "Where the bars are missed, and why: a time range alone (or with a prompt and status)"
+    " is answered by walking the newest-first `seq` index back to the range, because the"
+    " planner expects matches to be spread evenly, not all at the far end; the daily"
+    " metrics over a prompt's whole history aggregate all its rows (the covering index"
+    " makes it an index-only scan, but it still grows with the rows); text (`q`) has no"
+    " index since migration 0010 (a trigram index cost ingestion five-fold), so a rare"
+    " word scans every row of the other filters. They need more than b-tree indexes: pages"
+    " keyed by `created_at` when a range is given, rollups maintained by the worker, a"
+    " cheaper text index (not done yet). The issue's figure is for 10,000,000 records;"
+    " this run's size is in the command."
 )
 
 
