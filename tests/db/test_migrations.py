@@ -42,14 +42,14 @@ def test_migrated_schema_matches_models(database_url: str, tmp_path: Path) -> No
             ("add_constraint", "uq_request_logs_project_id"),
             ("remove_index", "ix_request_logs_project_id"),
         }
-        # Migrations 0008-0009: the filters' and the metrics' indexes, PostgreSQL-only.
+        # Migration 0008: the filters' and the metrics' indexes, PostgreSQL-only.
         expected |= {
             ("remove_index", f"ix_request_logs_{name}")
             for name in (
                 "metadata",
                 "project_env_provider_seq",
                 "project_env_model_seq",
-                "project_env_created",  # 0009
+                "project_env_created",
                 "metrics",
             )
         }

@@ -276,10 +276,9 @@ def _filtered(session: Session, query: Select[Any], filters: LogFilters) -> Sele
     return query
 
 
-# The request and response JSON text, spelled as migration 0008's trigram index was (a
-# planner only matches an index expression spelled alike; no bound parameter inside). That
-# index cost PostgreSQL ingestion five-fold and migration 0010 dropped it: ``q`` scans within
-# the other filters for now.
+# The request and response JSON text (no bound parameter inside, so that a future expression
+# index spelled alike can serve it). A trigram index over it cut PostgreSQL ingestion
+# five-fold, so none exists: ``q`` scans within the other filters for now.
 _SEARCH_TEXT: Any = literal_column(
     "(request_logs.request::text || ' ' || coalesce(request_logs.response::text, ''))"
 )
