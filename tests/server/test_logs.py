@@ -182,6 +182,54 @@ def test_resending_stores_nothing_twice(api: Api, project: Project, app: Any) ->
     assert (first["model"], first["status"]) == ("m0", "ok")
 
 
+def test_resends_across_the_fast_path_and_the_contract_store_nothing_twice(
+    api: Api, project: Project, app: Any
+) -> None:
+    """Ordinary batches take the fast decoder; one it declines (here: nesting it leaves to
+    the contract) takes the pydantic path. Either way an id is stored once, with what was
+    sent first, and the stored JSON reads back as sent."""
+    from promptops.server.api.log_decode import decode_batch
+
+    inner: list[Any] = [1]
+    for _ in range(110):  # deeper than the fast decoder judges, shallower than the contract
+        inner = [inner]
+    deep = {"x": inner}
+    fast = [record(model=f"fast{i}", metadata={"i": i, "text": "café 😀"}) for i in range(3)]
+    slow = [record(model=f"slow{i}", request=deep, metadata={"i": i}) for i in range(3)]
+    for batch, taken in ((fast, True), (slow, False)):
+        assert (decode_batch(json.dumps({"records": batch}).encode()) is not None) is taken
+
+    assert accepted(post(api, project.key, fast)) == (3, 0)
+    assert accepted(post(api, project.key, slow)) == (3, 0)
+    # The fast path's records re-sent in a body only the contract takes, and the reverse.
+    assert accepted(post(api, project.key, [dict(r, request=deep) for r in fast])) == (0, 3)
+    assert accepted(post(api, project.key, [dict(r, request={}) for r in slow])) == (0, 3)
+    assert accepted(post(api, project.key, fast + slow + [record()])) == (1, 6)
+
+    ids = stored_ids(app)
+    assert len(ids) == len(set(ids)) == 7
+    for sent in fast + slow:
+        got = api.as_(project.key).get(f"/v1/logs/{sent['id']}").json()
+        assert (got["model"], got["request"], got["metadata"]) == (
+            sent["model"],
+            sent["request"],
+            sent["metadata"],
+        )
+
+
+def test_a_refused_fast_path_batch_stores_nothing(api: Api, project: Project, app: Any) -> None:
+    """A NUL escaped in a JSON field is found by the domain after the fast decoder took the
+    batch: the error names the record and field, and no record of the batch is stored."""
+    from promptops.server.api.log_decode import decode_batch
+
+    batch = [record() for _ in range(5)]
+    batch[2] = record(response={"choices": [{"text": "a\u0000b"}]})
+    assert decode_batch(json.dumps({"records": batch}).encode()) is not None
+    detail = assert_error(post(api, project.key, batch), 422, field="records.2.response")
+    assert detail["message"].startswith("records.2.response: must not contain NUL")
+    assert stored_ids(app) == []
+
+
 def test_concurrent_resends_store_each_record_once(app: Any, project: Project) -> None:
     batch = [record(model=f"m{i}") for i in range(200)]
     copies = 8
@@ -438,6 +486,81 @@ def test_filters_and_pages_cover_everything_exactly_once(api: Api, project: Proj
     assert set(rows[0]) >= {"id", "request", "response", "metadata", "tags", "created_at"}
 
 
+def test_provider_model_metadata_and_text_filters(api: Api, project: Project) -> None:
+    """Each filter alone and combined with others, paged at several sizes, against the
+    naive selection of what was sent."""
+    made: list[dict[str, Any]] = []
+    for i in range(40):
+        made.append(
+            record(
+                provider=["openai", "anthropic", "gemini"][i % 3],
+                model=["gpt-4o-mini", "claude-3-5", "gemini-2"][i % 3] + ("-x" if i % 4 else ""),
+                prompt_slug=["greeting", "summary"][i % 2],
+                status="error" if i % 5 == 0 else "ok",
+                metadata=[
+                    {"user": f"u{i % 4}", "region": "eu"},
+                    {"user": f"u{i % 4}", "n": 5},
+                    None,
+                    {"region": "us", "deep": {"user": "u1"}},
+                ][i % 4],
+                request={"messages": [{"role": "user", "content": f"Order {i} Where_Is 100%"}]},
+                response=(
+                    {"choices": [{"text": "Shipped TODAY" if i % 3 == 0 else "pending"}]}
+                    if i % 6
+                    else None
+                ),
+                tags=["t"] if i % 2 else None,
+            )
+        )
+    for start in range(0, len(made), 15):
+        assert accepted(post(api, project.key, made[start : start + 15]))[0] > 0
+
+    def meta(r: dict[str, Any], key: str, value: str) -> bool:
+        return (r["metadata"] or {}).get(key) == value
+
+    def text_of(r: dict[str, Any]) -> str:
+        return (json.dumps(r["request"]) + json.dumps(r["response"])).lower()
+
+    cases: list[tuple[dict[str, Any], Any]] = [
+        ({"provider": "anthropic"}, lambda r: r["provider"] == "anthropic"),
+        ({"model": "gpt-4o-mini"}, lambda r: r["model"] == "gpt-4o-mini"),
+        (
+            {"model": "claude-3-5-x", "status": "ok"},
+            lambda r: r["model"] == "claude-3-5-x" and r["status"] == "ok",
+        ),
+        ({"metadata": "user=u1"}, lambda r: meta(r, "user", "u1")),
+        (
+            {"metadata": ["user=u1", "region=eu"]},
+            lambda r: meta(r, "user", "u1") and meta(r, "region", "eu"),
+        ),
+        ({"metadata": "n=5"}, lambda r: False),  # a number is not the text "5"
+        (
+            {"metadata": "region=us", "provider": "gemini"},
+            lambda r: meta(r, "region", "us") and r["provider"] == "gemini",
+        ),
+        ({"q": "shipped today"}, lambda r: "shipped today" in text_of(r)),
+        ({"q": "ORDER 7 "}, lambda r: "order 7 " in text_of(r)),
+        ({"q": "where_is 100%"}, lambda r: True),  # _ and % are literal, not wildcards
+        ({"q": "where1is"}, lambda r: False),
+        (
+            {"q": "100%", "slug": "summary", "tag": "t"},
+            lambda r: r["prompt_slug"] == "summary" and r["tags"] == ["t"],
+        ),
+        (
+            {"q": "pending", "metadata": "user=u2", "provider": "gemini"},
+            lambda r: (
+                "pending" in text_of(r) and meta(r, "user", "u2") and r["provider"] == "gemini"
+            ),
+        ),
+    ]
+    for params, keep in cases:
+        want = [r["id"] for r in reversed(made) if keep(r)]
+        for limit in (1, 6, 100):
+            assert listed_ids(api, project.key, limit=limit, **params) == want, (params, limit)
+    for bad in ({"metadata": "novalue"}, {"metadata": "=x"}, {"q": ""}, {"provider": "x" * 51}):
+        assert_error(api.as_(project.key).get("/v1/logs", params=bad), 422)
+
+
 def test_list_parameters_are_validated(api: Api, project: Project) -> None:
     key = api.as_(project.key)
     for params, field in [
@@ -539,7 +662,7 @@ class ServerProcess:
             "PROMPTOPS_ADMIN_KEY": admin_key,
             "PROMPTOPS_BCRYPT_ROUNDS": "4",
             "PROMPTOPS_DEMO": "false",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),  # this checkout
         }
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None

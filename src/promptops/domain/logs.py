@@ -1,12 +1,15 @@
 """Request logs: each LLM call the SDK's ``run()`` made, sent in batches, read newest first.
 
-Ingestion is one bulk ``INSERT ... ON CONFLICT (project_id, id) DO NOTHING`` executemany per
-batch (no ORM objects per record; the driver's rowcount says how many rows were new). The
-client-generated ``id`` is the idempotency key, so a batch re-sent after a lost
-acknowledgement stores nothing twice, even when copies race (the unique constraint decides).
+Ingestion is one bulk insert per batch on the driver connection
+(``promptops.domain.log_store``: executemany of ``INSERT ... ON CONFLICT (project_id, id) DO
+NOTHING`` on SQLite; COPY and an insert of the ids not stored yet, under the project's
+advisory lock, on PostgreSQL's partitioned table; no ORM objects or SQLAlchemy binding per
+record). The client-generated ``id`` is the idempotency key, so a batch re-sent after a lost
+acknowledgement stores nothing twice, even when copies race.
 
 The caller checks the records' shape (the HTTP schemas do); this module derives project and
-environment from the key, and encodes each JSON field exactly once, strictly: NaN/infinity,
+environment from the key, and encodes each JSON field exactly once (or, with ``encoded``,
+checks the text the fast decoder kept), strictly: NaN/infinity,
 NUL characters and lone surrogates are refused with the record's index and field, and the
 encoded text is what gets stored (the database driver does not serialize it again).
 
@@ -18,18 +21,19 @@ environment; the instance admin key names the project and may read every environ
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from typing import cast as typed
 
-from sqlalchemy import Select, Table, Text, bindparam, cast, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, Text, cast, func, literal_column, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from promptops.db.models import RequestLog, utcnow
+from promptops.domain import log_store
 from promptops.domain.access import Actor, check_environment
 from promptops.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from promptops.domain.text import NOT_FINITE, check_text, encoded_json_problem
@@ -47,9 +51,8 @@ __all__ = [
 MAX_BATCH = 1000
 STATUSES: tuple[str, ...] = ("ok", "error")
 
-_TABLE = typed(Table, RequestLog.__table__)
-_CONFLICT_TARGET = ["project_id", "id"]
 _JSON_FIELDS = ("request", "response", "metadata", "tags")
+_CANONICAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
@@ -68,6 +71,10 @@ class LogFilters:
     since: datetime | None = None  # created_at >= since
     until: datetime | None = None  # created_at < until
     tag: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()  # (key, value): metadata[key] == value (text)
+    text: str | None = None  # in the request's or the response's JSON text, any case
 
 
 def ingest(
@@ -76,9 +83,13 @@ def ingest(
     records: Sequence[Mapping[str, Any]],
     *,
     received_at: datetime | None = None,
+    encoded: bool = False,
 ) -> IngestResult:
     """Store a batch of validated records (API field names) in the key's project and
-    environment, all or nothing (the caller's transaction). Returns what was new."""
+    environment, all or nothing (the caller's transaction). Returns what was new.
+
+    With ``encoded``, the JSON fields are JSON text already (the HTTP fast path's decoder
+    encodes them), checked here by the same rule as the values this function encodes."""
     actor.require_project_key()
     project_id = actor.project_for(None)
     if len(records) > MAX_BATCH:
@@ -86,39 +97,37 @@ def ingest(
             f"a batch holds at most {MAX_BATCH} records, got {len(records)}", field="records"
         )
     now = received_at or utcnow()
-    rows: dict[str, dict[str, Any]] = {}
+    json_text = _checked_text if encoded else _json_text
+    label = actor.label
+    rows: dict[str, tuple[Any, ...]] = {}
     for index, record in enumerate(records):
         environment = _record_environment(actor, record.get("environment"), index)
         log_id = _canonical_id(record["id"], index)
         if log_id in rows:
             continue
-        row = {
-            "id": log_id,
-            "project_id": project_id,
-            "environment": environment,
-            "actor": actor.label,
-            "received_at": now,
-            "created_at": record.get("created_at") or now,
-            "provider": record["provider"],
-            "model": record["model"],
-            "prompt_slug": record.get("prompt_slug"),
-            "prompt_version": record.get("prompt_version"),
-            "status": record["status"],
-            "error": record.get("error"),
-            "latency_ms": record["latency_ms"],
-            "input_tokens": record.get("input_tokens"),
-            "output_tokens": record.get("output_tokens"),
-            "cost_usd": record.get("cost_usd"),
-        }
-        for name in _JSON_FIELDS:
-            row[name] = _json_text(record.get(name), index, name)
-        rows[log_id] = row
-    accepted = 0
-    if rows:
-        result: Any = session.execute(_insert_statement(session), list(rows.values()))
-        accepted = result.rowcount
-        if accepted < 0:  # pragma: no cover - both supported drivers report it
-            raise RuntimeError("the database driver did not report how many rows it inserted")
+        rows[log_id] = (
+            log_id,
+            project_id,
+            environment,
+            label,
+            now,
+            record.get("created_at") or now,
+            record["provider"],
+            record["model"],
+            record.get("prompt_slug"),
+            record.get("prompt_version"),
+            record["status"],
+            record.get("error"),
+            record["latency_ms"],
+            record.get("input_tokens"),
+            record.get("output_tokens"),
+            record.get("cost_usd"),
+            json_text(record.get("request"), index, "request"),
+            json_text(record.get("response"), index, "response"),
+            json_text(record.get("metadata"), index, "metadata"),
+            json_text(record.get("tags"), index, "tags"),
+        )
+    accepted = log_store.insert_rows(session, list(rows.values()))
     return IngestResult(accepted=accepted, duplicates=len(records) - accepted)
 
 
@@ -201,7 +210,20 @@ def _json_text(value: Any, index: int, name: str) -> str | None:
     raise InvalidInputError(f"{field}: {problem}", field=field)
 
 
+def _checked_text(value: str | None, index: int, name: str) -> str | None:
+    """JSON text encoded by the caller, checked by the rule :func:`_json_text` applies."""
+    if value is None:
+        return None
+    problem = encoded_json_problem(value)
+    if problem is None:
+        return value
+    field = f"records.{index}.{name}"
+    raise InvalidInputError(f"{field}: {problem}", field=field)
+
+
 def _canonical_id(value: Any, index: int) -> str:
+    if isinstance(value, str) and _CANONICAL_ID.fullmatch(value):
+        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     try:
@@ -210,31 +232,6 @@ def _canonical_id(value: Any, index: int) -> str:
         raise InvalidInputError(
             f"records.{index}.id: must be a UUID", field=f"records.{index}.id"
         ) from None
-
-
-def _insert_statement(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(_TABLE)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(_TABLE)
-    else:  # pragma: no cover - the two supported databases
-        raise RuntimeError(f"request logs are not supported on {dialect}")
-    # JSON columns take the text encoded above as is (cast on PostgreSQL, whose json type
-    # checks it again; SQLite stores JSON as text).
-    values: dict[str, Any] = {}
-    for name in _JSON_FIELDS:
-        param = bindparam(name, type_=Text())
-        values[name] = cast(param, _TABLE.c[name].type) if dialect == "postgresql" else param
-    # No RETURNING: SQLAlchemy then hands the rows to the driver's executemany (psycopg
-    # pipelines one prepared statement) instead of rendering one giant multi-row VALUES
-    # statement that psycopg re-parses on every batch (several times slower). The driver
-    # sums the rows each execution inserted; skipped conflicts count 0.
-    return (
-        stmt.values(values)
-        .on_conflict_do_nothing(index_elements=_CONFLICT_TARGET)
-        .execution_options(preserve_rowcount=True)
-    )
 
 
 def _read_scope(
@@ -265,7 +262,47 @@ def _filtered(session: Session, query: Select[Any], filters: LogFilters) -> Sele
     if filters.tag is not None:
         check_text(filters.tag, "tag")
         query = query.where(_has_tag(session, filters.tag))
+    if filters.provider is not None:
+        query = query.where(RequestLog.provider == check_text(filters.provider, "provider"))
+    if filters.model is not None:
+        query = query.where(RequestLog.model == check_text(filters.model, "model"))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for key, value in filters.metadata:
+        check_text(key, "metadata")
+        check_text(value, "metadata")
+        query = query.where(_has_metadata(postgres, key, value))
+    if filters.text is not None:
+        query = query.where(_has_text(postgres, check_text(filters.text, "q")))
     return query
+
+
+# The request and response JSON text (no bound parameter inside, so that a future expression
+# index spelled alike can serve it). A trigram index over it cut PostgreSQL ingestion
+# five-fold, so none exists: ``q`` scans within the other filters for now.
+_SEARCH_TEXT: Any = literal_column(
+    "(request_logs.request::text || ' ' || coalesce(request_logs.response::text, ''))"
+)
+
+
+def _has_text(postgres: bool, needle: str) -> Any:
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if postgres:
+        return _SEARCH_TEXT.ilike(pattern, escape="\\")
+    return or_(
+        cast(RequestLog.request, Text).ilike(pattern, escape="\\"),
+        cast(RequestLog.response, Text).ilike(pattern, escape="\\"),
+    )
+
+
+def _has_metadata(postgres: bool, key: str, value: str) -> Any:
+    if postgres:  # the GIN (jsonb_path_ops) index of migration 0008 serves @>
+        return cast(RequestLog.meta, postgresql.JSONB).contains({key: value})
+    entries = func.json_each(RequestLog.meta).table_valued("key", "value", "type")
+    return (
+        select(entries.c.key)
+        .where(entries.c.key == key, entries.c.value == value, entries.c.type == "text")
+        .exists()
+    )
 
 
 def _has_tag(session: Session, tag: str) -> Any:

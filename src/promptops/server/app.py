@@ -27,6 +27,7 @@ from promptops.server.api.routes import (
     audit,
     deployments,
     keys,
+    log_metrics,
     logs,
     projects,
     prompts,
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         lifespan=_lifespan,
     )
     install_error_handlers(api)
-    for module in (projects, keys, prompts, deployments, audit, logs):
+    for module in (projects, keys, prompts, deployments, audit, logs, log_metrics):
         api.include_router(module.router)
     for module in (users, approvals):  # people, protected environments, change requests
         api.include_router(module.router)

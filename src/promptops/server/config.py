@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(2.0, gt=0, le=300)
     embedded_worker: bool = True  # run the worker inside the server process
     event_retention_days: float = Field(30.0, gt=0)
+    # Request logs older than this (by arrival) are removed by the worker; None keeps them.
+    log_retention_days: float | None = Field(None, gt=0)
 
     @field_validator("database_url")
     @classmethod

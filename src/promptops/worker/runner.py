@@ -23,6 +23,7 @@ from typing import Any
 from promptops._backoff import Backoff
 from promptops.db.models import utcnow
 from promptops.db.session import Database
+from promptops.domain import log_retention
 from promptops.domain.changes import Change
 from promptops.domain.events import EVENTS_APPENDED
 from promptops.domain.webhooks import JOBS_QUEUED
@@ -173,3 +174,15 @@ class Worker:
         removed = queue.purge_events(self.db, cutoff)
         if removed:
             log.info("removed %d events older than %s", removed, cutoff.isoformat())
+        self._maintain_logs()
+
+    def _maintain_logs(self) -> None:
+        """Request-log partitions ahead (PostgreSQL) and retention (domain/log_retention)."""
+        created = log_retention.ensure_partitions(self.db)
+        if created:
+            log.info("created request-log partitions %s", ", ".join(created))
+        days = self.settings.log_retention_days
+        if days is not None:
+            removed = log_retention.apply_retention(self.db, days)
+            if removed:
+                log.info("removed %d request logs older than %s days", removed, days)

@@ -1,9 +1,11 @@
 """/v1/logs: the SDK's batches of LLM-call logs in; newest-first pages out.
 
 A batch is validated whole (one bad record refuses the batch, naming
-``records.<index>.<field>``) and stored in one transaction that commits before the reply:
-a 2xx means every record in it is durable. Record ids are idempotency keys, so the SDK
-re-sends a batch whose reply it did not get and nothing is stored twice.
+``records.<index>.<field>``; msgspec decodes it fast, and where it declines the pydantic
+models below, the contract, decide: ``promptops.server.api.log_decode``) and stored in one
+transaction that commits before the reply: a 2xx means every record in it is durable.
+Record ids are idempotency keys, so the SDK re-sends a batch whose reply it did not get and
+nothing is stored twice.
 
 Writes run in worker threads of their own (one at a time on SQLite, whose writers queue on
 one lock anyway), so a burst of log batches never takes the threads that the prompt read
@@ -26,7 +28,9 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from promptops.domain import logs
 from promptops.domain.access import Actor
+from promptops.domain.errors import InvalidInputError
 from promptops.server.api.deps import ActorDep, AppState, Limit, ProjectQuery, ReadSession, StateDep
+from promptops.server.api.log_decode import decode_batch
 from promptops.server.api.schemas import (
     Environment,
     ErrorBody,
@@ -169,25 +173,33 @@ async def ingest_logs(request: Request, actor: ActorDep, st: StateDep) -> LogBat
     _require_json(request.headers.get("content-type"))
     body = await request.body()
     limiters = _limiters(request, st)
-    records = await anyio.to_thread.run_sync(_parse, body, limiter=limiters[0])
-    result = await anyio.to_thread.run_sync(_ingest, st, actor, records, limiter=limiters[1])
+    records, encoded = await anyio.to_thread.run_sync(_parse, body, limiter=limiters[0])
+    result = await anyio.to_thread.run_sync(
+        _ingest, st, actor, records, encoded, limiter=limiters[1]
+    )
     return LogBatchResult(accepted=result.accepted, duplicates=result.duplicates)
 
 
-def _parse(body: bytes) -> list[dict[str, Any]]:
-    """The body parsed and validated in one pass (pydantic-core), off the event loop."""
+def _parse(body: bytes) -> tuple[list[dict[str, Any]], bool]:
+    """(records, JSON fields encoded already): the body parsed and validated in one pass,
+    off the event loop; by the fast decoder, or where it declines by the contract."""
+    fast = decode_batch(body)
+    if fast is not None:
+        return fast, True
     try:
         batch = LogBatch.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
         ) from None
-    return [vars(record) for record in batch.records]  # the fields, without copying
+    return [vars(record) for record in batch.records], False  # the fields, without copying
 
 
-def _ingest(st: AppState, actor: Actor, records: list[dict[str, Any]]) -> logs.IngestResult:
+def _ingest(
+    st: AppState, actor: Actor, records: list[dict[str, Any]], encoded: bool
+) -> logs.IngestResult:
     with st.db.write() as session:
-        return logs.ingest(session, actor, records)
+        return logs.ingest(session, actor, records, encoded=encoded)
 
 
 def _require_json(content_type: str | None) -> None:
@@ -234,9 +246,28 @@ def list_logs(
     since: Annotated[UTCDateTime | None, Query(description="created_at >= since")] = None,
     until: Annotated[UTCDateTime | None, Query(description="created_at < until")] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
+    provider: Annotated[str | None, Query(max_length=50)] = None,
+    model: Annotated[str | None, Query(max_length=200)] = None,
+    metadata: Annotated[
+        list[str] | None,
+        Query(
+            max_length=10,
+            description="`key=value`: records whose metadata has that text value (repeatable;"
+            " all must match)",
+        ),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Text in the request's or response's JSON, any case",
+        ),
+    ] = None,
 ) -> LogList:
     """Logs newest first. A project key needs role `write` and sees its own environment;
-    the instance admin key names the project and may filter by any environment."""
+    the instance admin key names the project and may filter by any environment. Every
+    filter given must match; pages follow `next_cursor` (keyset on arrival order)."""
     filters = logs.LogFilters(
         environment=environment,
         prompt_slug=slug,
@@ -245,6 +276,10 @@ def list_logs(
         since=since,
         until=until,
         tag=tag,
+        provider=provider,
+        model=model,
+        metadata=tuple(_pair(item) for item in metadata or ()),
+        text=q,
     )
     rows, after = logs.list_logs(
         session,
@@ -255,6 +290,13 @@ def list_logs(
         before=int(cursor) if cursor else None,
     )
     return LogList(data=[_log_out(r) for r in rows], next_cursor=str(after) if after else None)
+
+
+def _pair(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise InvalidInputError(f"metadata: {item[:50]!r} is not key=value", field="metadata")
+    return key, value
 
 
 @router.get("/{log_id}", response_model=LogOut, responses=_GET_ERRORS)
