@@ -84,6 +84,8 @@ def test_prompt_page_charts_usage_by_version(
     assert re.search(rf"<th scope=\"row\">{yesterday}</th><td>0</td><td>2</td>", requests)
     latency = usage.split("<caption>Mean latency (ms) per day</caption>")[1].split("</table>")[0]
     assert re.search(rf"<th scope=\"row\">{today}</th><td>200</td><td>—</td>", latency)
+    cost = usage.split("<caption>Cost (USD) per day</caption>")[1].split("</table>")[0]
+    assert re.search(rf"<th scope=\"row\">{today}</th><td>\$0.004</td><td>—</td>", cost)
     # Viewers see no chart (no access to logs); nobody sees one without logs.
     assert (
         'id="usage-h"'

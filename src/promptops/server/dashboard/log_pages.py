@@ -19,6 +19,7 @@ from promptops.db.models import RequestLog
 from promptops.domain import actors, logs
 from promptops.domain.errors import InvalidInputError
 from promptops.server.dashboard.charts import Chart, line_chart, usage_by_day
+from promptops.server.dashboard.formatting import format_cost
 from promptops.server.dashboard.web import PageRoute, ProjectCtx, ProjectDep, app_state, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -132,5 +133,5 @@ def prompt_charts(request: Request, ctx: ProjectCtx, slug: str) -> list[Chart] |
         line_chart(
             "Mean latency (ms)", usage.days, usage.latency_ms, lambda v: f"{v:.0f}", "chart-latency"
         ),
-        line_chart("Cost (USD)", usage.days, usage.cost_usd, lambda v: f"{v:.4g}", "chart-cost"),
+        line_chart("Cost (USD)", usage.days, usage.cost_usd, format_cost, "chart-cost"),
     ]
