@@ -1,0 +1,139 @@
+"""Event payloads: what the event log holds and the stream and webhooks send.
+
+Every event is ``{"id", "type", "timestamp", "project": {"id", "name"}, "data"}``; ``data``
+depends on ``type``. The models forbid unknown fields, so a test that validates every event a
+scenario writes catches a payload drifting from this contract.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
+
+from promptops.contract.prompts import VersionOut
+
+__all__ = [
+    "EVENT_MODELS",
+    "AgentRunCompletedData",
+    "Event",
+    "EventProject",
+    "LabelData",
+    "PromptCreatedData",
+    "ResolvedPrompt",
+    "VersionCreatedData",
+    "WebhookTestData",
+    "parse_event",
+    "typed_event_model",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResolvedPrompt(VersionOut):
+    """The prompt as ``/active`` serves it; for a version that is not (yet) a deployment,
+    ``environment``, ``deployed_at`` and ``deployment_id`` are null."""
+
+    model_config = ConfigDict(extra="forbid")
+    environment: str | None
+    deployed_at: datetime | None
+    deployment_id: int | None
+
+
+class EventProject(_Strict):
+    id: str
+    name: str | None
+
+
+class PromptCreatedData(_Strict):
+    slug: str
+    actor: str | None
+    name: str
+    description: str | None
+    prompt: None
+
+
+class VersionCreatedData(_Strict):
+    slug: str
+    actor: str | None
+    version: int
+    prompt: ResolvedPrompt
+
+
+class LabelData(_Strict):
+    """A label moved (promotion, rollback, a new version in dev) or an approved change."""
+
+    slug: str
+    actor: str | None
+    environment: str
+    version: int
+    previous_version: int | None
+    action: str
+    deployment_id: int
+    prompt: ResolvedPrompt
+
+
+class AgentRunCompletedData(BaseModel):
+    """Reserved for managed agents: open (no agent sends it yet)."""
+
+    actor: str | None
+
+
+class WebhookTestData(_Strict):
+    endpoint_id: str
+    message: str
+    actor: str | None
+
+
+EVENT_MODELS: dict[str, type[BaseModel]] = {
+    "prompt_created": PromptCreatedData,
+    "prompt_template_version_created": VersionCreatedData,
+    "prompt_template_label_moved": LabelData,
+    "prompt_template_label_change_approved": LabelData,
+    "agent_run_completed": AgentRunCompletedData,
+    "webhook_test": WebhookTestData,
+}
+
+
+class Event(_Strict):
+    id: str
+    type: Literal[
+        "prompt_created",
+        "prompt_template_version_created",
+        "prompt_template_label_moved",
+        "prompt_template_label_change_approved",
+        "agent_run_completed",
+        "webhook_test",
+    ]
+    timestamp: datetime
+    project: EventProject
+    data: dict[str, Any]
+
+
+_EVENT = TypeAdapter(Event)
+
+
+def parse_event(payload: Any) -> tuple[Event, BaseModel]:
+    """Check an event payload against the contract: the envelope and its type's data."""
+    event = _EVENT.validate_python(payload)
+    return event, EVENT_MODELS[event.type].model_validate(event.data)
+
+
+def typed_event_model(type_: str) -> type[BaseModel]:
+    """The whole event of one type as one model (the envelope with that type's ``data``),
+    for its published JSON Schema."""
+    data_model = EVENT_MODELS[type_]
+    name = "".join(part.title() for part in type_.split("_")) + "Event"
+    model: type[BaseModel] = create_model(
+        name,
+        __base__=_Strict,
+        id=(str, ...),
+        type=(Literal[type_], ...),
+        timestamp=(datetime, ...),
+        project=(EventProject, ...),
+        data=(data_model, ...),
+    )
+    return model
