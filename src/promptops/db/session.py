@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["ChangeConsumer", "Database", "Listener", "deliver", "migrate"]
+__all__ = ["ChangeConsumer", "Database", "Listener", "Session", "deliver", "migrate"]
 
 log = logging.getLogger("promptops.db")
 

@@ -28,6 +28,7 @@ from promptops.domain.prompts import get_prompt
 __all__ = [
     "active_deployments",
     "active_version",
+    "active_versions_of",
     "deploy",
     "history",
     "no_active_error",
@@ -211,6 +212,21 @@ def rollback(
         previous_deployment_id=previous.previous_deployment_id,
         stack_from_current=False,
     )
+
+
+def active_versions_of(session: Session, prompt_ids: list[int]) -> dict[int, dict[str, int | None]]:
+    """For each prompt id, the version active in each environment (None: nothing), in one
+    query (prompt lists)."""
+    out: dict[int, dict[str, int | None]] = {
+        pid: dict.fromkeys(ENVIRONMENTS, None) for pid in prompt_ids
+    }
+    if prompt_ids:
+        rows = session.scalars(
+            select(ActiveDeployment).where(ActiveDeployment.prompt_id.in_(prompt_ids))
+        )
+        for row in rows:
+            out[row.prompt_id][row.environment] = row.version
+    return out
 
 
 def active_deployments(session: Session, prompt: Prompt) -> dict[str, ActiveDeployment | None]:

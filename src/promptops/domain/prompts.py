@@ -19,6 +19,7 @@ __all__ = [
     "create_prompt",
     "get_prompt",
     "list_prompts",
+    "slug_of",
     "update_prompt",
 ]
 
@@ -32,6 +33,13 @@ def check_slug(slug: str, field: str = "slug") -> str:
             " starting and ending with a letter or digit",
             field=field,
         )
+    return slug
+
+
+def slug_of(session: Session, prompt_id: int) -> str:
+    """The slug of the prompt with this id (which exists)."""
+    slug = session.scalar(select(Prompt.slug).where(Prompt.id == prompt_id))
+    assert slug is not None, prompt_id
     return slug
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "create_user",
     "effective_role",
     "find_by_email",
+    "get_user",
     "hash_password",
     "list_members",
     "list_users",
@@ -137,6 +138,10 @@ def hash_password(
     password: str, hasher: PasswordHasher = DEFAULT_HASHER, field: str = "password"
 ) -> HashedPassword:
     return HashedPassword(hasher.hash(check_password(password, field)))
+
+
+def get_user(session: Session, user_id: int | None) -> User | None:
+    return None if user_id is None else session.get(User, user_id)
 
 
 def find_by_email(session: Session, email: str) -> User | None:

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
-from sqlalchemy.orm import Session
 
-from promptops.db.session import Database
+from promptops.db.session import Database, Session
 from promptops.domain.access import Actor
 from promptops.domain.text import clean_optional_text
 from promptops.server.auth import KeyAuthenticator, bearer_token

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from promptops.db.models import ChangeRequest, Deployment, Prompt
+from promptops.db.models import ChangeRequest, Deployment
+from promptops.db.session import Session
+from promptops.domain import prompts
 from promptops.domain.approvals import ChangeRequestView, is_stale
 from promptops.server.api.schemas import DeploymentOut, Input, Output, Str
 
@@ -184,8 +184,7 @@ def deployed_or_pending(session: Session, row: Deployment | ChangeRequest) -> An
     """A deployment as 200, or the change request standing in for it as 202."""
     if isinstance(row, Deployment):
         return DeploymentOut.model_validate(row)
-    slug = session.scalar(select(Prompt.slug).where(Prompt.id == row.prompt_id))
-    assert slug is not None
+    slug = prompts.slug_of(session, row.prompt_id)
     stale = row.status == "pending" and is_stale(session, row)
     body = change_request_out(ChangeRequestView(row, slug, stale))
     return JSONResponse(body.model_dump(mode="json"), status_code=202)

@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AfterValidator
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from promptops.contract.prompts import ActivePromptOut, VersionCreated, VersionOut
-from promptops.db.models import ActiveDeployment, Prompt
-from promptops.domain import prompts, versions
+from promptops.db.models import Prompt
+from promptops.db.session import Session
+from promptops.domain import deployments, prompts, versions
 from promptops.domain.payloads import version_out
 from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep, no_nul, own_project
 from promptops.server.api.schemas import (
@@ -35,14 +34,7 @@ def _prompt_out(session: Session, prompt: Prompt) -> PromptOut:
 
 
 def _prompts_out(session: Session, rows: list[Prompt]) -> list[PromptOut]:
-    active: dict[int, dict[str, int | None]] = {
-        p.id: {"dev": None, "staging": None, "production": None} for p in rows
-    }
-    if rows:
-        for row in session.scalars(
-            select(ActiveDeployment).where(ActiveDeployment.prompt_id.in_(list(active)))
-        ):
-            active[row.prompt_id][row.environment] = row.version
+    active = deployments.active_versions_of(session, [p.id for p in rows])
     return [
         PromptOut.model_validate(p).model_copy(update={"deployments": active[p.id]}) for p in rows
     ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 
 from fastapi import APIRouter, Response
-from sqlalchemy.orm import Session
 
 from promptops.db.models import User
+from promptops.db.session import Session
 from promptops.domain import sessions, users
 from promptops.domain.access import Actor
 from promptops.domain.errors import PermissionDeniedError
@@ -29,7 +29,7 @@ router = APIRouter(tags=["users"])
 
 
 def _me(session: Session, actor: Actor) -> User:
-    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    user = users.get_user(session, actor.user_id)
     if user is None:
         raise PermissionDeniedError(
             "this needs a user (a personal token or a dashboard session), not an API key"
