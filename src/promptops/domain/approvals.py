@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from promptops.db.models import (
@@ -40,6 +40,7 @@ __all__ = [
     "get_request",
     "is_stale",
     "list_requests",
+    "pending_count",
     "reject",
     "withdraw",
 ]
@@ -60,6 +61,16 @@ class ChangeRequestView:
 def _current_id(session: Session, prompt_id: int, environment: str) -> int | None:
     row = session.get(ActiveDeployment, (prompt_id, environment))
     return row.deployment_id if row else None
+
+
+def pending_count(session: Session, project_id: str) -> int:
+    """How many change requests of the project wait for a decision."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(ChangeRequest)
+        .where(ChangeRequest.project_id == project_id, ChangeRequest.status == "pending")
+    )
+    return int(count or 0)
 
 
 def is_stale(session: Session, request: ChangeRequest) -> bool:

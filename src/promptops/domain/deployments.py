@@ -33,6 +33,7 @@ __all__ = [
     "history",
     "no_active_error",
     "promote",
+    "recent_with_approvals",
     "rollback",
 ]
 
@@ -227,6 +228,25 @@ def active_versions_of(session: Session, prompt_ids: list[int]) -> dict[int, dic
         for row in rows:
             out[row.prompt_id][row.environment] = row.version
     return out
+
+
+def recent_with_approvals(
+    session: Session, prompt: Prompt, *, limit: int = 50
+) -> list[tuple[Deployment, ChangeRequest | None]]:
+    """The prompt's newest deployments, each with the change request that approved it."""
+    rows = list(
+        session.scalars(
+            select(Deployment)
+            .where(Deployment.prompt_id == prompt.id)
+            .order_by(Deployment.id.desc())
+            .limit(limit)
+        )
+    )
+    approved: dict[int | None, ChangeRequest] = {}
+    if rows:
+        query = select(ChangeRequest).where(ChangeRequest.deployment_id.in_([r.id for r in rows]))
+        approved = {cr.deployment_id: cr for cr in session.scalars(query)}
+    return [(r, approved.get(r.id)) for r in rows]
 
 
 def active_deployments(session: Session, prompt: Prompt) -> dict[str, ActiveDeployment | None]:

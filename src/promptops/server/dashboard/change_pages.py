@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
 from promptops.db.models import ActiveDeployment, ChangeRequest, Deployment
+from promptops.db.session import Session
 from promptops.domain import actors, approvals, deployments, prompts, protection, versions
 from promptops.domain.access import ENVIRONMENTS
 from promptops.domain.approvals import ChangeRequestView

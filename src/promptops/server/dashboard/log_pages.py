@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from promptops.db.models import RequestLog
 from promptops.domain import actors, logs
@@ -109,22 +108,8 @@ def prompt_charts(request: Request, ctx: ProjectCtx, slug: str) -> list[Chart] |
         return None
     today = datetime.now(UTC).date()
     start = datetime.combine(today - timedelta(days=CHART_DAYS - 1), time.min, tzinfo=UTC)
-    query = (
-        select(
-            RequestLog.created_at,
-            RequestLog.prompt_version,
-            RequestLog.latency_ms,
-            RequestLog.cost_usd,
-        )
-        .where(
-            RequestLog.project_id == ctx.id,
-            RequestLog.prompt_slug == slug,
-            RequestLog.created_at >= start,
-        )
-        .limit(_CHART_ROWS)
-    )
     with app_state(request).db.read() as session:
-        rows = [(r[0], r[1], r[2], r[3]) for r in session.execute(query)]
+        rows = logs.usage_rows(session, ctx.id, slug, since=start, limit=_CHART_ROWS)
     usage = usage_by_day(rows, days=CHART_DAYS, today=today)
     if usage.empty:
         return []

@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from promptops.db.models import ActiveDeployment, ChangeRequest, Deployment, Prompt
+from promptops.db.models import ActiveDeployment, Deployment, Prompt
+from promptops.db.session import Session
 from promptops.domain import actors, approvals, deployments, prompts, protection, versions
 from promptops.domain.errors import DomainError
 from promptops.server.dashboard import diffing, log_pages
@@ -31,12 +30,9 @@ Number = Annotated[int, Query(ge=1, le=2_147_483_647)]
 
 
 def _active_by_prompt(session: Session, rows: list[Prompt]) -> dict[int, dict[str, int]]:
-    active: dict[int, dict[str, int]] = {p.id: {} for p in rows}
-    if rows:
-        query = select(ActiveDeployment).where(ActiveDeployment.prompt_id.in_(list(active)))
-        for row in session.scalars(query):
-            active[row.prompt_id][row.environment] = row.version
-    return active
+    """Per prompt, the environments where a version is active (only those)."""
+    active = deployments.active_versions_of(session, [p.id for p in rows])
+    return {pid: {e: v for e, v in envs.items() if v is not None} for pid, envs in active.items()}
 
 
 def _prompt_list(request: Request, ctx: ProjectCtx, q: str | None, **extra: Any) -> Response:
@@ -87,22 +83,6 @@ def create_prompt(request: Request, ctx: ProjectDep, form: CheckedForm) -> Respo
     )
 
 
-def _history(session: Session, prompt: Prompt) -> list[tuple[Deployment, ChangeRequest | None]]:
-    rows = list(
-        session.scalars(
-            select(Deployment)
-            .where(Deployment.prompt_id == prompt.id)
-            .order_by(Deployment.id.desc())
-            .limit(50)
-        )
-    )
-    approved: dict[int | None, ChangeRequest] = {}
-    if rows:
-        query = select(ChangeRequest).where(ChangeRequest.deployment_id.in_([r.id for r in rows]))
-        approved = {cr.deployment_id: cr for cr in session.scalars(query)}
-    return [(r, approved.get(r.id)) for r in rows]
-
-
 @router.get("/p/{project_id}/prompts/{slug}")
 def prompt_page(slug: str, request: Request, ctx: ProjectDep) -> Response:
     with app_state(request).db.read() as session:
@@ -110,7 +90,7 @@ def prompt_page(slug: str, request: Request, ctx: ProjectDep) -> Response:
         rows = versions.list_versions(session, prompt, limit=200)
         active = deployments.active_deployments(session, prompt)
         environments = protection.environment_settings(session, ctx.id)
-        history = _history(session, prompt)
+        history = deployments.recent_with_approvals(session, prompt)
         pending = approvals.list_requests(session, ctx.id, status="pending", slug=slug)
         rollbackable = {
             env: row is not None and _previous_version(session, row) is not None

@@ -21,12 +21,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from promptops.db.models import ChangeRequest, Project
-from promptops.domain import users
+from promptops.db.models import Project
+from promptops.domain import approvals, users
 from promptops.domain.access import APPROVER_ROLES, Actor
 from promptops.domain.errors import DomainError, NotFoundError
 from promptops.domain.projects import PROJECT_ID
@@ -203,12 +202,7 @@ def field_errors(exc: DomainError, default_field: str) -> dict[str, str]:
 
 def _pending_count(request: Request, project: Project) -> int:
     with app_state(request).db.read() as session:
-        count = session.scalar(
-            select(func.count())
-            .select_from(ChangeRequest)
-            .where(ChangeRequest.project_id == project.id, ChangeRequest.status == "pending")
-        )
-    return int(count or 0)
+        return approvals.pending_count(session, project.id)
 
 
 def render(
