@@ -10,7 +10,9 @@ Every error raised on purpose by PromptOps code derives from :class:`PromptOpsEr
     │   └── TemplateRenderError       a value or partial that cannot be rendered (a function)
     │       └── UnresolvedPartialError  ``{{> slug}}`` rendered without its template
     ├── SDK errors (promptops.sdk.errors)
-    └── domain errors (promptops.domain.errors, server side)
+    └── DomainError                   a request the server refuses (``code``, ``status``)
+        ├── InvalidInputError         bad input (422): raised by the contract's validators
+        └── the other domain errors (promptops.domain.errors, server side)
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "DomainError",
+    "InvalidInputError",
     "MissingVariablesError",
     "PromptOpsError",
     "TemplateError",
@@ -93,3 +97,23 @@ class UnresolvedPartialError(TemplateRenderError):
         self.partial = partial
         self.slug: str = partial.slug
         self.version: int | None = partial.version
+
+
+class DomainError(PromptOpsError):
+    """A request the server refuses. ``code`` is stable and machine-readable; the server maps
+    it to ``status`` through one handler."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidInputError(DomainError):
+    """Input that breaks a rule of the contract (``promptops.contract``): 422, naming the
+    field."""
+
+    code = "invalid_input"
+    status = 422

@@ -93,7 +93,7 @@ def test_every_change_is_recorded_with_actor_and_before_after(api: Api, admin_ke
 
     e = _one(events, "prompt.created", "greeting")
     assert e["target_type"] == "prompt"
-    assert e["after"] == {"name": "Greeting", "description": "first"}
+    assert e["after"] == {"name": "Greeting", "description": "first", "type": "chat"}
     e = _one(events, "prompt.updated", "greeting")
     assert (e["before"], e["after"]) == ({"name": "Greeting"}, {"name": "Hello"})
 

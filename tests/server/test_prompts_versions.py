@@ -13,7 +13,16 @@ from tests.support import Api, Project
 
 VERSION_FIELDS = {
     "slug",
+    "type",
     "version",
+    "messages",
+    "text",
+    "inputs",
+    "params",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "snippets",
     "system_prompt",
     "user_template",
     "variables",
@@ -459,11 +468,11 @@ def test_version_input_errors_name_the_field(api: Api, project: Project, app: An
         r = api.as_(project.key).post("/v1/prompts/greeting/versions", json=body)
         detail = assert_error(r, 422, field=field)
         assert field in detail["message"], patch
-    for missing in ("user_template", "model"):
+    for missing, named in (("user_template", "messages"), ("model", "model")):
         body = {"user_template": "x", "model": "m"}
         del body[missing]
         r = api.as_(project.key).post("/v1/prompts/greeting/versions", json=body)
-        assert_error(r, 422, field=missing)
+        assert_error(r, 422, field=named)
     assert row_counts(app) == before
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "User",
     "UserSession",
     "UserToken",
+    "VersionSnippet",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
@@ -122,6 +123,9 @@ class Prompt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     slug: Mapped[str] = mapped_column(String(100))
+    # chat (messages) or text (one template: completion style, and what snippets are); fixed
+    # at creation.
+    type: Mapped[str] = mapped_column(String(8), default="chat", server_default="chat")
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     # Highest version number handed out; bumped in the creating transaction (row lock).
@@ -137,6 +141,17 @@ class PromptVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
+    # The content (promptops.contract.content): messages of a chat version (role messages and
+    # placeholders), or the text of a text version.
+    messages: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    text: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    inputs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    tools: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    tool_choice: Mapped[str | None] = mapped_column(JSON)
+    response_format: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The older shape, kept as written for versions made before messages (migration 0009)
+    # and filled for new versions of that shape; "" otherwise. Read from ``messages``.
     system_prompt: Mapped[str] = mapped_column(Text)
     user_template: Mapped[str] = mapped_column(Text)
     variables: Mapped[list[str]] = mapped_column(JSON)
@@ -147,6 +162,24 @@ class PromptVersion(Base):
     commit_message: Mapped[str | None] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class VersionSnippet(Base):
+    """A ``{{> slug}}`` (``pinned_version`` NULL) or ``{{> slug@3}}`` in a version's
+    templates: which prompts a snippet's changes reach."""
+
+    __tablename__ = "version_snippets"
+    __table_args__ = (
+        UniqueConstraint("version_id", "snippet_slug", "pinned_version"),
+        Index("ix_version_snippets_project_slug", "project_id", "snippet_slug"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="CASCADE"))
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(String(32))
+    snippet_slug: Mapped[str] = mapped_column(String(100))
+    pinned_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Deployment(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promptops.errors import PromptOpsError
+from promptops.errors import DomainError, InvalidInputError
 
 __all__ = [
     "AuthenticationError",
@@ -13,22 +13,6 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitedError",
 ]
-
-
-class DomainError(PromptOpsError):
-    """A request the domain refuses. ``code`` is stable and machine-readable."""
-
-    code = "error"
-    status = 400
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class InvalidInputError(DomainError):
-    code = "invalid_input"
-    status = 422
 
 
 class NotFoundError(DomainError):

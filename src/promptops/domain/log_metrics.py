@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from promptops.contract.text import check_text
 from promptops.db.models import RequestLog
 from promptops.domain.access import Actor
 from promptops.domain.errors import InvalidInputError
 from promptops.domain.logs import _read_scope
-from promptops.domain.text import check_text
 
 __all__ = ["BUCKETS", "MetricsRow", "percentile", "prompt_metrics"]
 

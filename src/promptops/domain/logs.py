@@ -32,11 +32,11 @@ from sqlalchemy import Select, Text, cast, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from promptops.contract.text import NOT_FINITE, check_text, encoded_json_problem
 from promptops.db.models import RequestLog, utcnow
 from promptops.domain import log_store
 from promptops.domain.access import Actor, check_environment
 from promptops.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from promptops.domain.text import NOT_FINITE, check_text, encoded_json_problem
 
 __all__ = [
     "MAX_BATCH",

@@ -56,17 +56,26 @@ def get_prompt(session: Session, project_id: str, slug: str, *, lock: bool = Fal
 
 
 def create_prompt(
-    session: Session, actor: Actor, *, slug: str, name: str, description: str | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    slug: str,
+    name: str,
+    description: str | None = None,
+    type: str = "chat",
 ) -> Prompt:
+    """A new prompt without versions; ``type`` (chat or text) is fixed from here on."""
     actor.require_write()
     project_id = actor.project_for(None)
     check_slug(slug)
+    if type not in ("chat", "text"):
+        raise InvalidInputError("type: must be 'chat' or 'text'", field="type")
     exists = session.scalar(
         select(Prompt.id).where(Prompt.project_id == project_id, Prompt.slug == slug)
     )
     if exists is not None:
         raise ConflictError(f"a prompt with slug {slug!r} already exists", field="slug")
-    prompt = Prompt(project_id=project_id, slug=slug, name=name, description=description)
+    prompt = Prompt(project_id=project_id, slug=slug, type=type, name=name, description=description)
     session.add(prompt)
     session.flush()
     audit.record(
@@ -76,7 +85,7 @@ def create_prompt(
         project_id=project_id,
         target_type="prompt",
         target=slug,
-        after={"name": name, "description": description},
+        after={"name": name, "description": description, "type": type},
     )
     changes.record(
         session,

@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from promptops.contract.text import text_problem
 from promptops.db.models import Membership, Project, User
 from promptops.domain import audit, sessions
 from promptops.domain.access import (
@@ -34,7 +35,6 @@ from promptops.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from promptops.domain.text import text_problem
 
 __all__ = [
     "DEFAULT_HASHER",

@@ -8,14 +8,21 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from promptops.db.models import ActiveDeployment, Prompt, PromptVersion, utcnow
+from promptops.contract.content import (
+    VersionCreate,
+    legacy_shape,
+    stored_content,
+    templates_of,
+    variables_of,
+)
+from promptops.contract.validation import parse
+from promptops.db.models import ActiveDeployment, Prompt, PromptVersion, VersionSnippet, utcnow
 from promptops.domain import audit, changes
 from promptops.domain.access import Actor
 from promptops.domain.deployments import deploy
 from promptops.domain.errors import InvalidInputError, NotFoundError
 from promptops.domain.prompts import get_prompt
-from promptops.errors import TemplateSyntaxError
-from promptops.templating import Template
+from promptops.templating import compile_template
 
 __all__ = [
     "Pushed",
@@ -23,77 +30,131 @@ __all__ = [
     "create_version",
     "get_version",
     "list_versions",
+    "push_body",
     "push_version",
-    "template_variables",
 ]
 
 # What makes two versions the same prompt; the commit message and author do not.
-CONTENT_FIELDS = ("system_prompt", "user_template", "model", "temperature", "max_tokens", "meta")
+CONTENT_FIELDS = (
+    "messages",
+    "text",
+    "model",
+    "temperature",
+    "max_tokens",
+    "params",
+    "inputs",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "meta",
+)
 
 
-def template_variables(system_prompt: str, user_template: str) -> list[str]:
-    """Variables of both texts, in order; a syntax error names the field and place."""
-    names: dict[str, None] = {}
-    for field, text in (("system_prompt", system_prompt), ("user_template", user_template)):
-        try:
-            names.update(dict.fromkeys(Template(text).variables))
-        except TemplateSyntaxError as exc:
-            raise InvalidInputError(f"{field}: {exc.message}", field=field) from exc
-    return list(names)
+class VersionFields(TypedDict, total=False):
+    """The content of a version (:class:`promptops.contract.content.VersionCreate`), as
+    keyword arguments of :func:`create_version` and :func:`push_version`."""
+
+    messages: list[dict[str, Any]] | None
+    text: str | None
+    system_prompt: str | None
+    user_template: str | None
+    model: Required[str]
+    temperature: float
+    max_tokens: int | None
+    params: dict[str, Any] | None
+    inputs: list[dict[str, Any]] | None
+    tools: list[dict[str, Any]] | None
+    tool_choice: str | None
+    response_format: dict[str, Any] | None
+    metadata: dict[str, Any] | None
+    commit_message: str | None
+    author: str | None
+
+
+def _content(
+    prompt: Prompt, fields: VersionCreate | VersionFields
+) -> tuple[VersionCreate, dict[str, Any]]:
+    """The contract's rules over ``fields`` (unless already a parsed body), then the
+    prompt's type: (the parsed create body, the columns it stores)."""
+    if isinstance(fields, VersionCreate):
+        body = fields
+    else:
+        body = parse(VersionCreate, {k: v for k, v in fields.items() if v is not None})
+    if body.type != prompt.type:
+        wanted = "messages" if prompt.type == "chat" else "text"
+        raise InvalidInputError(
+            f"prompt {prompt.slug!r} is a {prompt.type} prompt: its versions hold {wanted}",
+            field="text" if prompt.type == "chat" else "messages",
+        )
+    return body, stored_content(body)
 
 
 def create_version(
-    session: Session,
-    actor: Actor,
-    slug: str,
-    *,
-    system_prompt: str,
-    user_template: str,
-    model: str,
-    temperature: float,
-    max_tokens: int | None = None,
-    metadata: dict[str, Any] | None = None,
-    commit_message: str | None = None,
-    author: str | None = None,
+    session: Session, actor: Actor, slug: str, **fields: Unpack[VersionFields]
 ) -> PromptVersion:
     """Create the next version (numbers have no gaps or duplicates under concurrency: the
     prompt row is locked and its counter bumped in this transaction) and deploy it to dev."""
     actor.require_write()
     project_id = actor.project_for(None)
-    variables = template_variables(system_prompt, user_template)
     prompt = get_prompt(session, project_id, slug, lock=True)
+    body, stored = _content(prompt, fields)
+    return _create(session, actor, prompt, body, stored)
+
+
+def _create(
+    session: Session, actor: Actor, prompt: Prompt, body: VersionCreate, stored: dict[str, Any]
+) -> PromptVersion:
+    legacy = legacy_shape(stored["messages"]) or ("", "")
+    variables = variables_of([t for _, t in templates_of(stored)])
+    declared = [i["name"] for i in stored["inputs"] or () if i["name"] not in variables]
     prompt.latest_version += 1
     prompt.updated_at = utcnow()
     version = PromptVersion(
         prompt_id=prompt.id,
         version=prompt.latest_version,
-        system_prompt=system_prompt,
-        user_template=user_template,
-        variables=variables,
-        model=model,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        meta=metadata or {},
-        commit_message=commit_message,
-        author=author or actor.label,
+        system_prompt=legacy[0],
+        user_template=legacy[1],
+        variables=[*variables, *declared],
+        commit_message=body.commit_message,
+        author=body.author or actor.label,
+        **stored,
     )
     session.add(version)
     session.flush()
+    refs = {
+        (partial.slug, partial.version): None
+        for _, source in templates_of(stored)
+        for partial in compile_template(source).partials
+    }
+    session.add_all(
+        VersionSnippet(
+            version_id=version.id,
+            prompt_id=prompt.id,
+            project_id=prompt.project_id,
+            snippet_slug=slug,
+            pinned_version=pinned,
+        )
+        for slug, pinned in refs
+    )
     audit.record(
         session,
         actor,
         "version.created",
-        project_id=project_id,
+        project_id=prompt.project_id,
         target_type="prompt",
-        target=slug,
-        after={"version": version.version, "model": model, "commit_message": commit_message},
+        target=prompt.slug,
+        after={
+            "version": version.version,
+            "model": version.model,
+            "commit_message": version.commit_message,
+        },
     )
     changes.record(
         session,
         changes.Change(
             changes.ChangeKind.VERSION_CREATED,
-            project_id,
-            slug=slug,
+            prompt.project_id,
+            slug=prompt.slug,
             version=version.version,
             actor=actor.label,
         ),
@@ -110,36 +171,28 @@ class Pushed:
     created: bool
 
 
-class VersionFields(TypedDict, total=False):
-    """The keyword arguments of :func:`create_version`, for the functions that pass them on."""
-
-    system_prompt: Required[str]
-    user_template: Required[str]
-    model: Required[str]
-    temperature: Required[float]
-    max_tokens: int | None
-    metadata: dict[str, Any] | None
-    commit_message: str | None
-    author: str | None
-
-
 def push_version(
     session: Session, actor: Actor, slug: str, **fields: Unpack[VersionFields]
 ) -> Pushed:
     """:func:`create_version`, except that content identical to the version active in
     ``dev`` (where a new version would go) creates nothing and returns that version, so
     that pushing the same file twice (a CI job, a retry) is idempotent."""
+    return push_body(session, actor, slug, fields)
+
+
+def push_body(
+    session: Session, actor: Actor, slug: str, fields: VersionCreate | VersionFields
+) -> Pushed:
+    """:func:`push_version` of a create body the API has parsed already."""
     actor.require_write()
-    template_variables(fields["system_prompt"], fields["user_template"])  # bad input first
     prompt = get_prompt(session, actor.project_for(None), slug, lock=True)
+    body, stored = _content(prompt, fields)
     current = session.get(ActiveDeployment, (prompt.id, "dev"))
     if current is not None:
         active = session.get(PromptVersion, current.version_id)
-        wanted = {**fields, "meta": fields.get("metadata") or {}}
-        wanted.setdefault("max_tokens", None)
-        if active is not None and all(getattr(active, f) == wanted[f] for f in CONTENT_FIELDS):
+        if active is not None and all(getattr(active, f) == stored[f] for f in CONTENT_FIELDS):
             return Pushed(active, created=False)
-    return Pushed(create_version(session, actor, slug, **fields), created=True)
+    return Pushed(_create(session, actor, prompt, body, stored), created=True)
 
 
 def list_versions(

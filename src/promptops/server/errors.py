@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from promptops.contract.validation import describe
 from promptops.domain.errors import DomainError
 
 __all__ = [
@@ -62,11 +63,6 @@ def error_response(
     )
 
 
-def _field(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or None
-
-
 async def _domain(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     retry_after = getattr(exc, "retry_after", None)
@@ -78,17 +74,12 @@ async def _validation(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first: dict[str, Any] = dict(errors[0]) if errors else {"msg": "invalid request"}
-    field = _field(tuple(first.get("loc", ())))
     if first.get("type") == "json_invalid":
         message = f"request body is not valid JSON: {first.get('ctx', {}).get('error', '')}"
         return error_response(422, "invalid_json", message.strip().rstrip(":"))
-    message = str(first.get("msg", "invalid value"))
+    message, field = describe(errors)
     if field is None and first.get("type") in ("model_attributes_type", "dict_type"):
         message = "request body must be a JSON object (send Content-Type: application/json)"
-    elif field:
-        message = f"{field}: {message}"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problem(s))"
     return error_response(422, "validation_error", message, field)
 
 

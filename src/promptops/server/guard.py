@@ -1,4 +1,4 @@
-"""A raw ASGI middleware applying the shared text rule (``promptops.domain.text``) to the
+"""A raw ASGI middleware applying the shared text rule (``promptops.contract.text``) to the
 parts of a request no model sees: the path (path parameters), every query parameter and
 the headers whose values reach queries. A NUL character there would otherwise reach
 PostgreSQL, which refuses it with an error (a 500 and a dropped connection); here it is a
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from promptops.domain.text import text_problem
+from promptops.contract.text import text_problem
 from promptops.server.errors import error_body
 
 __all__ = ["TextGuard"]

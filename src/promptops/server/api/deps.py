@@ -10,9 +10,9 @@ from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
 
+from promptops.contract.text import clean_optional_text
 from promptops.db.session import Database, Session
 from promptops.domain.access import Actor
-from promptops.domain.text import clean_optional_text
 from promptops.server.auth import KeyAuthenticator, bearer_token
 from promptops.server.config import Settings
 
@@ -89,7 +89,7 @@ StateDep = Annotated[AppState, Depends(state)]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 
 
-# Query text is checked by the one shared rule (promptops.domain.text); the request guard
+# Query text is checked by the one shared rule (promptops.contract.text); the request guard
 # (promptops.server.guard) has already refused it, this keeps the contract in the schema.
 no_nul = clean_optional_text
 

@@ -25,8 +25,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from promptops.contract.text import text_problem
 from promptops.domain.logs import MAX_BATCH
-from promptops.domain.text import text_problem
 
 __all__ = ["decode_batch"]
 

@@ -10,43 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field
 
+from promptops.contract.content import PromptType
+from promptops.contract.fields import Input, Name, Output, Str
 from promptops.contract.prompts import VersionOut
-from promptops.domain.text import clean_json, clean_text
 
 Environment = Literal["dev", "staging", "production"]
 Role = Literal["read", "write"]
-
-_MAX_TEXT = 200_000
-
-
-def Str(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length),
-        Field(strict=True),
-        AfterValidator(clean_text),
-    ]
-
-
-Name = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
-    Field(strict=True),
-    AfterValidator(clean_text),
-]
-Text = Str(_MAX_TEXT)
-JSONObject = Annotated[dict[str, Any], AfterValidator(clean_json)]
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Output(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
 
 # ---- errors ---------------------------------------------------------------------------
 
@@ -115,6 +86,9 @@ class ProjectCreated(BaseModel):
 
 class PromptCreate(Input):
     slug: Str(100, 1)  # type: ignore[valid-type]
+    type: PromptType = Field(
+        "chat", description="chat (messages) or text (one template; what snippets are); fixed"
+    )
     name: Name
     description: Str(5000) | None = None  # type: ignore[valid-type]
 
@@ -126,6 +100,7 @@ class PromptUpdate(Input):
 
 class PromptOut(Output):
     slug: str
+    type: str
     name: str
     description: str | None
     latest_version: int
@@ -139,17 +114,6 @@ class PromptOut(Output):
 class PromptList(BaseModel):
     data: list[PromptOut]
     next_cursor: str | None
-
-
-class VersionCreate(Input):
-    system_prompt: Text = ""  # type: ignore[valid-type]
-    user_template: Text  # type: ignore[valid-type]
-    model: Str(200, 1)  # type: ignore[valid-type]
-    temperature: Annotated[float, Field(strict=True, ge=0.0, le=2.0, allow_inf_nan=False)] = 1.0
-    max_tokens: Annotated[int, Field(strict=True, gt=0, le=10_000_000)] | None = None
-    metadata: JSONObject | None = None
-    commit_message: Str(2000) | None = None  # type: ignore[valid-type]
-    author: Str(200) | None = None  # type: ignore[valid-type]
 
 
 class VersionList(BaseModel):

@@ -24,12 +24,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from promptops.contract.text import check_text
 from promptops.db.models import Project
 from promptops.domain import approvals, users
 from promptops.domain.access import APPROVER_ROLES, Actor
 from promptops.domain.errors import DomainError, NotFoundError
 from promptops.domain.projects import PROJECT_ID
-from promptops.domain.text import check_text
 from promptops.server.api.deps import AppState
 from promptops.server.dashboard.formatting import format_cost
 from promptops.server.errors import unexpected_error

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AfterValidator
 
+from promptops.contract.content import VersionCreate
 from promptops.contract.prompts import ActivePromptOut, VersionCreated, VersionOut
 from promptops.db.models import Prompt
 from promptops.db.session import Session
@@ -19,7 +20,6 @@ from promptops.server.api.schemas import (
     PromptList,
     PromptOut,
     PromptUpdate,
-    VersionCreate,
     VersionList,
 )
 from promptops.server.hotpath import not_modified
@@ -44,7 +44,12 @@ def _prompts_out(session: Session, rows: list[Prompt]) -> list[PromptOut]:
 def create_prompt(body: PromptCreate, actor: ActorDep, st: StateDep) -> PromptOut:
     with st.db.write() as session:
         prompt = prompts.create_prompt(
-            session, actor, slug=body.slug, name=body.name, description=body.description
+            session,
+            actor,
+            slug=body.slug,
+            name=body.name,
+            description=body.description,
+            type=body.type,
         )
         return _prompt_out(session, prompt)
 
@@ -95,19 +100,7 @@ def create_version(
     the version active in `dev` creates nothing: `200` with that version and
     `created: false`, so pushing the same file twice is idempotent."""
     with st.db.write() as session:
-        pushed = versions.push_version(
-            session,
-            actor,
-            slug,
-            system_prompt=body.system_prompt,
-            user_template=body.user_template,
-            model=body.model,
-            temperature=body.temperature,
-            max_tokens=body.max_tokens,
-            metadata=body.metadata,
-            commit_message=body.commit_message,
-            author=body.author,
-        )
+        pushed = versions.push_body(session, actor, slug, body)
         prompt = prompts.get_prompt(session, own_project(actor), slug)
         if not pushed.created:
             response.status_code = 200

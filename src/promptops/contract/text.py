@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from promptops.domain.errors import InvalidInputError
+from promptops.errors import InvalidInputError
 
 __all__ = [
     "MAX_JSON_DEPTH",

@@ -1,0 +1,61 @@
+"""Pydantic validation errors as the contract's one error: :class:`InvalidInputError`
+(422) naming the first problem's field, with the same message wherever input arrives (a
+request body, a dashboard form, a CLI file, a domain call)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from promptops.errors import InvalidInputError
+
+__all__ = ["describe", "field_of", "parse"]
+
+M = TypeVar("M", bound=BaseModel)
+
+_SKIP = ("body", "query", "path", "header")
+# Tags of the contract's unions that pydantic puts in an error's location after the union's
+# own (a list index or a field name); they are not fields the caller wrote.
+_TAGS = {"message", "placeholder", "text", "json_object", "json_schema"}
+_NAMED = re.compile(r"([a-z_]+(?:\.[0-9a-z_]+)*): ")
+
+
+def field_of(loc: Sequence[Any]) -> str | None:
+    """``("body", "messages", 2, "message", "content")`` -> ``"messages.2.content"``."""
+    parts: list[str] = []
+    for i, part in enumerate(loc):
+        if part in _SKIP and not parts:
+            continue
+        previous = loc[i - 1] if i else None
+        tagged = isinstance(previous, int) or previous == "response_format"
+        if part in _TAGS and tagged and i + 1 < len(loc):  # a tag, not the field itself
+            continue
+        parts.append(str(part))
+    return ".".join(parts) or None
+
+
+def describe(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
+    """(message, field) of the first of pydantic's ``errors()``; the count of the others."""
+    first: Mapping[str, Any] = errors[0] if errors else {"msg": "invalid value"}
+    field = field_of(tuple(first.get("loc", ())))
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if field:
+        message = f"{field}: {message}"
+    else:  # a rule across fields names its field first ("tools: ..."): the field is that
+        named = _NAMED.match(message)
+        field = named.group(1) if named else None
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem(s))"
+    return message, field
+
+
+def parse(model: type[M], data: Any) -> M:
+    """``model`` validated from ``data``, or :class:`InvalidInputError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        message, field = describe(exc.errors(include_url=False))
+        raise InvalidInputError(message, field=field) from None
