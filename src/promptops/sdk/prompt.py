@@ -21,6 +21,14 @@ _FALLBACK_FIELDS = frozenset(
         "environment",
         "system_prompt",
         "user_template",
+        "type",
+        "messages",
+        "text",
+        "inputs",
+        "params",
+        "tools",
+        "tool_choice",
+        "response_format",
         "model",
         "temperature",
         "max_tokens",
@@ -45,9 +53,22 @@ class Prompt:
 
     slug: str
     version: int | None
-    user_template: str
+    user_template: str = ""
     system_prompt: str = ""
     environment: str | None = None
+    # The content (promptops/contract/schemas/prompt.json): a chat prompt's messages (role
+    # messages with template content, and {"type": "placeholder", "name"} entries), or a
+    # text prompt's text; payloads of the older shape (system_prompt + user_template) become
+    # the equivalent messages.
+    type: str = "chat"
+    messages: tuple[dict[str, Any], ...] = ()
+    text: str | None = None
+    inputs: tuple[dict[str, Any], ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    tools: tuple[dict[str, Any], ...] | None = None
+    tool_choice: str | None = None
+    response_format: dict[str, Any] | None = None
+    snippets: tuple[dict[str, Any], ...] = ()
     model: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
@@ -170,11 +191,28 @@ class Prompt:
                 metadata = {}
             elif not isinstance(metadata, dict):
                 raise TypeError("'metadata' is not an object")
+            messages = payload.get("messages")
+            user_template = payload.get("user_template")
+            system_prompt = payload.get("system_prompt") or ""
+            if messages is None and payload.get("text") is None:  # an older server
+                user_template = _str(payload["user_template"], "user_template")
+                system = [{"role": "system", "content": system_prompt}] if system_prompt else []
+                messages = [*system, {"role": "user", "content": user_template}]
+            tools = payload.get("tools")
             return cls(
                 slug=_str(payload["slug"], "slug"),
                 version=version,
-                user_template=_str(payload["user_template"], "user_template"),
-                system_prompt=_str(payload.get("system_prompt") or "", "system_prompt"),
+                user_template=_str(user_template or "", "user_template"),
+                system_prompt=_str(system_prompt, "system_prompt"),
+                type=_str(payload.get("type") or "chat", "type"),
+                messages=tuple(_list(messages or [], "messages")),
+                text=payload.get("text"),
+                inputs=tuple(_list(payload.get("inputs") or [], "inputs")),
+                params=dict(payload.get("params") or {}),
+                tools=None if tools is None else tuple(_list(tools, "tools")),
+                tool_choice=payload.get("tool_choice"),
+                response_format=payload.get("response_format"),
+                snippets=tuple(_list(payload.get("snippets") or [], "snippets")),
                 environment=payload.get("environment"),
                 model=payload.get("model"),
                 temperature=payload.get("temperature"),
@@ -212,6 +250,12 @@ class Prompt:
             f"fallback for {slug!r} must be a str (the user template), a dict of Prompt"
             f" fields or a Prompt, not {type(fallback).__name__}"
         )
+
+
+def _list(value: Any, name: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise TypeError(f"{name!r} is not a list of objects")
+    return value
 
 
 def _str(value: Any, name: str) -> str:
