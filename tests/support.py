@@ -163,7 +163,7 @@ class Api:
         """A new version. Content equal to dev's version would create nothing (200), so
         without a ``user_template`` the n-th call for a slug uses "Hello {{name}}" with
         " (n)" appended from the second call on."""
-        if "user_template" not in fields:
+        if not {"user_template", "messages", "text"} & set(fields):
             n = self._made[slug] = self._made.get(slug, 0) + 1
             fields["user_template"] = "Hello {{name}}" + (f" ({n})" if n > 1 else "")
         body = {"model": "gpt-4o-mini", **fields}

@@ -80,9 +80,11 @@ class Placeholder(Input):
 
 
 def message_kind(value: Any) -> str:
+    """The union tag of a message entry: ``placeholder`` when it has ``type``, else
+    ``message`` (request dicts, and input or output models alike)."""
     if isinstance(value, dict):
         return "placeholder" if "type" in value else "message"
-    return "placeholder" if isinstance(value, Placeholder) else "message"
+    return "placeholder" if getattr(value, "type", None) == "placeholder" else "message"
 
 
 MessageIn = Annotated[
@@ -200,10 +202,11 @@ class ContentIn(Input):
         if legacy:
             if self.messages is not None or self.text is not None:
                 raise ValueError(
-                    "give messages (or text), or the older system_prompt + user_template, not both"
+                    "messages: give messages (or text), or the older system_prompt +"
+                    " user_template, not both"
                 )
             if self.user_template is None:
-                raise ValueError("user_template: required with system_prompt")
+                raise ValueError("user_template: required with system_prompt (the older shape)")
             system = (
                 []
                 if not self.system_prompt

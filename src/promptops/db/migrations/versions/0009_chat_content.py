@@ -95,8 +95,8 @@ def upgrade() -> None:
             )
         bind.execute(
             versions.update()
-            .where(versions.c.id == sa.bindparam("vid"))
-            .values(messages=sa.bindparam("m")),
+            .where(versions.c.id == sa.bindparam("vid", type_=sa.Integer))
+            .values(messages=sa.bindparam("m", type_=sa.JSON)),
             updates,
         )
         last = rows[-1].id
