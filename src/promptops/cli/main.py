@@ -87,7 +87,12 @@ def prompts_list(api: ApiCaller, args: argparse.Namespace) -> Any:
 
 
 def prompts_create(api: ApiCaller, args: argparse.Namespace) -> Any:
-    body = {"slug": args.slug, "name": args.name or args.slug, "description": args.description}
+    body = {
+        "slug": args.slug,
+        "name": args.name or args.slug,
+        "description": args.description,
+        "type": args.type,
+    }
     return api.call("POST", "/v1/prompts", json={k: v for k, v in body.items() if v is not None})
 
 
@@ -174,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     slug_arg(pc)
     pc.add_argument("--name", help="display name (default: the slug)")
     pc.add_argument("--description", help="what the prompt is for")
+    pc.add_argument(
+        "--type",
+        choices=("chat", "text"),
+        help="chat (messages; the default) or text (one template, e.g. a snippet); fixed",
+    )
     add_prompt_commands(prsub)
 
     vsub = _subcommands(sub.add_parser("versions", help="prompt versions"))

@@ -13,18 +13,39 @@ __all__ = ["add_prompt_commands", "version_text"]
 
 
 def version_text(version: dict[str, Any]) -> list[str]:
-    """A version's settings and texts, for reading on a terminal."""
+    """A version's settings and content, for reading on a terminal."""
     settings = "  ".join(
         f"{k}: {cell(version.get(k))}" for k in ("model", "temperature", "max_tokens")
     )
     lines = [settings]
-    if version.get("metadata"):
-        lines.append(f"metadata: {cell(version['metadata'])}")
-    for label, key in (("system prompt", "system_prompt"), ("template", "user_template")):
-        text = version.get(key) or ""
-        lines.append(f"{label}:" if text else f"{label}: (empty)")
-        lines += ["  " + line if line else "" for line in text.splitlines()]
+    for key in ("params", "metadata", "tool_choice", "response_format", "snippets"):
+        if version.get(key):
+            lines.append(f"{key}: {cell(version[key])}")
+    for declared in version.get("inputs") or ():
+        required = "required" if declared.get("required", True) else "optional"
+        lines.append(f"input {declared['name']}: {declared.get('type', 'string')}, {required}")
+    for tool in version.get("tools") or ():
+        function = tool.get("function", {})
+        lines.append(f"tool {function.get('name')}: {cell(function.get('description'))}")
+    if version.get("text") is not None:
+        return lines + _texts("text", version["text"])
+    if version.get("user_template") is not None:  # the older shape reads as it always did
+        for label, key in (("system prompt", "system_prompt"), ("template", "user_template")):
+            lines += _texts(label, version.get(key) or "")
+        return lines
+    for i, message in enumerate(version.get("messages") or ()):
+        if message.get("type") == "placeholder":
+            lines.append(f"[{i}] placeholder {message['name']}")
+            continue
+        label = f"[{i}] {message['role']}"
+        extra = [f"{k}={message[k]}" for k in ("name", "tool_call_id") if message.get(k)]
+        lines += _texts(" ".join([label, *extra]), message.get("content") or "")
     return lines
+
+
+def _texts(label: str, text: str) -> list[str]:
+    lines = [f"{label}:" if text else f"{label}: (empty)"]
+    return lines + ["  " + line if line else "" for line in text.splitlines()]
 
 
 def prompts_show(api: ApiCaller, args: argparse.Namespace) -> Shown:
