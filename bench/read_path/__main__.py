@@ -224,6 +224,13 @@ def _parser() -> argparse.ArgumentParser:
         help="use fresh databases on this PostgreSQL server instead of SQLite files"
         " [postgresql://postgres@127.0.0.1:5432]",
     )
+    p.add_argument(
+        "--content",
+        choices=("legacy", "chat"),
+        default="legacy",
+        help="the read prompt: legacy (system prompt + user template) or chat (8 messages,"
+        " 3 tools, a response schema, one snippet) [legacy]",
+    )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument(
         "--profile",
@@ -302,8 +309,13 @@ def _databases(
         url_one = f"sqlite:///{workdir / 'one.db'}"
         url_big = f"sqlite:///{workdir / 'big.db'}"
     started = time.perf_counter()
-    one = seed(url_one)
-    big = seed(url_big, prompts_count=args.prompts, versions_per_prompt=args.versions_per_prompt)
+    one = seed(url_one, content=args.content)
+    big = seed(
+        url_big,
+        prompts_count=args.prompts,
+        versions_per_prompt=args.versions_per_prompt,
+        content=args.content,
+    )
     print(
         f"databases: {one.prompts} prompt / {one.versions} version  vs  {big.prompts:,} prompts"
         f" / {big.versions:,} versions (read prompt has {big.read_prompt_versions}),"

@@ -19,6 +19,14 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, insert, select, text, update
 
+from promptops.contract.content import (
+    VersionCreate,
+    legacy_shape,
+    stored_content,
+    templates_of,
+    variables_of,
+)
+from promptops.contract.validation import parse
 from promptops.db.models import ActiveDeployment, Deployment, Prompt, PromptVersion
 from promptops.db.session import Database, migrate
 from promptops.domain import keys, projects, prompts, versions
@@ -40,7 +48,67 @@ CONTENT: dict[str, Any] = {
     "max_tokens": 400,
     "metadata": {"owner": "growth-team"},
 }
-_VARIABLES = ["product", "name", "plan"]
+_TOOL_PARAMETERS = {
+    "type": "object",
+    "properties": {"query": {"type": "string"}, "limit": {"type": "integer", "minimum": 1}},
+    "required": ["query"],
+}
+SNIPPET_SLUG = "house-style"
+SNIPPET_TEXT = "Write in plain English for {{audience}}. Keep answers under {{limit}} words."
+# A chat version as busy as real ones get: 8 messages (one a placeholder and one including a
+# snippet), 3 tools, a response schema, params and declared inputs.
+CHAT_CONTENT: dict[str, Any] = {
+    "messages": [
+        {"role": "system", "content": "You are the support assistant of {{product}}."},
+        {"role": "developer", "content": "{{> house-style}}"},
+        {"role": "user", "content": "What plans are there?"},
+        {"role": "assistant", "content": "Free, {{#plans}}{{.}}, {{/plans}}and Enterprise."},
+        {"type": "placeholder", "name": "history"},
+        {"role": "user", "content": "{{#customer}}I am {{name}} on {{plan}}.{{/customer}}"},
+        {"role": "assistant", "content": "Thanks {{customer.name}}, how can I help?"},
+        {"role": "user", "content": "{{question}}"},
+    ],
+    "model": "gpt-4o-mini",
+    "temperature": 0.2,
+    "max_tokens": 600,
+    "params": {"top_p": 0.9, "seed": 42, "stop": ["\n\nUser:"]},
+    "inputs": [
+        {"name": "question", "type": "string", "description": "the customer's question"},
+        {"name": "customer", "type": "object"},
+        {"name": "plans", "type": "list", "required": False},
+    ],
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": f"{name} tool",
+                "parameters": _TOOL_PARAMETERS,
+            },
+        }
+        for name in ("search_docs", "lookup_order", "open_ticket")
+    ],
+    "tool_choice": "auto",
+    "response_format": {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "support_answer",
+            "strict": True,
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "answer": {"type": "string"},
+                    "confidence": {"type": "number"},
+                    "links": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["answer", "confidence", "links"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "metadata": {"owner": "support-team"},
+}
+CONTENTS = {"legacy": CONTENT, "chat": CHAT_CONTENT}
 
 
 @dataclass(frozen=True)
@@ -54,8 +122,13 @@ class Fixture:
     read_prompt_versions: int  # versions of the prompt the benchmark reads
 
 
-def seed(url: str, *, prompts_count: int = 1, versions_per_prompt: int = 1) -> Fixture:
-    """Migrate ``url`` and fill it; ``prompts_count * versions_per_prompt`` versions in all."""
+def seed(
+    url: str, *, prompts_count: int = 1, versions_per_prompt: int = 1, content: str = "legacy"
+) -> Fixture:
+    """Migrate ``url`` and fill it; ``prompts_count * versions_per_prompt`` versions in all.
+    ``content``: ``legacy`` (system prompt + user template) or ``chat`` (:data:`CHAT_CONTENT`,
+    with its snippet prompt)."""
+    body = CONTENTS[content]
     url = normalize_database_url(url)
     migrate(url)
     db = Database(url)
@@ -75,13 +148,20 @@ def seed(url: str, *, prompts_count: int = 1, versions_per_prompt: int = 1) -> F
             read = keys.create_key(
                 session, writer, environment=ENVIRONMENT, role="read", name="bench", rounds=ROUNDS
             )
+            if content == "chat":
+                prompts.create_prompt(
+                    session, writer, slug=SNIPPET_SLUG, name="House style", type="text"
+                )
+                versions.create_version(
+                    session, writer, SNIPPET_SLUG, model="gpt-4o-mini", text=SNIPPET_TEXT
+                )
             prompts.create_prompt(
                 session, writer, slug=SLUG, name="Onboarding email", description="Benchmark."
             )
-            versions.create_version(session, writer, SLUG, commit_message="version 1", **CONTENT)
+            versions.create_version(session, writer, SLUG, commit_message="version 1", **body)
             project_id, actor_label = project.id, writer.label
         if prompts_count > 1 or versions_per_prompt > 1:
-            _bulk(db, project_id, actor_label, prompts_count, versions_per_prompt)
+            _bulk(db, project_id, actor_label, prompts_count, versions_per_prompt, body)
         check_consistency(db)
         with db.read() as session:
             total = session.scalar(select(func.count()).select_from(PromptVersion))
@@ -100,9 +180,25 @@ def seed(url: str, *, prompts_count: int = 1, versions_per_prompt: int = 1) -> F
     )
 
 
-def _bulk(db: Database, project_id: str, actor: str, n_prompts: int, per_prompt: int) -> None:
+def _bulk(
+    db: Database,
+    project_id: str,
+    actor: str,
+    n_prompts: int,
+    per_prompt: int,
+    body: dict[str, Any],
+) -> None:
     """Add versions 2..per_prompt to the read prompt and ``n_prompts - 1`` other prompts."""
     base = datetime(2025, 1, 1, tzinfo=UTC)
+    stored = stored_content(parse(VersionCreate, body))
+    legacy = legacy_shape(stored["messages"]) or ("", "")
+    columns = {
+        **{k: v for k, v in stored.items() if k != "meta"},
+        "metadata": stored["meta"],
+        "system_prompt": legacy[0],
+        "user_template": legacy[1],
+        "variables": variables_of([t for _, t in templates_of(stored)]),
+    }
     with db.engine.begin() as conn:
 
         def next_id(column: Any) -> int:
@@ -138,13 +234,7 @@ def _bulk(db: Database, project_id: str, actor: str, n_prompts: int, per_prompt:
                         "id": version_id,
                         "prompt_id": pid,
                         "version": number,
-                        "system_prompt": CONTENT["system_prompt"],
-                        "user_template": CONTENT["user_template"],
-                        "variables": _VARIABLES,
-                        "model": CONTENT["model"],
-                        "temperature": CONTENT["temperature"],
-                        "max_tokens": CONTENT["max_tokens"],
-                        "metadata": CONTENT["metadata"],
+                        **columns,
                         "commit_message": f"version {number}",
                         "author": actor,
                         "created_at": at,
