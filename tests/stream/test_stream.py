@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from promptops import Client
-from promptops.sdk.subscription import parse_sse
+from promptops.sdk.subscription import parse_sse, sse_lines
 from tests.support import Api, LiveServer, Project, live_server
 
 
@@ -47,7 +47,7 @@ class Reader:
 
     def _read(self) -> None:
         try:
-            for sse in parse_sse(self.response.iter_lines()):
+            for sse in parse_sse(sse_lines(self.response.iter_text())):
                 self.events.append((sse.id, sse.event, json.loads(sse.data)))
                 if sse.event == "ready":
                     self.ready.set()
@@ -163,3 +163,34 @@ def test_subscribed_client_reconnects_and_catches_up(app: Any, api: Api, project
     finally:
         client.close()
         server.stop()
+
+
+def test_text_with_unicode_line_separators_reaches_a_subscribed_client(
+    server: LiveServer, api: Api, project: Project
+) -> None:
+    """U+2028, U+2029 and U+0085 are line ends for str.splitlines (and httpx's iter_lines)
+    but not for SSE: the server escapes them in event data and the SDK splits lines the SSE
+    way, so such a prompt arrives whole."""
+    api.new_prompt(project.key)
+    api.new_version(project.key, user_template="one")
+    tricky = "Dear {{name}},\u2028next\u2029zqx\x85end \u00e9"
+    with Client(project.key, server.base_url, cache_ttl=3600, subscribe=True) as client:
+        assert client.wait_until_subscribed(5)
+        assert client.get_prompt("greeting").version == 1
+        raw = httpx.Client(timeout=httpx.Timeout(5.0, read=10.0))
+        with raw.stream(
+            "GET",
+            f"{server.base_url}/v1/stream",
+            headers={"Authorization": f"Bearer {project.key}", "Last-Event-ID": "0"},
+        ) as response:
+            api.new_version(project.key, user_template=tricky)
+            within(2, lambda: client.get_prompt("greeting").version == 2)
+            assert client.get_prompt("greeting").user_template == tricky
+            body = ""
+            for chunk in response.iter_text():
+                body += chunk
+                at = body.find("zqx")  # the new version's event: read to its end
+                if at != -1 and "\n\n" in body[at:]:
+                    break
+        raw.close()
+        assert "\\u2028" in body and "\u2028" not in body and "\x85" not in body

@@ -13,9 +13,10 @@ by it.
 from __future__ import annotations
 
 import json
+import re
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,9 @@ from promptops._backoff import Backoff
 if TYPE_CHECKING:
     from promptops.sdk._base import BaseClient
 
-__all__ = ["ServerSentEvent", "Subscription", "parse_sse"]
+__all__ = ["ServerSentEvent", "Subscription", "parse_sse", "sse_lines"]
+
+_LINE_END = re.compile("\r\n|\r|\n")
 
 log = logging.getLogger("promptops")
 
@@ -42,7 +45,27 @@ class ServerSentEvent:
     id: str | None
 
 
-def parse_sse(lines: Iterator[str]) -> Iterator[ServerSentEvent]:
+def sse_lines(chunks: Iterable[str]) -> Iterator[str]:
+    """The lines of a ``text/event-stream`` from its decoded text chunks, split at CRLF, LF
+    or CR only, as the SSE specification says (``str.splitlines`` and httpx's
+    ``iter_lines`` also split at U+2028, U+0085 and others, which JSON data may hold)."""
+    pending = ""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        text = pending + chunk
+        # A CR at the end may be the first half of a CRLF: wait for the next chunk.
+        cut = len(text) - 1 if text.endswith("\r") else len(text)
+        start = 0
+        for match in _LINE_END.finditer(text, 0, cut):
+            yield text[start : match.start()]
+            start = match.end()
+        pending = text[start:]
+    if pending:
+        yield from _LINE_END.split(pending.removesuffix("\r"))
+
+
+def parse_sse(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
     """Events from the lines of a ``text/event-stream`` (the WHATWG parsing rules)."""
     event, last_id = "", None
     data: list[str] = []
@@ -118,7 +141,7 @@ class Subscription:
         with self._http.stream("GET", "/v1/stream", headers=headers) as response:
             self._response = response
             response.raise_for_status()
-            for sse in parse_sse(response.iter_lines()):
+            for sse in parse_sse(sse_lines(response.iter_text())):
                 if self._stop.is_set():
                     return ready
                 if sse.event == "ready":

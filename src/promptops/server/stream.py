@@ -72,8 +72,16 @@ def _latest_id(db: Database) -> int:
         return int(session.scalar(select(func.max(Event.id))) or 0)
 
 
+# Characters that some line splitters (Python's str.splitlines, httpx's iter_lines) treat as
+# line ends although SSE does not: escaped in the JSON data (where they can only be inside
+# strings), so that no client splits an event's data line.
+_SPLITTERS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def _frame(event: Event) -> bytes:
     data = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False)
+    if not data.isascii():
+        data = data.translate(_SPLITTERS)
     return f"id: {event.id}\nevent: {event.type}\ndata: {data}\n\n".encode()
 
 
