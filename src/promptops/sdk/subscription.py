@@ -13,8 +13,8 @@ by it.
 from __future__ import annotations
 
 import json
-import re
 import logging
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
