@@ -126,18 +126,25 @@ class UserAuthenticator:
 
     # -- sign in / out -------------------------------------------------------------------
 
-    def login(self, email: str, password: str, address: str) -> tuple[str, SignedIn]:
-        """Check the password (rate-limited) and start a session: (cookie value, session)."""
-        key = email.strip().lower()
-        wait = self.limiter.retry_after(key, address)
+    def _refuse_if_limited(self, key: tuple[str, str], what: str, field: str) -> None:
+        """429 (with Retry-After) while ``key`` has failed too often in the window."""
+        wait = self.limiter.retry_after(*key)
         if wait is not None:
             minutes = max(1, math.ceil(wait / 60))
             raise RateLimitedError(
-                f"too many failed sign-in attempts for this email from your address; try"
-                f" again in {minutes} minute{'s' if minutes > 1 else ''}",
+                f"{what}; try again in {minutes} minute{'s' if minutes > 1 else ''}",
                 retry_after=math.ceil(wait),
-                field="email",
+                field=field,
             )
+
+    def login(self, email: str, password: str, address: str) -> tuple[str, SignedIn]:
+        """Check the password (rate-limited) and start a session: (cookie value, session)."""
+        key = email.strip().lower()
+        self._refuse_if_limited(
+            (key, address),
+            "too many failed sign-in attempts for this email from your address",
+            "email",
+        )
         with self.db.read() as session:
             user = users.find_by_email(session, key)
         if not users.password_matches(user, password, self.hasher):
@@ -187,15 +194,7 @@ class UserAuthenticator:
         sign-in, in a bucket of its own); ends the user's other sessions and keeps this one.
         Returns how many sessions were ended. Argon2 runs before the write transaction."""
         key = (f"password-change:{signed.user.id}", address)
-        wait = self.limiter.retry_after(*key)
-        if wait is not None:
-            minutes = max(1, math.ceil(wait / 60))
-            raise RateLimitedError(
-                f"too many wrong current passwords; try again in {minutes} minute"
-                f"{'s' if minutes > 1 else ''}",
-                retry_after=math.ceil(wait),
-                field="current_password",
-            )
+        self._refuse_if_limited(key, "too many wrong current passwords", "current_password")
         users.check_password(new, "new_password")  # the rules first: no argon2 for nothing
         with self.db.read() as session:
             user = session.get(User, signed.user.id)
