@@ -243,7 +243,8 @@ class Prompt:
             elif not isinstance(metadata, dict):
                 raise TypeError("'metadata' is not an object")
             messages, text = payload.get("messages"), payload.get("text")
-            if messages is None and text is None:  # an older server: the older fields alone
+            older = payload.get("type") in (None, "chat")
+            if messages is None and text is None and older:  # an older server's fields alone
                 content: dict[str, Any] = {
                     "user_template": _str(payload["user_template"], "user_template"),
                     "system_prompt": _str(payload.get("system_prompt") or "", "system_prompt"),

@@ -357,6 +357,7 @@ def _check_messages(messages: tuple[dict[str, Any], ...]) -> None:
         if message.get("role") not in _ROLES:
             raise ValueError(f"'messages.{i}.role' must be one of {', '.join(ROLES)}")
         _need_str(message.get("content"), f"messages.{i}.content")
+        _compile(message["content"], f"messages.{i}.content")  # memoised: parsed once
         for key in ("name", "tool_call_id"):
             if key in message:
                 _need_str(message[key], f"messages.{i}.{key}")
