@@ -190,10 +190,8 @@ class Content:
         missing = [name for name in needed if name not in given]
         if missing:
             raise MissingVariablesError(missing)
-        if strict:
-            unknown = sorted(name for name in given if name not in self.known)
-            if unknown:
-                raise UnknownVariablesError(unknown)
+        if strict and not self.known.issuperset(given):
+            raise UnknownVariablesError(sorted(name for name in given if name not in self.known))
         for name, expected, required in self.decls:
             value = given.get(name, _ABSENT)
             if value is _ABSENT or (value is None and not required):
