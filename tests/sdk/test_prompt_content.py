@@ -112,6 +112,8 @@ def test_fallbacks_with_the_new_fields() -> None:
     prompt = Prompt.from_fallback("s", None, fallback)
     assert prompt.is_fallback and prompt.params == {"top_p": 0.5}
     assert prompt.render(history=HISTORY) == [{"role": "system", "content": "Be ."}, *HISTORY]
+    with pytest.raises(ConfigurationError, match=r"'user_template': .* not closed"):
+        Prompt.from_fallback("s", None, "Hi {{#name}}")
     text = Prompt.from_fallback("s", 2, {"text": "Hello {{name}}"})
     assert (text.type, text.render(name="Ada"), text.version) == ("text", "Hello Ada", 2)
     bads: list[tuple[dict[str, Any], str]] = [

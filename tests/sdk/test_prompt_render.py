@@ -102,6 +102,10 @@ def test_render_text_and_render_system_per_shape() -> None:
     assert text.type == "text"
     assert text.render(name="Ada") == text.render_text(name="Ada") == "Hello Ada"
     assert text.render_system() == ""
+    declared = Prompt(slug="t", version=1, text="Hi", inputs=({"name": "user_id"},))
+    for method in (declared.render, declared.render_text):
+        with pytest.raises(MissingVariablesError, match="user_id"):
+            method()
     newer = chat(SYSTEM, HISTORY, USER)
     for method in (newer.render_text, newer.render_system):
         with pytest.raises(PromptShapeError) as caught:

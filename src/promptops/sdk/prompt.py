@@ -292,8 +292,8 @@ class Prompt:
         if isinstance(fallback, Prompt):
             return fallback.with_flags(is_fallback=True)
         if isinstance(fallback, str):
-            return cls(slug=slug, version=version, user_template=fallback, is_fallback=True)
-        if isinstance(fallback, Mapping):
+            fields: dict[str, Any] = {"user_template": fallback}
+        elif isinstance(fallback, Mapping):
             unknown = sorted(set(fallback) - _FALLBACK_FIELDS)
             if unknown:
                 raise ConfigurationError(
@@ -301,14 +301,15 @@ class Prompt:
                     f" (allowed: {', '.join(sorted(_FALLBACK_FIELDS))})"
                 )
             fields = {"slug": slug, "version": version, "user_template": "", **fallback}
-            try:
-                return cls(**fields, is_fallback=True)
-            except (TypeError, ValueError) as exc:
-                raise ConfigurationError(f"fallback for {slug!r}: {exc}") from exc
-        raise ConfigurationError(
-            f"fallback for {slug!r} must be a str (the user template), a dict of Prompt"
-            f" fields or a Prompt, not {type(fallback).__name__}"
-        )
+        else:
+            raise ConfigurationError(
+                f"fallback for {slug!r} must be a str (the user template), a dict of Prompt"
+                f" fields or a Prompt, not {type(fallback).__name__}"
+            )
+        try:
+            return cls(**{"slug": slug, "version": version, **fields}, is_fallback=True)
+        except (TypeError, ValueError) as exc:  # a template error is a ValueError too
+            raise ConfigurationError(f"fallback for {slug!r}: {exc}") from exc
 
 
 def _list(value: Any, name: str) -> list[dict[str, Any]]:

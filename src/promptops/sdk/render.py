@@ -174,7 +174,12 @@ class Content:
         self.required: tuple[str, ...] = tuple(
             dict.fromkeys([n for n in self.variables if n not in optional] + declared_required)
         )
-        self.user_needed = tuple(n for n in self.user.variables if n not in optional)
+        # render_text: a text prompt's are render()'s; the older shape's, its user template's
+        self.user_needed = (
+            self.required
+            if kind == TEXT
+            else tuple(n for n in self.user.variables if n not in optional)
+        )
         self.system_needed = tuple(n for n in self.system.variables if n not in optional)
         declared = [n for n, _, _ in self.decls]
         self.names: frozenset[str] = frozenset([*self.variables, *self.placeholders, *declared])
