@@ -8,7 +8,7 @@ Every error raised on purpose by PromptOps code derives from :class:`PromptOpsEr
     │   ├── MissingVariablesError     render() without a required variable
     │   ├── UnknownVariablesError     render() with a variable the template lacks
     │   ├── InputTypeError            a declared input given a value of another type
-    │   ├── PlaceholderValueError     a placeholder given something else than messages
+    │   ├── PlaceholderValueError     a placeholder given anything but messages
     │   ├── PromptShapeError          render_text()/render_system() of a chat prompt that
     │   │                             is not one system + one user message
     │   └── TemplateRenderError       a value or partial that cannot be rendered (a function)
@@ -85,8 +85,9 @@ class UnknownVariablesError(TemplateError):
         self.names = names
 
 
-class InputTypeError(TemplateError):
-    """A variable declared in the prompt's ``inputs`` was given a value of another type.
+class InputTypeError(TemplateError, TypeError):
+    """A variable declared in the prompt's ``inputs`` was given a value of another type
+    (also a ``TypeError``).
 
     ``name``: the variable; ``expected``: its declared type (``string``, ``number``,
     ``boolean``, ``list`` or ``object``); ``got``: the type of the value given, in the same

@@ -72,6 +72,7 @@ def test_errors_name_what_is_wrong_and_are_template_errors() -> None:
     assert str(bad.value) == "placeholder history[0]: 'content' must be a string, got number"
     for error in (missing.value, typed.value, bad.value):
         assert isinstance(error, TemplateError)
+    assert isinstance(typed.value, TypeError)
 
 
 def test_an_object_that_is_not_json_is_named_by_its_python_type() -> None:
