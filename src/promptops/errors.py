@@ -7,6 +7,10 @@ Every error raised on purpose by PromptOps code derives from :class:`PromptOpsEr
     │   ├── TemplateSyntaxError       unbalanced ``{{``/``}}``, bad variable name
     │   ├── MissingVariablesError     render() without a required variable
     │   ├── UnknownVariablesError     render() with a variable the template lacks
+    │   ├── InputTypeError            a declared input given a value of another type
+    │   ├── PlaceholderValueError     a placeholder given anything but messages
+    │   ├── PromptShapeError          render_text()/render_system() of a chat prompt that
+    │   │                             is not one system + one user message
     │   └── TemplateRenderError       a value or partial that cannot be rendered (a function)
     │       └── UnresolvedPartialError  ``{{> slug}}`` rendered without its template
     ├── SDK errors (promptops.sdk.errors)
@@ -21,9 +25,12 @@ from typing import Any
 
 __all__ = [
     "DomainError",
+    "InputTypeError",
     "InvalidInputError",
     "MissingVariablesError",
+    "PlaceholderValueError",
     "PromptOpsError",
+    "PromptShapeError",
     "TemplateError",
     "TemplateRenderError",
     "TemplateSyntaxError",
@@ -76,6 +83,47 @@ class UnknownVariablesError(TemplateError):
     def __init__(self, names: list[str]) -> None:
         super().__init__("unknown template variable(s): " + ", ".join(names))
         self.names = names
+
+
+class InputTypeError(TemplateError, TypeError):
+    """A variable declared in the prompt's ``inputs`` was given a value of another type
+    (also a ``TypeError``).
+
+    ``name``: the variable; ``expected``: its declared type (``string``, ``number``,
+    ``boolean``, ``list`` or ``object``); ``got``: the type of the value given, in the same
+    JSON terms (``null`` for None; a Python type name for anything else)."""
+
+    def __init__(self, name: str, expected: str, got: str) -> None:
+        super().__init__(f"variable {name!r} is declared as {expected}, got {got}")
+        self.name = name
+        self.expected = expected
+        self.got = got
+
+
+class PlaceholderValueError(TemplateError):
+    """A placeholder's value is not a list of messages.
+
+    ``name``: the placeholder; ``index``: the offending message's position in the list
+    (None when the value itself is not a list); ``reason``: what is wrong."""
+
+    def __init__(self, name: str, reason: str, *, index: int | None = None) -> None:
+        where = name if index is None else f"{name}[{index}]"
+        super().__init__(f"placeholder {where}: {reason}")
+        self.name = name
+        self.index = index
+        self.reason = reason
+
+
+class PromptShapeError(TemplateError):
+    """``render_text()`` or ``render_system()`` of a chat prompt whose messages are not the
+    older shape (one optional system message, then one user message): use ``render()``.
+
+    ``slug``: the prompt; ``method``: the method called."""
+
+    def __init__(self, slug: str, method: str, detail: str) -> None:
+        super().__init__(f"{method}() of prompt {slug!r}: {detail}; use render()")
+        self.slug = slug
+        self.method = method
 
 
 class TemplateRenderError(TemplateError):

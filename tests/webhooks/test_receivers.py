@@ -10,14 +10,17 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
+import promptops
 import promptops.receivers
 import promptops.webhooks
 from promptops.receivers import MemoryCache, PromptCache, RedisCache, WebhookReceiver
+from promptops.sdk.prompt import Prompt
 from promptops.webhooks import InvalidSecretError, generate_secret, sign_headers
 
 
@@ -101,6 +104,20 @@ def test_bad_keys_and_payloads(cache: PromptCache) -> None:
         cache.set({"slug": "greeting"})
     with pytest.raises(ValueError, match="deployment_id"):
         cache.set(prompt(None))
+
+
+def test_stores_keep_chat_and_text_payloads_whole(cache: PromptCache) -> None:
+    """The new content (messages, placeholders, tools, text) survives a store, and the SDK
+    renders what it reads back."""
+    fixtures = Path(promptops.__file__).parent / "contract" / "fixtures" / "active"
+    for name in ("chat", "text"):
+        doc = json.loads((fixtures / f"{name}.json").read_text(encoding="utf-8"))
+        payload = doc["payload"]
+        assert cache.set(payload) is True
+        stored = cache.get(payload["slug"], environment=payload["environment"])
+        assert stored == payload
+        case = doc["renders"][0]
+        assert Prompt.from_payload(stored).render(case["variables"]) == case["expected"]
 
 
 def test_redis_cache_is_shared_between_clients_and_expires(redis_cache: RedisCache) -> None:
