@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from promptops.contract.webhooks import EventType
 from promptops.domain.events import EVENT_TYPES
-from promptops.server.api.routes.webhooks import EventType
 from promptops.server.config import Settings
 from tests.server.helpers import assert_error, row_counts
 from tests.support import Api, Project

@@ -1,8 +1,13 @@
 """Prompt version files for `promptops versions create --file` (JSON, or YAML with PyYAML).
 
-A file holds one version: ``user_template`` and ``model`` are required; ``system_prompt``,
-``temperature``, ``max_tokens``, ``metadata``, ``commit_message`` and ``author`` optional.
-Problems are reported with the file name and the field before anything is sent.
+A file holds one version: the body of ``POST /v1/prompts/{slug}/versions``
+(:class:`promptops.contract.content.VersionCreate`): ``messages`` (or ``text``, or the older
+``system_prompt`` + ``user_template``) and ``model``; ``temperature``, ``max_tokens``,
+``params``, ``inputs``, ``tools``, ``tool_choice``, ``response_format``, ``metadata``,
+``commit_message`` and ``author`` optional. With the contract installed (``promptops[server]``)
+a file is checked by the same model as the API's before anything is sent, and a problem is
+reported with the file name and the field; without it the server's answer (a 422 naming the
+field) is what the user sees.
 """
 
 from __future__ import annotations
@@ -12,22 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from promptops.cli.http import CliError
-from promptops.errors import TemplateSyntaxError
-from promptops.templating import Template
 
 __all__ = ["VERSION_FIELDS", "load_version_file"]
 
-VERSION_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "system_prompt": str,
-    "user_template": str,
-    "model": str,
-    "temperature": (int, float),
-    "max_tokens": int,
-    "metadata": dict,
-    "commit_message": str,
-    "author": str,
-}
-_REQUIRED = ("user_template", "model")
+# The fields of VersionCreate, in the order a file is written (a test holds them equal).
+VERSION_FIELDS: tuple[str, ...] = (
+    "system_prompt",
+    "user_template",
+    "messages",
+    "text",
+    "model",
+    "temperature",
+    "max_tokens",
+    "params",
+    "inputs",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "metadata",
+    "commit_message",
+    "author",
+)
 _MAX_FILE = 1024 * 1024
 
 
@@ -49,7 +59,22 @@ def _parse(path: Path, text: str) -> Any:
         ) from None
 
 
+def _check(path: Path, data: dict[str, Any]) -> None:
+    """The contract's verdict on the file (nothing when the contract is not installed)."""
+    try:
+        from promptops.contract.content import VersionCreate
+        from promptops.contract.validation import parse
+        from promptops.errors import InvalidInputError
+    except ImportError:  # the SDK-only install: the server checks the body
+        return
+    try:
+        parse(VersionCreate, data)
+    except InvalidInputError as exc:
+        raise CliError(f"{path}: {exc.message}") from None
+
+
 def load_version_file(path: Path) -> dict[str, Any]:
+    """The version body a file holds, as written (checked, not rewritten)."""
     try:
         if path.stat().st_size > _MAX_FILE:
             raise CliError(f"{path}: file is larger than {_MAX_FILE} bytes")
@@ -61,20 +86,8 @@ def load_version_file(path: Path) -> dict[str, Any]:
     data = _parse(path, text)
     if not isinstance(data, dict):
         raise CliError(f"{path}: expected an object with the version's fields at the top level")
-    unknown = sorted(set(data) - set(VERSION_FIELDS))
+    unknown = sorted(str(k) for k in set(data) - set(VERSION_FIELDS))
     if unknown:
         raise CliError(f"{path}: unknown field(s) {', '.join(unknown)}")
-    for name in _REQUIRED:
-        if name not in data:
-            raise CliError(f"{path}: missing required field {name!r}")
-    for name, value in data.items():
-        kind = VERSION_FIELDS[name]
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise CliError(f"{path}: field {name!r} has the wrong type ({type(value).__name__})")
-    for name in ("system_prompt", "user_template"):
-        if isinstance(data.get(name), str):
-            try:
-                Template(data[name])
-            except TemplateSyntaxError as exc:
-                raise CliError(f"{path}: {name}: {exc.message}") from None
+    _check(path, data)
     return data

@@ -3,7 +3,7 @@ classes of request (strict, no unknown fields) and response models."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -11,17 +11,22 @@ from promptops.contract.text import clean_json, clean_text
 
 __all__ = [
     "MAX_TEXT",
+    "Environment",
     "Identifier",
     "Input",
     "JSONObject",
     "Name",
     "Output",
+    "Role",
     "Str",
     "Text",
 ]
 
 MAX_TEXT = 200_000
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+Environment = Literal["dev", "staging", "production"]
+Role = Literal["read", "write"]  # of an API key
 
 
 def Str(max_length: int, min_length: int = 0) -> Any:

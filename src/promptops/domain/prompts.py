@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from promptops.contract.slugs import SLUG_PATTERN, check_slug
 from promptops.db.models import Prompt, utcnow
 from promptops.domain import audit, changes
 from promptops.domain.access import Actor
 from promptops.domain.errors import ConflictError, InvalidInputError, NotFoundError
 
 __all__ = [
-    "SLUG_PATTERN",
-    "check_slug",
     "create_prompt",
     "get_prompt",
     "list_prompts",
     "slug_of",
     "update_prompt",
 ]
-
-SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?$")
-
-
-def check_slug(slug: str, field: str = "slug") -> str:
-    if not SLUG_PATTERN.match(slug):
-        raise InvalidInputError(
-            f"invalid slug {slug[:60]!r}: use 1-100 lowercase letters, digits, '-' and '_',"
-            " starting and ending with a letter or digit",
-            field=field,
-        )
-    return slug
 
 
 def slug_of(session: Session, prompt_id: int) -> str:

@@ -18,13 +18,13 @@ from typing import Any
 import anyio.to_thread
 
 from promptops.contract.prompts import ActivePromptOut
+from promptops.contract.slugs import SLUG_PATTERN
 from promptops.db.session import Database
 from promptops.domain import deployments
 from promptops.domain.access import Actor
 from promptops.domain.changes import Change
 from promptops.domain.errors import DomainError, NotFoundError
 from promptops.domain.payloads import version_out
-from promptops.domain.prompts import SLUG_PATTERN
 from promptops.server.auth import KeyAuthenticator, bearer_token
 
 __all__ = ["ActiveSnapshot", "HotPath", "Reply"]

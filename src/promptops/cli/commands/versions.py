@@ -46,9 +46,17 @@ def versions_show(api: ApiCaller, args: argparse.Namespace) -> Shown:
     return Shown(version, "\n".join(lines + version_text(version)))
 
 
+def _fields(*versions: dict[str, Any]) -> list[str]:
+    """The file fields of versions of the API: the older ``system_prompt`` +
+    ``user_template`` when every one has that shape, else their ``messages`` (or ``text``)."""
+    older = all(v.get("user_template") is not None for v in versions)
+    skip = ("messages",) if older else ("system_prompt", "user_template")
+    return [k for k in VERSION_FIELDS if k not in skip]
+
+
 def version_file(version: dict[str, Any]) -> dict[str, Any]:
     """The fields of a version file (`versions create --file`) for a version of the API."""
-    return {k: version[k] for k in VERSION_FIELDS if version.get(k) not in (None, {}, "")}
+    return {k: version[k] for k in _fields(version) if version.get(k) not in (None, {}, "", [])}
 
 
 def _file_text(path: Path | None, fields: dict[str, Any]) -> str:
@@ -89,7 +97,7 @@ def field_diff(
 ) -> dict[str, list[str]]:
     """A unified diff per field that differs between two versions (the API's JSON)."""
     out: dict[str, list[str]] = {}
-    for name in VERSION_FIELDS:
+    for name in _fields(old, new):
         a, b = old.get(name), new.get(name)
         if a == b:
             continue

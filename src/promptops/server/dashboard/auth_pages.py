@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from promptops.contract.users import TokenCreate
+from promptops.contract.validation import parse
 from promptops.db.models import User
 from promptops.domain import sessions, users
-from promptops.domain.errors import AuthenticationError, DomainError
+from promptops.domain.errors import AuthenticationError, DomainError, InvalidInputError
 from promptops.server.dashboard.web import (
     CheckedForm,
     CsrfError,
@@ -138,7 +140,10 @@ def account(request: Request, viewer: ViewerDep) -> Response:
 
 @router.post("/account/tokens")
 def create_token(request: Request, viewer: ViewerDep, form: CheckedForm) -> Response:
-    name = text(form, "name").strip()[:200] or None
+    try:
+        name = parse(TokenCreate, {"name": text(form, "name").strip() or None}).name
+    except InvalidInputError as exc:
+        return _account(request, viewer, errors=field_errors(exc, "name"), status=exc.status)
     with app_state(request).db.write() as session:
         user = session.get(User, viewer.user.id)
         assert user is not None

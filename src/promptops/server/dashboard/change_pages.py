@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from promptops.contract.deployments import Decision, PromoteRequest
+from promptops.contract.validation import parse
 from promptops.db.models import ActiveDeployment, ChangeRequest, Deployment
 from promptops.db.session import Session
 from promptops.domain import actors, approvals, deployments, prompts, protection, versions
@@ -75,7 +77,7 @@ def confirm_promote(
 @router.post("/p/{project_id}/prompts/{slug}/promote")
 def promote(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
     environment, raw = text(form, "environment"), text(form, "version")
-    comment = text(form, "comment").strip()[:2000] or None
+    comment = text(form, "comment").strip() or None
     values: dict[str, Any] = {"version": int(raw) if raw.isdigit() and len(raw) < 10 else None}
     values["environment"] = environment
     values["comment"] = comment or ""
@@ -84,6 +86,7 @@ def promote(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) -> 
             raise InvalidInputError("choose the environment to promote to", field="environment")
         if values["version"] is None:
             raise InvalidInputError("choose a version", field="version")
+        parse(PromoteRequest, {"version": values["version"], "comment": comment})
         with app_state(request).db.write() as session:
             row = deployments.promote(
                 session, ctx.actor, slug, environment, version=values["version"], comment=comment
@@ -126,7 +129,7 @@ def _rollback_target(request: Request, ctx: ProjectCtx, slug: str, environment: 
 @router.post("/p/{project_id}/prompts/{slug}/rollback")
 def rollback(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
     environment = text(form, "environment")
-    comment = text(form, "comment").strip()[:2000] or None
+    comment = parse(Decision, {"comment": text(form, "comment").strip() or None}).comment
     if environment not in ENVIRONMENTS:
         raise InvalidInputError("choose the environment to roll back")
     try:
@@ -219,8 +222,9 @@ def decide(
     ctx: ProjectDep,
     form: CheckedForm,
 ) -> Response:
-    comment = text(form, "comment").strip()[:2000] or None
+    comment = text(form, "comment").strip() or None
     try:
+        parse(Decision, {"comment": comment})  # the API's rule
         with app_state(request).db.write() as session:
             if decision == "approve":
                 cr, row = approvals.approve(session, ctx.actor, request_id, comment=comment)

@@ -10,6 +10,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from promptops.contract.projects import KeyCreate, ProjectCreate
+from promptops.contract.users import MemberSet
+from promptops.contract.validation import parse
 from promptops.db.models import ApiKey, AuditEvent, User
 from promptops.domain import actors, audit, keys, projects, protection, users
 from promptops.domain.access import ENVIRONMENTS, MEMBER_ROLES, ROLES
@@ -55,8 +58,10 @@ def create_project(request: Request, viewer: ViewerDep, form: CheckedForm) -> Re
     name = text(form, "name").strip()
     if not viewer.is_instance_admin:
         raise PermissionDeniedError("only an instance admin creates projects")
-    if not name or len(name) > 200:
-        errors = {"name": "enter a name of 1 to 200 characters"}
+    try:
+        name = parse(ProjectCreate, {"name": name}).name  # the API's rule and message
+    except InvalidInputError as exc:
+        errors = field_errors(exc, "name")
         return _projects(request, viewer, errors=errors, values={"name": name}, status=422)
     st = app_state(request)
     secret = keys.new_secret(st.settings.bcrypt_rounds)  # bcrypt before the transaction
@@ -101,12 +106,14 @@ def key_list(request: Request, ctx: ProjectDep) -> Response:
 
 @router.post("/p/{project_id}/keys")
 def create_key(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
-    name, environment = text(form, "name").strip()[:200], text(form, "environment")
+    name, environment = text(form, "name").strip(), text(form, "environment")
     role, bypass = text(form, "role", "read"), text(form, "can_bypass_protection") == "on"
     values = {"name": name, "environment": environment, "role": role}
     values["can_bypass_protection"] = "on" if bypass else ""
     st = app_state(request)
     try:
+        body = {"environment": environment, "role": role, "name": name or None}
+        parse(KeyCreate, {**body, "can_bypass_protection": bypass})  # the API's rules
         keys.check_create(
             ctx.actor, environment=environment, role=role, can_bypass_protection=bypass
         )
@@ -193,6 +200,7 @@ def set_member(request: Request, ctx: ProjectDep, form: CheckedForm) -> Response
     values = {"email": email, "role": role}
     st = app_state(request)
     try:
+        parse(MemberSet, values)  # the API's rules
         address = users.normalize_email(email)
         hashed = None  # a new user's password, hashed before the write transaction
         if password and ctx.viewer.is_instance_admin:

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
+from promptops.contract.catalog import PromptCreate
+from promptops.contract.validation import parse
 from promptops.db.models import ActiveDeployment, Deployment, Prompt
 from promptops.db.session import Session
 from promptops.domain import actors, approvals, deployments, prompts, protection, versions
@@ -59,22 +61,21 @@ def create_prompt(request: Request, ctx: ProjectDep, form: CheckedForm) -> Respo
         "description": text(form, "description").strip(),
     }
     errors = {}
-    if not values["name"] or len(values["name"]) > 200:
-        errors["name"] = "enter a name of 1 to 200 characters"
-    if not errors:
-        try:
-            with app_state(request).db.write() as session:
-                prompts.create_prompt(
-                    session,
-                    ctx.actor,
-                    slug=values["slug"],
-                    name=values["name"],
-                    description=values["description"][:5000] or None,
-                )
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            errors = field_errors(exc, "slug")
+    try:
+        body = parse(PromptCreate, {**values, "description": values["description"] or None})
+        with app_state(request).db.write() as session:
+            prompts.create_prompt(
+                session,
+                ctx.actor,
+                slug=body.slug,
+                name=body.name,
+                description=body.description,
+                type=body.type,
+            )
+    except DomainError as exc:
+        if exc.status == 403:
+            raise
+        errors = field_errors(exc, "slug")
     if errors:
         return _prompt_list(request, ctx, None, errors=errors, values=values, status=422)
     return redirect(

@@ -13,6 +13,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from promptops.contract.validation import parse
+from promptops.contract.webhooks import WebhookCreate
 from promptops.domain import actors, webhook_scope, webhooks
 from promptops.domain.access import ENVIRONMENTS
 from promptops.domain.errors import DomainError
@@ -60,15 +62,24 @@ def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Resp
     values = {"url": url, "description": description, "events": chosen, "envs": envs}
     st = app_state(request)
     try:
+        body = parse(  # the API's rules and messages
+            WebhookCreate,
+            {
+                "url": url,
+                "description": description or None,
+                "event_types": chosen,
+                "environments": envs or None,
+            },
+        )
         with st.db.write() as session:
             endpoint = webhooks.create_endpoint(
                 session,
                 ctx.actor,
-                url=url,
+                url=body.url,
                 allow_private=allow_private(st.settings),
-                description=description[:2000] or None,
-                event_types=chosen,
-                environments=envs or None,
+                description=body.description,
+                event_types=list(body.event_types),
+                environments=body.environments,
             )
             created = {"id": endpoint.id, "secret": endpoint.secret}
     except DomainError as exc:

@@ -6,18 +6,19 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from promptops.domain import approvals, protection
-from promptops.server.api.deps import ActorDep, Limit, ProjectQuery, ReadSession, StateDep
-from promptops.server.api.schemas import DeploymentOut, Environment
-from promptops.server.api.schemas_users import (
+from promptops.contract.deployments import (
     ApprovalOut,
     ChangeRequestList,
     ChangeRequestOut,
     Decision,
+    DeploymentOut,
     EnvironmentOut,
     EnvironmentUpdate,
-    change_request_out,
 )
+from promptops.contract.fields import Environment
+from promptops.domain import approvals, protection
+from promptops.server.api.deps import ActorDep, Limit, ProjectQuery, ReadSession, StateDep
+from promptops.server.serialize import change_request_out
 
 router = APIRouter(tags=["approvals"])
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from promptops.contract.audit import AuditEventOut, AuditList
 from promptops.domain import audit
 from promptops.server.api.deps import ActorDep, Limit, ProjectQuery, ReadSession
-from promptops.server.api.schemas import AuditEventOut, AuditList
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

@@ -6,17 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from promptops.domain import deployments, prompts
-from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep, own_project
-from promptops.server.api.schemas import (
+from promptops.contract.deployments import (
     ActiveDeploymentOut,
     DeploymentHistory,
     DeploymentOut,
     DeploymentsOut,
-    Environment,
     PromoteRequest,
 )
-from promptops.server.api.schemas_users import PENDING_RESPONSE, deployed_or_pending
+from promptops.contract.fields import Environment
+from promptops.domain import deployments, prompts
+from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep, own_project
+from promptops.server.serialize import PENDING_RESPONSE, deployed_or_pending
 
 router = APIRouter(prefix="/v1/prompts/{slug}/deployments", tags=["deployments"])
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from promptops.contract.projects import KeyCreate, KeyCreated, KeyOut
 from promptops.domain import keys
 from promptops.server.api.deps import ActorDep, ProjectQuery, ReadSession, StateDep
-from promptops.server.api.schemas import KeyCreate, KeyCreated, KeyOut
 from promptops.server.serialize import key_created
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])

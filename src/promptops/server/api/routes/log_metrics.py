@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from promptops.contract.errors import ErrorBody
+from promptops.contract.fields import Environment
 from promptops.domain import log_metrics
 from promptops.server.api.deps import ActorDep, ProjectQuery, ReadSession
 from promptops.server.api.routes.logs import UTCDateTime
-from promptops.server.api.schemas import Environment, ErrorBody
 
 __all__ = ["MetricsOut", "MetricsRowOut", "router"]
 

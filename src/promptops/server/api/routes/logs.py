@@ -26,13 +26,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
-from promptops.contract.fields import Input, Str, Text
+from promptops.contract.errors import ErrorBody
+from promptops.contract.fields import Environment, Input, Str, Text
 from promptops.domain import logs
 from promptops.domain.access import Actor
 from promptops.domain.errors import InvalidInputError
 from promptops.server.api.deps import ActorDep, AppState, Limit, ProjectQuery, ReadSession, StateDep
 from promptops.server.api.log_decode import decode_batch
-from promptops.server.api.schemas import Environment, ErrorBody
 
 __all__ = ["LogBatch", "LogBatchResult", "LogList", "LogOut", "LogRecordIn", "router"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from promptops.contract.projects import ProjectCreate, ProjectCreated, ProjectOut
 from promptops.domain import keys, projects
 from promptops.server.api.deps import ActorDep, ReadSession, StateDep
-from promptops.server.api.schemas import ProjectCreate, ProjectCreated, ProjectOut
 from promptops.server.serialize import key_created
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])

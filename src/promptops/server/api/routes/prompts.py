@@ -7,21 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AfterValidator
 
-from promptops.contract.content import VersionCreate
-from promptops.contract.prompts import ActivePromptOut, VersionCreated, VersionOut
-from promptops.db.models import Prompt
-from promptops.db.session import Session
-from promptops.domain import deployments, prompts, versions
-from promptops.domain.payloads import version_out
-from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep, no_nul, own_project
-from promptops.server.api.schemas import (
-    ErrorBody,
+from promptops.contract.catalog import (
     PromptCreate,
     PromptList,
     PromptOut,
     PromptUpdate,
     VersionList,
 )
+from promptops.contract.content import VersionCreate
+from promptops.contract.errors import ErrorBody
+from promptops.contract.prompts import ActivePromptOut, VersionCreated, VersionOut
+from promptops.db.models import Prompt
+from promptops.db.session import Session
+from promptops.domain import deployments, prompts, versions
+from promptops.domain.payloads import version_out
+from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep, no_nul, own_project
 from promptops.server.hotpath import not_modified
 
 router = APIRouter(prefix="/v1/prompts", tags=["prompts"])

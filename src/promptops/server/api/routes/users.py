@@ -6,13 +6,7 @@ import secrets
 
 from fastapi import APIRouter, Response
 
-from promptops.db.models import User
-from promptops.db.session import Session
-from promptops.domain import sessions, users
-from promptops.domain.access import Actor
-from promptops.domain.errors import PermissionDeniedError
-from promptops.server.api.deps import ActorDep, ProjectQuery, ReadSession, StateDep
-from promptops.server.api.schemas_users import (
+from promptops.contract.users import (
     MemberOut,
     MemberSet,
     MembershipOut,
@@ -24,6 +18,12 @@ from promptops.server.api.schemas_users import (
     UserCreated,
     UserOut,
 )
+from promptops.db.models import User
+from promptops.db.session import Session
+from promptops.domain import sessions, users
+from promptops.domain.access import Actor
+from promptops.domain.errors import PermissionDeniedError
+from promptops.server.api.deps import ActorDep, ProjectQuery, ReadSession, StateDep
 
 router = APIRouter(tags=["users"])
 

@@ -9,130 +9,32 @@ nothing (404).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field, StrictBool
 
+from promptops.contract.webhooks import (
+    AttemptOut,
+    DeliveryDetail,
+    DeliveryList,
+    DeliveryOut,
+    DeliveryStatus,
+    RotateRequest,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookList,
+    WebhookOut,
+    WebhookUpdate,
+)
 from promptops.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from promptops.domain import webhooks
 from promptops.server.api.deps import ActorDep, Limit, ProjectQuery, ReadSession, StateDep
-from promptops.server.api.schemas import Environment, Input, Output, Str
 from promptops.worker.runner import allow_private
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
-# Kept equal to promptops.domain.events.EVENT_TYPES (a test holds it).
-EventType = Literal[
-    "prompt_created",
-    "prompt_template_version_created",
-    "prompt_template_label_moved",
-    "prompt_template_label_change_approved",
-    "agent_run_completed",
-]
 WebhookId = Annotated[str, Path(max_length=40, description="The endpoint id (wh_…)")]
 DeliveryId = Annotated[int, Path(ge=1, le=2**62)]
-Url = Str(2048, 1)
-Description = Str(1000)
-Environments = Annotated[
-    list[Environment],
-    Field(
-        min_length=1,
-        max_length=3,
-        description="The environments whose events it receives (project-wide events, such as"
-        " prompt_created, go to every endpoint).",
-    ),
-]
-
-
-class WebhookCreate(Input):
-    url: Url  # type: ignore[valid-type]
-    description: Description | None = None  # type: ignore[valid-type]
-    event_types: list[EventType] = Field(
-        default_factory=list, max_length=20, description="Event types to send; empty: all."
-    )
-    environments: Environments | None = Field(
-        None, description="Default: the key's own environment (people, admin key: all)."
-    )
-    enabled: StrictBool = True
-    project_id: Str(64) | None = None  # type: ignore[valid-type]  # instance admin key only
-
-
-class WebhookUpdate(Input):
-    url: Url | None = None  # type: ignore[valid-type]
-    description: Description | None = None  # type: ignore[valid-type]
-    event_types: list[EventType] | None = Field(None, max_length=20)
-    environments: Environments | None = None
-    enabled: StrictBool | None = None
-
-
-class RotateRequest(Input):
-    overlap_seconds: Annotated[float, Field(ge=0, le=30 * 86400, allow_inf_nan=False)] | None = (
-        Field(None, description="How long the old secret stays valid (default: the setting).")
-    )
-
-
-class WebhookOut(Output):
-    id: str
-    url: str
-    description: str | None
-    event_types: list[str]
-    environments: list[str]
-    enabled: bool
-    disabled_reason: str | None
-    failure_count: int = Field(description="Failed attempts in a row.")
-    previous_secret_expires_at: datetime | None = Field(
-        description="Until then deliveries are also signed with the secret before the last"
-        " rotation."
-    )
-    created_by: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class WebhookCreated(WebhookOut):
-    secret: str = Field(description="The signing secret (whsec_…). Shown only here; store it.")
-
-
-class WebhookList(BaseModel):
-    data: list[WebhookOut]
-
-
-class AttemptOut(Output):
-    attempt: int
-    worker: str | None
-    started_at: datetime
-    succeeded: bool
-    status_code: int | None
-    latency_ms: float | None
-    response_excerpt: str | None = Field(description="The first 1 KiB of the response body.")
-    error: str | None
-
-
-class DeliveryOut(BaseModel):
-    id: int
-    endpoint_id: str
-    event_id: str = Field(description="The webhook-id header of every attempt.")
-    event_type: str
-    status: Literal["pending", "succeeded", "failed", "cancelled"]
-    attempt_count: int
-    next_attempt_at: datetime | None
-    last_status_code: int | None
-    last_error: str | None
-    redelivery_of: int | None
-    created_at: datetime
-    completed_at: datetime | None
-    attempts: list[AttemptOut]
-
-
-class DeliveryDetail(DeliveryOut):
-    payload: dict[str, Any] = Field(description="The request body sent.")
-
-
-class DeliveryList(BaseModel):
-    data: list[DeliveryOut]
-    next_cursor: int | None
 
 
 def _delivery(row: WebhookDelivery, event: Event, attempts: list[WebhookAttempt]) -> dict[str, Any]:
@@ -256,7 +158,7 @@ def list_deliveries(
     project_id: ProjectQuery = None,
     limit: Limit = 50,
     cursor: Annotated[int | None, Query(ge=1, le=2**62)] = None,
-    status: Literal["pending", "succeeded", "failed", "cancelled"] | None = None,
+    status: DeliveryStatus | None = None,
 ) -> DeliveryList:
     """The delivery log, newest first: each delivery with its attempts."""
     endpoint = webhooks.find_endpoint(session, actor, webhook_id, project_id=project_id)
