@@ -152,6 +152,11 @@ def _pieces(text: str) -> list[str]:
     return pieces
 
 
+def _slices(text: str, size: int = 5) -> list[str]:
+    """``text`` in pieces of ``size`` characters (how tool-call arguments are streamed)."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
 def _truncate(text: str, limit: Any) -> tuple[str, bool]:
     """Cut ``text`` to ``limit`` words (the fake's tokens). Returns (text, truncated)."""
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
@@ -740,7 +745,7 @@ class FakeProviderServer:
                 events.append(chunk([choice({"tool_calls": [head]})]))
                 events += [
                     chunk([choice({"tool_calls": [{"index": i, "function": {"arguments": p}}]})])
-                    for p in _pieces(call["function"]["arguments"])
+                    for p in _slices(call["function"]["arguments"])
                 ]
         else:
             events += [chunk([choice({"content": piece})]) for piece in _pieces(text)]
@@ -914,7 +919,7 @@ def _anthropic_block_events(
         start = {**block, "input": {}}
         deltas = [
             {"type": "input_json_delta", "partial_json": piece}
-            for piece in _pieces(raw_input or "")
+            for piece in _slices(raw_input or "")
         ]
     else:
         start = {"type": "text", "text": ""}

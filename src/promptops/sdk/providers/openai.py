@@ -30,6 +30,7 @@ from promptops.sdk.providers.spec import (
 from promptops.sdk.run_result import ToolCall
 
 _PLAIN = frozenset(("role", "content", "name"))
+_PLAIN_ROLES = frozenset(("system", "developer", "user", "assistant"))
 
 __all__ = ["OpenAIProvider"]
 
@@ -187,7 +188,7 @@ class OpenAIProvider(Provider):
 
 def _messages(messages: Sequence[Mapping[str, Any]]) -> list[Any]:
     """The rendered messages in the API's form: as they are when plain (the usual case)."""
-    if all(_PLAIN.issuperset(m) for m in messages):
+    if all(_PLAIN.issuperset(m) and m.get("role") in _PLAIN_ROLES for m in messages):
         return list(messages)
     out: list[Any] = []
     for i, message in enumerate(messages):

@@ -87,13 +87,18 @@ def call_spec(prompt: Prompt, overrides: dict[str, Any]) -> CallSpec:
         "response_format": prompt.response_format,
         **{name: prompt.params.get(name) for name in PARAMS},
     }
+    given: frozenset[str] = frozenset()
     if overrides and not CALL_FIELDS.isdisjoint(overrides):
-        for name in CALL_FIELDS.intersection(overrides):
+        given = CALL_FIELDS.intersection(overrides)
+        for name in given:
             values[name] = overrides.pop(name)
     params = {name: values[name] for name in PARAMS if values[name] is not None}
     tools = _tools(values["tools"])
     fmt = _response_format(values["response_format"])
-    choice = _tool_choice(values["tool_choice"], tools)
+    choice = values["tool_choice"]
+    if tools is None and "tools" in given and "tool_choice" not in given:
+        choice = None  # the call left the tools out: the version's choice goes with them
+    choice = _tool_choice(choice, tools)
     if tools is None and choice is None and fmt is None and not params:
         return EMPTY
     return CallSpec(tools, choice, fmt, params)
