@@ -5,6 +5,7 @@ as the real API does. What a provider cannot express fails before any request.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -67,15 +68,30 @@ def spec_of(**fields: Any) -> CallSpec:
     return call_spec(prompt, {})
 
 
-def send(fake: FakeProviderServer, provider: str, messages: list[dict[str, Any]], spec: CallSpec):
-    """Build the call with the adapter and send it with the official library; the body the
-    fake received."""
+_CLIENTS: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    for client in _CLIENTS.values():
+        client.close()
+    _CLIENTS.clear()
+
+
+def send(
+    fake: FakeProviderServer, provider: str, messages: list[dict[str, Any]], spec: CallSpec
+) -> tuple[Any, Any]:
+    """Build the call with the adapter and send it with the official library (one client per
+    provider for the module); the body the fake received, and the library's response."""
     adapter = get_provider(provider)
     model = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5"}
     kwargs = adapter.build(messages, model[provider], None, 64, {}, False, False, spec)
-    factory = {"openai": openai_client, "anthropic": anthropic_client, "gemini": gemini_client}
-    with factory[provider](fake) as client:  # type: ignore[attr-defined]
-        response = adapter.create(client, kwargs, False)
+    client = _CLIENTS.get(provider)
+    if client is None:
+        factory = {"openai": openai_client, "anthropic": anthropic_client, "gemini": gemini_client}
+        client = _CLIENTS[provider] = factory[provider](fake)  # type: ignore[operator]
+    response = adapter.create(client, kwargs, False)
     sent = fake.last_request(provider)
     assert sent.status == 200, sent.body
     return sent.body, response
