@@ -418,6 +418,7 @@ def test_call_spec_overrides_and_checks() -> None:
     spec = call_spec(prompt, overrides)
     assert overrides == {"user": "u"}  # the neutral names are taken, the others left
     assert spec.params == {"top_p": 0.3} and spec.tool_choice == "get_time"
+    assert call_spec(prompt, {"stop": "END"}).params["stop"] == ["END"]
     assert spec.json_format == "json_object" and spec.schema is None
     dropped = call_spec(prompt, {"tools": None, "response_format": {"type": "text"}})
     assert dropped.tools is None and dropped.tool_choice is None  # "auto" without tools: left out

@@ -15,6 +15,7 @@ from tests.fakes.providers import FakeProviderServer, FakeToolCall
 from tests.sdk.conftest import Server
 from tests.sdk.run_support import (  # fake_fixture, fake_providers_fixture: fixtures
     VARIABLES,
+    all_logs,
     anthropic_client,
     async_anthropic_client,
     async_openai_client,
@@ -231,8 +232,10 @@ def test_anthropic_cannot_express_refused_before_any_call(
             client.run("greeting", VARIABLES, client=ant)
         assert (info.value.provider, info.value.field) == ("anthropic", "params.seed")
         assert fake.requests_for("anthropic") == []
-        client.run("greeting", VARIABLES, client=ant, seed=None)  # the call leaves it out
+        ok = client.run("greeting", VARIABLES, client=ant, seed=None)  # the call leaves it out
         assert "seed" not in fake.last_request("anthropic").body
+        assert client.flush(10)
+    assert [e["id"] for e in all_logs(server.base_url, server.write_key)] == [ok.log_id]
 
 
 def test_gemini_tools_json_and_params_sync_and_streamed(

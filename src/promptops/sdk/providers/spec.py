@@ -93,6 +93,8 @@ def call_spec(prompt: Prompt, overrides: dict[str, Any]) -> CallSpec:
         for name in given:
             values[name] = overrides.pop(name)
     params = {name: values[name] for name in PARAMS if values[name] is not None}
+    if isinstance(params.get("stop"), str):  # OpenAI also takes one string
+        params["stop"] = [params["stop"]]
     tools = _tools(values["tools"])
     fmt = _response_format(values["response_format"])
     choice = values["tool_choice"]
