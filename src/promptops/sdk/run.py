@@ -332,9 +332,11 @@ def run_sync(
     (default: from ``client``'s type, the version's ``metadata["provider"]``, or the model
     name); ``client`` / ``provider_client`` is your configured provider client (default: one
     made from the environment); ``version`` / ``fallback`` as in ``get_prompt``; ``model``,
-    ``temperature``, ``max_tokens`` override the version's (None leaves one out); other
-    keyword arguments go to the provider call unchanged. Returns a :class:`RunResult`, or a
-    :class:`RunStream` with ``stream=True``.
+    ``temperature``, ``max_tokens`` override the version's (None leaves one out), and so do
+    ``tools``, ``tool_choice``, ``response_format``, ``top_p``, ``stop``, ``seed``,
+    ``presence_penalty``, ``frequency_penalty``, ``reasoning_effort`` (in the prompt's neutral
+    form, mapped per provider); other keyword arguments go to the provider call unchanged.
+    Returns a :class:`RunResult`, or a :class:`RunStream` with ``stream=True``.
     """
     if po._closed:
         raise ConfigurationError("this Client is closed")
