@@ -131,10 +131,10 @@ async def test_openai_async_tool_calls_and_parsed(server: Server, fake: FakeProv
         assert (await client.run("greeting", VARIABLES, client=oai)).parsed == {"ok": True}
 
 
-def test_openai_bad_output_is_a_clear_error_and_still_logged(
+def test_openai_bad_output_errors_and_per_call_overrides(
     server: Server, fake: FakeProviderServer
 ) -> None:
-    version(server, "openai", response_format=JSON_SCHEMA)
+    version(server, "openai", response_format=JSON_SCHEMA, params={"seed": 7})
     fake.set_tool_calls("openai", [FakeToolCall("get_weather", '{"city": "Par')])
     with po_client(server) as client, openai_client(fake) as oai:
         result = client.run("greeting", VARIABLES, client=oai)
@@ -148,20 +148,13 @@ def test_openai_bad_output_is_a_clear_error_and_still_logged(
         with pytest.raises(InvalidOutputError, match="at answer: 42 is not of type 'string'"):
             wrong.parsed  # noqa: B018
         assert wrong.text == '{"answer": 42}'  # the reply stays readable
-        assert client.flush(10)
-    assert wait_log(server, result.log_id)["status"] == "ok"
 
-
-def test_overrides_replace_the_versions_content_and_none_leaves_it_out(
-    server: Server, fake: FakeProviderServer
-) -> None:
-    version(server, "openai", params={"seed": 7})
-    with po_client(server) as client, openai_client(fake) as oai:
+        # run()'s keyword arguments of the same names replace the version's; None: left out
         client.run("greeting", VARIABLES, client=oai, tools=None, seed=None)
         sent = fake.last_request("openai").body
         assert "tools" not in sent and "tool_choice" not in sent and "seed" not in sent
         fake.set_reply("openai", '{"a": 1}')
-        result = client.run(
+        over = client.run(
             "greeting",
             VARIABLES,
             client=oai,
@@ -170,7 +163,10 @@ def test_overrides_replace_the_versions_content_and_none_leaves_it_out(
         )
         sent = fake.last_request("openai").body
         assert sent["tool_choice"] == "required" and sent["seed"] == 7
-        assert result.parsed == {"a": 1}
+        assert sent["response_format"] == {"type": "json_object"}
+        assert over.parsed == {"a": 1}
+        assert client.flush(10)
+    assert wait_log(server, result.log_id)["status"] == "ok"  # logged as received
 
 
 def test_anthropic_tools_json_and_streamed_tool_use(
