@@ -81,6 +81,14 @@ EMPTY = CallSpec()
 def call_spec(prompt: Prompt, overrides: dict[str, Any]) -> CallSpec:
     """The call's :class:`CallSpec` from the prompt version, with ``run()``'s keyword
     arguments of the same names (popped from ``overrides``) replacing its values."""
+    if (
+        prompt.tools is None
+        and prompt.tool_choice is None
+        and prompt.response_format is None
+        and not prompt.params
+        and (not overrides or CALL_FIELDS.isdisjoint(overrides))
+    ):
+        return EMPTY  # the usual case, kept cheap: run() calls this every time
     values: dict[str, Any] = {
         "tools": prompt.tools,
         "tool_choice": prompt.tool_choice,
