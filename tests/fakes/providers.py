@@ -28,6 +28,17 @@ reply. A reply longer than the request's max-token limit (OpenAI ``max_completio
 / ``max_tokens``, Anthropic ``max_tokens``, Gemini ``generationConfig.maxOutputTokens``)
 is cut to that many words, with the provider's "length" stop reason.
 
+Tool calls: :meth:`FakeProviderServer.set_tool_calls` makes the next replies of a provider
+ask for function calls, in its wire format: OpenAI ``message.tool_calls`` (streamed as
+``delta.tool_calls`` pieces, ``finish_reason: "tool_calls"``), Anthropic ``tool_use`` blocks
+(streamed as ``input_json_delta`` pieces, ``stop_reason: "tool_use"``), Gemini
+``functionCall`` parts. JSON output is a reply text (``set_reply``).
+
+The fake also refuses what the real APIs refuse about tools and formats (400 with the
+provider's error body): malformed tool definitions or tool choices, a tool choice without
+tools, a tool message without its call id, an Anthropic ``tool_result`` that answers no
+``tool_use`` of the previous assistant turn, a Gemini function response without a name.
+
 Requests must carry a credential like the real APIs (any value is accepted): OpenAI
 ``Authorization: Bearer``, Anthropic ``x-api-key`` (or ``Authorization``), Gemini
 ``x-goog-api-key`` (or ``?key=``); without one the fake answers 401 / 401 / 403.
@@ -53,9 +64,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from .checks import anthropic_check, gemini_check, openai_check
+
 __all__ = [
     "PROVIDERS",
     "FakeProviderServer",
+    "FakeToolCall",
     "RecordedRequest",
     "count_tokens",
     "error_body",
@@ -65,6 +79,22 @@ __all__ = [
 PROVIDERS = ("openai", "anthropic", "gemini")
 
 Reply = str | Callable[[dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class FakeToolCall:
+    """A function call the fake's reply asks for. ``arguments``: a dict, or raw text (sent
+    as is: to test malformed JSON; OpenAI and streamed Anthropic only). ``id``: None for a
+    generated one (Gemini: no id unless given)."""
+
+    name: str
+    arguments: dict[str, Any] | str
+    id: str | None = None
+
+    def arguments_text(self) -> str:
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return _dumps(self.arguments)
 
 
 # ---------------------------------------------------------------------------
@@ -122,6 +152,11 @@ def _pieces(text: str) -> list[str]:
     if joined != text:  # pragma: no cover - defensive, the regex covers all text
         return [text]
     return pieces
+
+
+def _slices(text: str, size: int = 5) -> list[str]:
+    """``text`` in pieces of ``size`` characters (how tool-call arguments are streamed)."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _truncate(text: str, limit: Any) -> tuple[str, bool]:
@@ -275,6 +310,7 @@ class FakeProviderServer:
         self._requests: list[RecordedRequest] = []
         self._failures: dict[str, deque[_Failure]] = {p: deque() for p in PROVIDERS}
         self._replies: dict[str, Reply] = {}
+        self._tool_calls: dict[str, list[FakeToolCall]] = {}
         self._ids = itertools.count(1)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -433,6 +469,17 @@ class FakeProviderServer:
             else:
                 self._replies[provider] = reply
 
+    def set_tool_calls(self, provider: str, calls: Iterable[FakeToolCall] | None) -> None:
+        """Make the replies for ``provider`` ask for these function calls until :meth:`reset`
+        (None: plain replies again). The reply's text (``set_reply`` or the echo) goes along
+        on Anthropic and Gemini only when ``set_reply`` was called; OpenAI sends no content."""
+        self._check_provider(provider)
+        with self._lock:
+            if calls is None:
+                self._tool_calls.pop(provider, None)
+            else:
+                self._tool_calls[provider] = list(calls)
+
     def reset(self) -> None:
         """Forget recorded requests, pending failures and reply overrides."""
         with self._lock:
@@ -440,6 +487,7 @@ class FakeProviderServer:
             for queue in self._failures.values():
                 queue.clear()
             self._replies.clear()
+            self._tool_calls.clear()
 
     # -- internals ---------------------------------------------------------
 
@@ -456,6 +504,11 @@ class FakeProviderServer:
         with self._lock:
             queue = self._failures[provider]
             return queue.popleft() if queue else None
+
+    def _calls(self, provider: str) -> tuple[list[FakeToolCall], bool]:
+        """The tool calls to reply with, and whether a reply text was set too."""
+        with self._lock:
+            return list(self._tool_calls.get(provider, ())), provider in self._replies
 
     def _reply_text(self, provider: str, body: dict[str, Any], default: str) -> str:
         with self._lock:
@@ -556,15 +609,15 @@ class FakeProviderServer:
 
     def _build_app(self) -> Starlette:
         async def openai_chat(request: Request) -> Response:
-            return await self._handle(request, "openai", _openai_check, self._openai_respond)
+            return await self._handle(request, "openai", openai_check, self._openai_respond)
 
         async def anthropic_messages(request: Request) -> Response:
             return await self._handle(
-                request, "anthropic", _anthropic_check, self._anthropic_respond
+                request, "anthropic", anthropic_check, self._anthropic_respond
             )
 
         async def gemini_models(request: Request) -> Response:
-            return await self._handle(request, "gemini", _gemini_check, self._gemini_respond)
+            return await self._handle(request, "gemini", gemini_check, self._gemini_respond)
 
         async def not_found(request: Request) -> Response:
             self._record(request, "unknown", None, 404)
@@ -609,6 +662,19 @@ class FakeProviderServer:
         text, truncated = _truncate(text, limit)
         finish_reason = "length" if truncated else "stop"
         model = body["model"]
+        n = self._next_id()
+        calls = [
+            {
+                "id": call.id or f"call_fake{n}_{i}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments_text()},
+            }
+            for i, call in enumerate(self._calls("openai")[0])
+        ]
+        content: str | None = text
+        if calls:
+            content, finish_reason = None, "tool_calls"
+            text = " ".join(c["function"]["arguments"] for c in calls)
         prompt_tokens = count_tokens(*prompt_texts)
         completion_tokens = count_tokens(text)
         usage = {
@@ -623,7 +689,6 @@ class FakeProviderServer:
                 "rejected_prediction_tokens": 0,
             },
         }
-        n = self._next_id()
         completion_id = f"chatcmpl-fake{n}"
         created = int(time.time())
         headers = {"x-request-id": f"req_fake{n}", "openai-processing-ms": "1"}
@@ -639,9 +704,10 @@ class FakeProviderServer:
                         "index": 0,
                         "message": {
                             "role": "assistant",
-                            "content": text,
+                            "content": content,
                             "refusal": None,
                             "annotations": [],
+                            **({"tool_calls": calls} if calls else {}),
                         },
                         "logprobs": None,
                         "finish_reason": finish_reason,
@@ -675,7 +741,16 @@ class FakeProviderServer:
             return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
 
         events = [chunk([choice({"role": "assistant", "content": "", "refusal": None})])]
-        events += [chunk([choice({"content": piece})]) for piece in _pieces(text)]
+        if calls:
+            for i, call in enumerate(calls):
+                head = {**call, "index": i, "function": {**call["function"], "arguments": ""}}
+                events.append(chunk([choice({"tool_calls": [head]})]))
+                events += [
+                    chunk([choice({"tool_calls": [{"index": i, "function": {"arguments": p}}]})])
+                    for p in _slices(call["function"]["arguments"])
+                ]
+        else:
+            events += [chunk([choice({"content": piece})]) for piece in _pieces(text)]
         events.append(chunk([choice({}, finish_reason)]))
         if include_usage:
             events.append(chunk([], usage=usage))
@@ -696,8 +771,20 @@ class FakeProviderServer:
         text, truncated = _truncate(text, body.get("max_tokens"))
         stop_reason = "max_tokens" if truncated else "end_turn"
         model = body["model"]
+        calls, with_text = self._calls("anthropic")
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        if calls:
+            stop_reason = "tool_use"
+            blocks = blocks if with_text else []
+            for i, call in enumerate(calls):
+                arguments = call.arguments if isinstance(call.arguments, dict) else {}
+                call_id = call.id or f"toolu_fake{self._next_id()}_{i}"
+                blocks.append(
+                    {"type": "tool_use", "id": call_id, "name": call.name, "input": arguments}
+                )
         input_tokens = count_tokens(*prompt_texts)
-        output_tokens = count_tokens(text)
+        output_tokens = count_tokens(text) if not calls or with_text else 0
+        output_tokens += sum(count_tokens(c.arguments_text()) for c in calls)
         n = self._next_id()
         message_id = f"msg_fake{n}"
         headers = {"request-id": f"req_fake{n}"}
@@ -716,7 +803,7 @@ class FakeProviderServer:
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": [{"type": "text", "text": text}],
+            "content": blocks,
             "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": usage(output_tokens),
@@ -733,31 +820,15 @@ class FakeProviderServer:
             "stop_reason": None,
             "usage": usage(min(1, output_tokens)),
         }
-        events = [
-            event("message_start", {"type": "message_start", "message": start_message}),
-            event(
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            ),
-            event("ping", {"type": "ping"}),
-        ]
+        events = [event("message_start", {"type": "message_start", "message": start_message})]
+        raw = (
+            {b["id"]: c.arguments_text() for b, c in zip(blocks[-len(calls) :], calls, strict=True)}
+            if calls
+            else {}
+        )
+        for index, block in enumerate(blocks):
+            events += _anthropic_block_events(index, block, raw.get(block.get("id", "")), event)
         events += [
-            event(
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": piece},
-                },
-            )
-            for piece in _pieces(text)
-        ]
-        events += [
-            event("content_block_stop", {"type": "content_block_stop", "index": 0}),
             event(
                 "message_delta",
                 {
@@ -789,9 +860,25 @@ class FakeProviderServer:
         prompt_tokens = count_tokens(*prompt_texts)
         response_id = f"fake{self._next_id()}"
 
-        def response(part_text: str, candidates_tokens: int, finish: str | None) -> dict[str, Any]:
+        calls, with_text = self._calls("gemini")
+        call_parts = []
+        for call in calls:
+            function_call: dict[str, Any] = {"name": call.name, "args": call.arguments}
+            if call.id:
+                function_call["id"] = call.id
+            call_parts.append({"functionCall": function_call})
+        if calls and not with_text:
+            text = ""
+
+        def response(
+            part_text: str,
+            candidates_tokens: int,
+            finish: str | None,
+            extra: list[Any] = (),  # type: ignore[assignment]
+        ) -> dict[str, Any]:
+            parts = [{"text": part_text}] if part_text or not extra else []
             candidate: dict[str, Any] = {
-                "content": {"parts": [{"text": part_text}], "role": "model"},
+                "content": {"parts": [*parts, *extra], "role": "model"},
                 "index": 0,
             }
             if finish is not None:
@@ -808,8 +895,10 @@ class FakeProviderServer:
                 "responseId": response_id,
             }
 
+        call_tokens = sum(count_tokens(c.arguments_text()) for c in calls)
         if action == "generateContent":
-            return JSONResponse(response(text, count_tokens(text), finish_reason))
+            tokens = count_tokens(text) + call_tokens
+            return JSONResponse(response(text, tokens, finish_reason, call_parts))
 
         pieces = _pieces(text) or [""]
         events = []
@@ -817,61 +906,40 @@ class FakeProviderServer:
         for i, piece in enumerate(pieces):
             so_far += piece
             last = i == len(pieces) - 1
-            data = response(piece, count_tokens(so_far), finish_reason if last else None)
+            extra = call_parts if last else []  # Gemini sends a function call whole
+            tokens = count_tokens(so_far) + (call_tokens if last else 0)
+            data = response(piece, tokens, finish_reason if last else None, extra)
             events.append(f"data: {_dumps(data)}\r\n\r\n")
         return self._sse(events, {})
 
 
-# ---------------------------------------------------------------------------
-# Request validation (mirrors the real APIs' most basic checks)
-# ---------------------------------------------------------------------------
-
-
-def _openai_check(request: Request, body: dict[str, Any]) -> tuple[int, str] | None:
-    auth = request.headers.get("authorization", "")
-    if not auth.startswith("Bearer ") or not auth[len("Bearer ") :].strip():
-        return 401, "You didn't provide an API key."
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        return 400, "you must provide a model parameter"
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return 400, "'messages' must be a non-empty array."
-    if not all(isinstance(m, dict) and "role" in m for m in messages):
-        return 400, "Each message must be an object with a 'role'."
-    return None
-
-
-def _anthropic_check(request: Request, body: dict[str, Any]) -> tuple[int, str] | None:
-    if not request.headers.get("x-api-key") and not request.headers.get("authorization"):
-        return 401, "x-api-key header is required"
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        return 400, "model: Field required"
-    if not isinstance(body.get("max_tokens"), int):
-        return 400, "max_tokens: Field required"
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return 400, "messages: Field required"
-    if not all(isinstance(m, dict) and m.get("role") in ("user", "assistant") for m in messages):
-        return 400, "messages: roles must be 'user' or 'assistant'"
-    return None
-
-
-def _gemini_check(request: Request, body: dict[str, Any]) -> tuple[int, str] | None:
-    if not request.headers.get("x-goog-api-key") and not request.query_params.get("key"):
-        return 403, "Method doesn't allow unregistered callers. Please use an API key."
-    if request.path_params.get("version") not in ("v1", "v1beta", "v1alpha"):
-        return 404, f"Unknown API version {request.path_params.get('version')!r}."
-    _, _, action = request.path_params["model_action"].partition(":")
-    if action not in ("generateContent", "streamGenerateContent"):
-        return 404, f"Unsupported method {action!r} on the fake Gemini server."
-    if action == "streamGenerateContent" and request.query_params.get("alt") != "sse":
-        return 400, "The fake Gemini server only streams with alt=sse."
-    contents = body.get("contents")
-    if not isinstance(contents, list) or not contents:
-        return 400, "* GenerateContentRequest.contents: contents is not specified"
-    if not all(isinstance(c, dict) for c in contents):
-        return 400, "* GenerateContentRequest.contents: invalid content"
-    return None
+def _anthropic_block_events(
+    index: int, block: dict[str, Any], raw_input: str | None, event: Callable[[str, Any], str]
+) -> list[str]:
+    """The stream events of one content block: start, (ping,) deltas, stop."""
+    if block["type"] == "tool_use":
+        start = {**block, "input": {}}
+        deltas = [
+            {"type": "input_json_delta", "partial_json": piece}
+            for piece in _slices(raw_input or "")
+        ]
+    else:
+        start = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": piece} for piece in _pieces(block["text"])]
+    out = [
+        event(
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": start},
+        )
+    ]
+    if index == 0:
+        out.append(event("ping", {"type": "ping"}))
+    out += [
+        event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d})
+        for d in deltas
+    ]
+    out.append(event("content_block_stop", {"type": "content_block_stop", "index": index}))
+    return out
 
 
 def start_fake_providers(**kwargs: Any) -> FakeProviderServer:

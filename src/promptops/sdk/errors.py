@@ -6,6 +6,10 @@
     │   └── UnknownVariablesError         ``.names``: variables the prompt does not use
     └── SDKError                          anything the SDK raises on purpose
         ├── ConfigurationError            no API key, bad base URL, bad argument (also ValueError)
+        │   └── UnsupportedFieldError     run(): the provider cannot express a field of the
+        │                                 prompt (``.provider``, ``.field``); before any call
+        ├── InvalidOutputError            run(): the model's output is not what the prompt asked
+        │                                 (JSON / schema / tool arguments): ``.field``, ``.raw``
         ├── PromptUnavailableError        server unreachable / timed out / 5xx, nothing cached,
         │                                 no fallback: ``.slug``, ``.version``, ``.cause``
         ├── InvalidResponseError          the server answered 2xx with a body that is not a prompt
@@ -37,6 +41,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "ConfigurationError",
+    "InvalidOutputError",
     "InvalidResponseError",
     "MissingVariablesError",
     "PermissionDeniedError",
@@ -46,6 +51,7 @@ __all__ = [
     "ServerError",
     "TemplateError",
     "UnknownVariablesError",
+    "UnsupportedFieldError",
 ]
 
 
@@ -59,6 +65,32 @@ class SDKError(PromptOpsError):
 
 class ConfigurationError(SDKError, ValueError):
     """The client was configured or called wrongly (missing API key, bad argument)."""
+
+
+class UnsupportedFieldError(ConfigurationError):
+    """``run()``: the provider's API cannot express a field of the prompt (or of the call),
+    e.g. ``params.seed`` on Anthropic. Raised before any network call; ``provider`` is
+    "openai" / "anthropic" / "gemini", ``field`` the prompt field (``"params.seed"``,
+    ``"response_format"``, ``"messages[3]"``)."""
+
+    def __init__(self, provider: str, field: str, reason: str) -> None:
+        super().__init__(f"{provider} cannot express {field}: {reason}")
+        self.provider = provider
+        self.field = field
+        self.reason = reason
+
+
+class InvalidOutputError(SDKError, ValueError):
+    """``run()``: the model's output is not what the prompt asked for: ``RunResult.parsed``
+    when the text is not JSON or does not match the ``json_schema`` (``field`` "parsed"),
+    ``RunResult.tool_calls`` when a call's arguments are not a JSON object (``field``
+    "tool_calls[0].arguments"). ``raw`` is the text received, ``reason`` what is wrong."""
+
+    def __init__(self, field: str, reason: str, raw: str | None) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+        self.raw = raw
 
 
 class InvalidResponseError(SDKError):

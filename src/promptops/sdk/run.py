@@ -9,6 +9,14 @@
     for chunk in client.run("onboarding-email", {"name": "Ada"}, stream=True):
         ...                # the library's own chunks / events, unchanged
 
+The version's ``tools``, ``tool_choice``, ``response_format`` and ``params`` are sent too,
+mapped by the provider adapter to the library's own form (:mod:`promptops.sdk.providers`);
+keyword arguments of ``run()`` with those names replace them for one call (same neutral form;
+None leaves one out). What the provider cannot express raises
+:class:`~promptops.sdk.errors.UnsupportedFieldError` before any call. ``result.tool_calls``
+and ``result.parsed`` read the reply the same way for every provider
+(:mod:`promptops.sdk.run_result`).
+
 What ``run()`` adds to the provider call: a cached prompt read, a render, building the call's
 arguments, and one :class:`~promptops.sdk.logging_queue.LogEntry` put on a bounded in-memory
 queue. No network wait of ours: the log is sent later, in batches, by a background sender
@@ -30,7 +38,8 @@ from promptops.sdk.ids import uuid7
 from promptops.sdk.log_sender import TaskSender, ThreadSender
 from promptops.sdk.logging_queue import CLOSE_TIMEOUT, LogEntry, LogQueue, LogStats
 from promptops.sdk.providers.base import Provider, detect_provider, get_provider
-from promptops.sdk.run_result import AsyncRunStream, RunResult, RunStream, Usage
+from promptops.sdk.providers.spec import CallSpec, call_spec
+from promptops.sdk.run_result import AsyncRunStream, RunResult, RunStream, ToolCall, Usage
 
 if TYPE_CHECKING:
     from promptops.sdk._base import BaseClient
@@ -42,6 +51,7 @@ __all__ = [
     "AsyncRunStream",
     "RunResult",
     "RunStream",
+    "ToolCall",
     "Usage",
     "flush_async",
     "flush_sync",
@@ -61,7 +71,7 @@ MAX_TAG_LENGTH = 100
 class _Call:
     """One prepared provider call."""
 
-    __slots__ = ("adapter", "client", "kwargs", "metadata", "model", "prompt", "tags")
+    __slots__ = ("adapter", "client", "kwargs", "metadata", "model", "prompt", "spec", "tags")
 
     def __init__(
         self,
@@ -72,7 +82,9 @@ class _Call:
         prompt: Prompt,
         metadata: dict[str, Any] | None,
         tags: list[str] | None,
+        spec: CallSpec,
     ) -> None:
+        self.spec = spec
         self.adapter = adapter
         self.client = client
         self.kwargs = kwargs
@@ -279,12 +291,20 @@ def _prepare(
             " 'anthropic' or 'gemini'"
         )
     adapter = get_provider(name)
-    client = state.provider_client(adapter, given)
-    messages = prompt.render(variables)
+    spec = call_spec(prompt, overrides)
+    messages = _messages(prompt, variables)
     kwargs = adapter.build(
-        messages, model, temperature, max_tokens, overrides, stream, temperature_given
+        messages, model, temperature, max_tokens, overrides, stream, temperature_given, spec
     )
-    return _Call(adapter, client, kwargs, model, prompt, metadata, tags)
+    client = state.provider_client(adapter, given)
+    return _Call(adapter, client, kwargs, model, prompt, metadata, tags, spec)
+
+
+def _messages(prompt: Prompt, variables: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The one seam between the prompt and the providers: the rendered messages, provider
+    neutral (``{"role": system|developer|user|assistant|tool, "content": str, "name"?,
+    "tool_call_id"?, "tool_calls"?}``)."""
+    return list(prompt.render(variables))
 
 
 # -- run -------------------------------------------------------------------------------------
@@ -312,9 +332,11 @@ def run_sync(
     (default: from ``client``'s type, the version's ``metadata["provider"]``, or the model
     name); ``client`` / ``provider_client`` is your configured provider client (default: one
     made from the environment); ``version`` / ``fallback`` as in ``get_prompt``; ``model``,
-    ``temperature``, ``max_tokens`` override the version's (None leaves one out); other
-    keyword arguments go to the provider call unchanged. Returns a :class:`RunResult`, or a
-    :class:`RunStream` with ``stream=True``.
+    ``temperature``, ``max_tokens`` override the version's (None leaves one out), and so do
+    ``tools``, ``tool_choice``, ``response_format``, ``top_p``, ``stop``, ``seed``,
+    ``presence_penalty``, ``frequency_penalty``, ``reasoning_effort`` (in the prompt's neutral
+    form, mapped per provider); other keyword arguments go to the provider call unchanged.
+    Returns a :class:`RunResult`, or a :class:`RunStream` with ``stream=True``.
     """
     if po._closed:
         raise ConfigurationError("this Client is closed")
@@ -363,7 +385,9 @@ def run_sync(
         meta,
         tag_list,
     )
-    return RunResult(response, log_id, prompt, adapter, call.model, latency, state.prices)
+    return RunResult(
+        response, log_id, prompt, adapter, call.model, latency, state.prices, call.spec
+    )
 
 
 async def run_async(
@@ -432,7 +456,9 @@ async def run_async(
         meta,
         tag_list,
     )
-    return RunResult(response, log_id, prompt, adapter, call.model, latency, state.prices)
+    return RunResult(
+        response, log_id, prompt, adapter, call.model, latency, state.prices, call.spec
+    )
 
 
 # -- flush and counters (Client.flush / AsyncClient.flush / dropped_logs) ------------------

@@ -1,25 +1,47 @@
 """What ``run()`` returns: :class:`RunResult`, or with ``stream=True`` a :class:`RunStream`
 (``Client``) / :class:`AsyncRunStream` (``AsyncClient``) that yields the provider library's
-own chunks and queues the call's log record when the stream ends, fails or is closed."""
+own chunks and queues the call's log record when the stream ends, fails or is closed.
+
+Both also read the reply in a provider-neutral way:
+
+- ``tool_calls``: the function calls the model asked for, a list of :class:`ToolCall`
+  (``id``, ``name``, ``arguments`` as a dict; ``id`` is None where the provider gave none,
+  as Gemini may). Arguments that are not a JSON object (a model's malformed JSON, a stream cut
+  short) raise :class:`~promptops.sdk.errors.InvalidOutputError` naming the call, with the
+  raw text in ``.raw``: the exchange is logged as received either way.
+- ``parsed``: when the prompt's ``response_format`` is ``json_object`` or ``json_schema``, the
+  reply's text parsed as JSON and, for ``json_schema``, checked against the schema (the
+  ``jsonschema`` library, Draft 2020-12); None for a text format. Computed when first read:
+  invalid output raises :class:`~promptops.sdk.errors.InvalidOutputError` (``field``
+  "parsed", ``raw`` the text) each time it is read, while ``response``, ``text`` and
+  ``log_id`` stay available.
+
+On a stream both are read once it has ended (iterated to the end, or closed); before that
+they raise :class:`~promptops.sdk.errors.ConfigurationError`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from promptops.sdk.errors import ConfigurationError, InvalidOutputError
 from promptops.sdk.ids import uuid7
 
 if TYPE_CHECKING:
     from promptops.sdk.pricing import PriceTable
     from promptops.sdk.prompt import Prompt
     from promptops.sdk.providers.base import Provider
+    from promptops.sdk.providers.spec import CallSpec
     from promptops.sdk.run import _Call, _RunState
 
-__all__ = ["AsyncRunStream", "RunResult", "RunStream", "Usage"]
+__all__ = ["AsyncRunStream", "RunResult", "RunStream", "ToolCall", "Usage", "parse_output"]
 
 log = logging.getLogger("promptops")
 
@@ -37,6 +59,61 @@ class Usage(NamedTuple):
         return (self.input_tokens or 0) + (self.output_tokens or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function call the model asked for, the same for every provider. ``id`` is what a
+    ``tool`` message answering it carries as ``tool_call_id`` (None where the provider gave
+    no id); ``arguments`` the call's arguments parsed from JSON."""
+
+    id: str | None
+    name: str
+    arguments: dict[str, Any]
+
+
+_UNSET: Any = object()
+
+
+def parse_output(text: str | None, spec: CallSpec) -> Any:
+    """``text`` parsed as the JSON ``spec.response_format`` asks for (None for text):
+    :class:`InvalidOutputError` when it is not JSON, not an object (``json_object``) or not
+    valid against the schema (``json_schema``)."""
+    kind = spec.json_format
+    if kind is None:
+        return None
+    if text is None or not text.strip():
+        raise InvalidOutputError("parsed", "the reply has no text to parse as JSON", text)
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidOutputError("parsed", f"the reply is not JSON ({exc})", text) from None
+    if kind == "json_object" and not isinstance(value, dict):
+        raise InvalidOutputError("parsed", "the reply is not a JSON object", text)
+    schema = spec.schema
+    if schema is not None:
+        problem = _schema_problem(value, schema)
+        if problem is not None:
+            raise InvalidOutputError(
+                "parsed", f"the reply does not match the schema: {problem}", text
+            )
+    return value
+
+
+def _schema_problem(value: Any, schema: dict[str, Any]) -> str | None:
+    try:
+        import jsonschema
+    except ImportError as exc:  # pragma: no cover - installed with every provider extra
+        raise ConfigurationError(
+            "checking JSON output against a schema needs the jsonschema library:"
+            " pip install 'promptops[openai]' (or [anthropic], [gemini])"
+        ) from exc
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+    return f"at {where}: {error.message}"
+
+
 class RunResult:
     """What a non-streaming ``run()`` returns.
 
@@ -45,7 +122,18 @@ class RunResult:
     record (``GET /v1/logs/{log_id}`` once sent). ``prompt`` is the :class:`Prompt` used.
     """
 
-    __slots__ = ("_adapter", "_prices", "latency_ms", "log_id", "model", "prompt", "response")
+    __slots__ = (
+        "_adapter",
+        "_parsed",
+        "_prices",
+        "_spec",
+        "_tool_calls",
+        "latency_ms",
+        "log_id",
+        "model",
+        "prompt",
+        "response",
+    )
 
     def __init__(
         self,
@@ -56,6 +144,7 @@ class RunResult:
         model: str,
         latency_ms: float,
         prices: PriceTable,
+        spec: CallSpec,
     ) -> None:
         self.response = response
         self.log_id = log_id
@@ -64,6 +153,9 @@ class RunResult:
         self.latency_ms = latency_ms
         self._adapter = adapter
         self._prices = prices
+        self._spec = spec
+        self._tool_calls: list[ToolCall] | None = None
+        self._parsed: Any = _UNSET
 
     @property
     def provider(self) -> str:
@@ -77,6 +169,22 @@ class RunResult:
     @property
     def usage(self) -> Usage:
         return Usage(*self._adapter.usage(self.response))
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The function calls the model asked for (see the module docstring)."""
+        calls = self._tool_calls
+        if calls is None:
+            calls = self._tool_calls = self._adapter.tool_calls(self.response)
+        return list(calls)
+
+    @property
+    def parsed(self) -> Any:
+        """The JSON output, checked (see the module docstring); None for text output."""
+        parsed = self._parsed
+        if parsed is _UNSET:
+            parsed = self._parsed = parse_output(self.text, self._spec)
+        return parsed
 
     @property
     def cost_usd(self) -> float | None:
@@ -97,9 +205,12 @@ class _StreamBase:
         "_finished",
         "_kwargs",
         "_meta",
+        "_parsed",
+        "_spec",
         "_start",
         "_state",
         "_tags",
+        "_tool_calls",
         "chunks",
         "log_id",
         "model",
@@ -125,9 +236,12 @@ class _StreamBase:
         self._kwargs = call.kwargs
         self._meta = call.metadata
         self._tags = call.tags
+        self._spec = call.spec
         self._created = created
         self._start = start
         self._finished = False
+        self._tool_calls: list[ToolCall] | None = None
+        self._parsed: Any = _UNSET
 
     @property
     def provider(self) -> str:
@@ -148,6 +262,30 @@ class _StreamBase:
     def usage(self) -> Usage:
         """Usage, once the provider reported it (OpenAI: the last chunk)."""
         return Usage(*self._adapter.stream_usage(self.chunks))
+
+    def _ended(self, name: str) -> None:
+        if not self._finished:
+            raise ConfigurationError(
+                f"{name} is read once the stream has ended: iterate it to the end (or close it)"
+            )
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The function calls of the stream, its deltas accumulated (once it has ended)."""
+        self._ended("tool_calls")
+        calls = self._tool_calls
+        if calls is None:
+            calls = self._tool_calls = self._adapter.stream_tool_calls(self.chunks)
+        return list(calls)
+
+    @property
+    def parsed(self) -> Any:
+        """The streamed JSON output, checked (once the stream has ended)."""
+        self._ended("parsed")
+        parsed = self._parsed
+        if parsed is _UNSET:
+            parsed = self._parsed = parse_output(self.text, self._spec)
+        return parsed
 
     def _finish(self, error: BaseException | None) -> None:
         if self._finished:

@@ -8,6 +8,25 @@ library has a ``temperature`` parameter; anthropic 2.x has none, so it is left o
 ``temperature=`` passed to ``run()`` explicitly goes in ``extra_body``. Streams are the raw
 event stream (``messages.create(stream=True)``): the caller receives the library's events.
 
+Mapping of the version's content (checked against anthropic 2.15's own types):
+
+- leading system and developer messages → ``system`` (a string, or text blocks when there
+  are several); a later one → a ``{"role": "system"}`` message where the installed library
+  has them (``anthropic.types.SystemMessageParam``), else an error;
+- an assistant message's tool calls → ``tool_use`` blocks; ``tool`` messages → a user
+  message of ``tool_result`` blocks (consecutive ones share it); message ``name`` s cannot be
+  expressed (error);
+- tools → ``{name, description, input_schema, strict}``; ``tool_choice`` auto / required /
+  none / a name → ``{"type": "auto" | "any" | "none" | "tool", "name"}``;
+- ``response_format`` ``json_schema`` → ``output_config.format`` (structured outputs:
+  ``{"type": "json_schema", "schema"}``; its ``name`` and ``description`` have no place);
+  ``json_object`` has no equivalent (structured outputs need a schema): error;
+- ``params``: ``stop`` → ``stop_sequences``; ``reasoning_effort`` low / medium / high →
+  ``output_config.effort`` ("minimal" has no equivalent); ``top_p`` where the library has it
+  (2.x has none); ``seed``, ``presence_penalty``, ``frequency_penalty`` do not exist: error.
+
+Every error is an :class:`~promptops.sdk.errors.UnsupportedFieldError`, before any call.
+
 Input tokens are ``input_tokens`` plus the cache-creation and cache-read input tokens (every
 prompt token the call processed); the estimated cost prices them all at the input price.
 """
@@ -16,10 +35,23 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from promptops.sdk.errors import ConfigurationError
 from promptops.sdk.providers.base import Provider, to_json
+from promptops.sdk.providers.spec import (
+    CallSpec,
+    assistant_tool_calls,
+    parse_arguments,
+    require_ids,
+    role_of,
+    text_content,
+)
+from promptops.sdk.run_result import ToolCall
+
+_CHOICES = {"auto": "auto", "required": "any", "none": "none"}
+_EFFORTS = ("low", "medium", "high")
 
 __all__ = ["DEFAULT_MAX_TOKENS", "AnthropicProvider"]
 
@@ -33,6 +65,7 @@ class AnthropicProvider(Provider):
     env_hint = "ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL)"
 
     _takes_temperature: bool | None = None
+    _takes: dict[str, bool] | None = None
 
     def default_client(self, is_async: bool) -> Any:
         anthropic = self.import_library()
@@ -45,22 +78,26 @@ class AnthropicProvider(Provider):
 
     def build(
         self,
-        messages: list[dict[str, str]],
+        messages: Sequence[Mapping[str, Any]],
         model: str,
         temperature: float | None,
         max_tokens: int | None,
         params: dict[str, Any],
         stream: bool,
         temperature_given: bool = False,
+        spec: CallSpec | None = None,
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": model,
             "max_tokens": DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens,
         }
-        if messages and messages[0]["role"] == "system":
-            kwargs["system"] = messages[0]["content"]
-            messages = messages[1:]
-        kwargs["messages"] = messages
+        system, kwargs["messages"] = self._messages(messages)
+        if system:
+            kwargs["system"] = (
+                system[0] if len(system) == 1 else [{"type": "text", "text": t} for t in system]
+            )
+        if spec is not None:
+            self._map_spec(spec, kwargs)
         if params:
             kwargs.update(params)
         if temperature is not None:
@@ -73,6 +110,124 @@ class AnthropicProvider(Provider):
         if stream:
             kwargs["stream"] = True
         return kwargs
+
+    def _messages(
+        self, messages: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        system: list[str] = []
+        out: list[dict[str, Any]] = []
+        results: list[dict[str, Any]] | None = None  # the open user message of tool results
+        for i, message in enumerate(messages):
+            role = role_of(message, i)
+            content = text_content(message, i)
+            if message.get("name") and role != "tool":
+                raise self.unsupported(
+                    f"messages[{i}].name", "the Messages API has no participant names"
+                )
+            if role in ("system", "developer"):
+                if not out:
+                    system.append(content)
+                    continue
+                if not self.has_type("SystemMessageParam"):
+                    raise self.unsupported(
+                        f"messages[{i}]",
+                        "a system message after the conversation started (the installed"
+                        " anthropic library has no system-role messages)",
+                    )
+                out.append({"role": "system", "content": content})
+            elif role == "tool":
+                call_id = message.get("tool_call_id")
+                if not call_id:
+                    raise ConfigurationError(
+                        f"messages[{i}].tool_call_id: a tool message needs the id of the call"
+                        " it answers"
+                    )
+                block = {"type": "tool_result", "tool_use_id": call_id, "content": content}
+                if results is None:
+                    results = [block]
+                    out.append({"role": "user", "content": results})
+                else:
+                    results.append(block)
+                continue
+            elif role == "assistant" and message.get("tool_calls"):
+                calls = assistant_tool_calls(message, i)
+                require_ids(calls, i, "Anthropic")
+                blocks: list[dict[str, Any]] = (
+                    [{"type": "text", "text": content}] if content else []
+                )
+                blocks += [
+                    {"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}
+                    for c in calls
+                ]
+                out.append({"role": "assistant", "content": blocks})
+            else:
+                out.append({"role": role, "content": content})
+            results = None
+        return system, out
+
+    def _map_spec(self, spec: CallSpec, kwargs: dict[str, Any]) -> None:
+        if spec.tools:
+            kwargs["tools"] = [_tool(tool["function"]) for tool in spec.tools]
+        choice = spec.tool_choice
+        if choice is not None:
+            if choice == "none" and not self.has_type("ToolChoiceNoneParam"):
+                raise self.unsupported(
+                    "tool_choice", "'none' (the installed anthropic library has no such choice)"
+                )
+            kind = _CHOICES.get(choice)
+            kwargs["tool_choice"] = {"type": kind} if kind else {"type": "tool", "name": choice}
+        output: dict[str, Any] = {}
+        fmt = spec.json_format
+        if fmt == "json_object":
+            raise self.unsupported(
+                "response_format",
+                "'json_object' (structured outputs need a schema: use 'json_schema')",
+            )
+        if fmt == "json_schema":
+            output["format"] = {"type": "json_schema", "schema": spec.schema}
+        params = spec.params
+        for name in ("seed", "presence_penalty", "frequency_penalty"):
+            if name in params:
+                raise self.unsupported(f"params.{name}", "the Messages API has no such parameter")
+        if "top_p" in params:
+            if not self.takes("top_p"):
+                raise self.unsupported(
+                    "params.top_p", "the installed anthropic library's messages.create has none"
+                )
+            kwargs["top_p"] = params["top_p"]
+        if "stop" in params:
+            kwargs["stop_sequences"] = list(params["stop"])
+        effort = params.get("reasoning_effort")
+        if effort is not None:
+            if effort not in _EFFORTS:
+                raise self.unsupported(
+                    "params.reasoning_effort",
+                    f"{effort!r} (output_config.effort takes {', '.join(_EFFORTS)})",
+                )
+            output["effort"] = effort
+        if output:
+            if not self.takes("output_config"):
+                field = "response_format" if "format" in output else "params.reasoning_effort"
+                raise self.unsupported(
+                    field, "the installed anthropic library's messages.create has no output_config"
+                )
+            kwargs["output_config"] = output
+
+    def takes(self, name: str) -> bool:
+        """Whether the installed library's ``messages.create`` has parameter ``name``."""
+        takes = self._takes
+        if takes is None:
+            try:
+                create = self.import_library().resources.messages.Messages.create
+                names = set(inspect.signature(create).parameters)
+            except (AttributeError, TypeError, ValueError):  # pragma: no cover
+                names = set()
+            takes = self._takes = {n: n in names for n in ("top_p", "output_config")}
+        return takes.get(name, False)
+
+    def has_type(self, name: str) -> bool:
+        """Whether the installed library has ``anthropic.types.<name>``."""
+        return hasattr(getattr(self.import_library(), "types", None), name)
 
     def takes_temperature(self) -> bool:
         """Whether the installed library's ``messages.create`` has a ``temperature``
@@ -124,6 +279,36 @@ class AnthropicProvider(Provider):
             return str(chunk.delta.text)
         return ""
 
+    def tool_calls(self, response: Any) -> list[ToolCall]:
+        content = getattr(response, "content", None) or ()
+        return [
+            ToolCall(block.id, block.name, dict(block.input or {}))
+            for block in content
+            if block.type == "tool_use"
+        ]
+
+    def stream_tool_calls(self, chunks: Sequence[Any]) -> list[ToolCall]:
+        slots: dict[int, list[Any]] = {}  # index -> [id, name, input, partial json]
+        for event in chunks:
+            kind = event.type
+            if kind == "content_block_start" and event.content_block.type == "tool_use":
+                block = event.content_block
+                slots[event.index] = [block.id, block.name, block.input, ""]
+            elif kind == "content_block_delta" and event.delta.type == "input_json_delta":
+                slot = slots.get(event.index)
+                if slot is not None:
+                    slot[3] += event.delta.partial_json
+        calls = []
+        for n, index in enumerate(sorted(slots)):
+            call_id, name, start, partial = slots[index]
+            arguments = (
+                parse_arguments(partial, f"tool_calls[{n}].arguments")
+                if partial
+                else dict(start or {})
+            )
+            calls.append(ToolCall(call_id, name, arguments))
+        return calls
+
     # -- JSON -----------------------------------------------------------------------------
 
     def merge(self, chunks: Sequence[Any]) -> dict[str, Any] | None:
@@ -164,6 +349,18 @@ class AnthropicProvider(Provider):
                 blocks[index]["input"] = text
         message["content"] = [blocks[i] for i in sorted(blocks)]
         return message
+
+
+def _tool(function: Mapping[str, Any]) -> dict[str, Any]:
+    tool: dict[str, Any] = {
+        "name": function["name"],
+        "input_schema": function.get("parameters") or {"type": "object", "properties": {}},
+    }
+    if function.get("description"):
+        tool["description"] = function["description"]
+    if function.get("strict") is not None:
+        tool["strict"] = function["strict"]
+    return tool
 
 
 def _input_tokens(usage: Any) -> int | None:

@@ -3,11 +3,15 @@
 Each provider module wraps the provider's official Python library, imported lazily (it is an
 optional extra: ``promptops[openai]``, ``[anthropic]``, ``[gemini]``). A provider:
 
-- builds the keyword arguments of the library call from the rendered messages and the
-  version's model / temperature / max tokens (``build``), and calls the library, sync or async
-  (``create`` / ``acreate``), returning the library's own response or stream object;
-- reads usage and text from a response or from a list of stream chunks, cheaply (these run on
-  the caller's thread);
+- builds the keyword arguments of the library call from the rendered messages, the version's
+  model / temperature / max tokens and its :class:`~promptops.sdk.providers.spec.CallSpec`
+  (tools, tool choice, response format, params) mapped to the provider's own form
+  (``build``); what the provider cannot express raises
+  :class:`~promptops.sdk.errors.UnsupportedFieldError` there, before any call. It calls the
+  library, sync or async (``create`` / ``acreate``), returning the library's own response or
+  stream object;
+- reads usage, text and tool calls from a response or from a list of stream chunks, cheaply
+  (these run on the caller's thread);
 - turns a response, a list of chunks, the request and an error into JSON for the log
   (``dump``, ``merge``, ``logged_request``, ``error_body``): these run on the log sender, off
   the request path.
@@ -20,9 +24,13 @@ import importlib
 import inspect
 from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from promptops.sdk.errors import ConfigurationError
+from promptops.sdk.errors import ConfigurationError, UnsupportedFieldError
+
+if TYPE_CHECKING:
+    from promptops.sdk.providers.spec import CallSpec
+    from promptops.sdk.run_result import ToolCall
 
 __all__ = [
     "NOT_LOGGED",
@@ -106,17 +114,23 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def build(
         self,
-        messages: list[dict[str, str]],
+        messages: Sequence[Mapping[str, Any]],
         model: str,
         temperature: float | None,
         max_tokens: int | None,
         params: dict[str, Any],
         stream: bool,
         temperature_given: bool = False,
+        spec: CallSpec | None = None,
     ) -> dict[str, Any]:
-        """Keyword arguments for the library call. ``temperature_given``: the caller passed
-        ``temperature=`` (else it is the version's)."""
+        """Keyword arguments for the library call. ``params``: the caller's other keyword
+        arguments, sent unchanged; ``temperature_given``: the caller passed
+        ``temperature=`` (else it is the version's); ``spec``: tools, tool choice, response
+        format and params in the neutral form, mapped here."""
         ...
+
+    def unsupported(self, field: str, reason: str) -> UnsupportedFieldError:
+        return UnsupportedFieldError(self.name, field, reason)
 
     @abc.abstractmethod
     def create(self, client: Any, kwargs: dict[str, Any], stream: bool) -> Any: ...
@@ -139,6 +153,17 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def chunk_text(self, chunk: Any) -> str: ...
+
+    @abc.abstractmethod
+    def tool_calls(self, response: Any) -> list[ToolCall]:
+        """The function calls of a response (first choice / candidate), arguments parsed
+        (:class:`~promptops.sdk.errors.InvalidOutputError` when they are not JSON)."""
+        ...
+
+    @abc.abstractmethod
+    def stream_tool_calls(self, chunks: Sequence[Any]) -> list[ToolCall]:
+        """The function calls of a stream, its deltas accumulated."""
+        ...
 
     # -- JSON for the log (the sender's thread) -------------------------------------------
 

@@ -6,20 +6,40 @@ and ``GOOGLE_GEMINI_BASE_URL`` itself (``AsyncClient.run`` uses its ``.aio`` sid
 ``genai.Client`` works for both ``Client.run`` and ``AsyncClient.run``; its ``.aio`` client
 works for ``AsyncClient.run``.
 
-The rendered system message becomes ``config.system_instruction``, the user message the
-``contents``; temperature and max tokens go into ``config`` (``max_output_tokens``), and so
-do the other keyword arguments of ``run()`` (a caller's ``config=`` is merged over ours).
+Leading system and developer messages become ``config.system_instruction`` (a later one cannot
+be expressed: error), the others the ``contents`` (assistant → role "model", its tool calls
+→ ``function_call`` parts; ``tool`` messages → ``function_response`` parts
+``{name, id, response: {"output": content}}``, the name from the message or from the
+assistant call it answers). Temperature and max tokens go into ``config``
+(``max_output_tokens``), and so does the version's content:
+
+- tools → one ``Tool`` of ``function_declarations`` (``parameters_json_schema``: the JSON
+  Schema as written); ``strict`` has no equivalent (error);
+- ``tool_choice`` → ``tool_config.function_calling_config``: auto / none / required →
+  mode AUTO / NONE / ANY, a function name → ANY with ``allowed_function_names``;
+- ``response_format`` json_object / json_schema → ``response_mime_type``
+  "application/json" (+ ``response_json_schema``);
+- ``params``: ``top_p``, ``seed``, ``presence_penalty``, ``frequency_penalty`` as they are,
+  ``stop`` → ``stop_sequences``, ``reasoning_effort`` → ``thinking_config.thinking_level``.
+
+The other keyword arguments of ``run()`` go into ``config`` too (a caller's ``config=`` is
+merged over ours).
 The logged response is the wire JSON (camelCase), without the fields the library adds (HTTP
 headers, function-calling history).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from promptops.sdk.errors import ConfigurationError
 from promptops.sdk.providers.base import Provider, is_async_callable, to_json
+from promptops.sdk.providers.spec import CallSpec, assistant_tool_calls, role_of, text_content
+from promptops.sdk.run_result import ToolCall
+
+_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}  # else a name: ANY + allowed
+_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
 
 __all__ = ["GeminiProvider"]
 
@@ -65,26 +85,27 @@ class GeminiProvider(Provider):
 
     def build(
         self,
-        messages: list[dict[str, str]],
+        messages: Sequence[Mapping[str, Any]],
         model: str,
         temperature: float | None,
         max_tokens: int | None,
         params: dict[str, Any],
         stream: bool,
         temperature_given: bool = False,
+        spec: CallSpec | None = None,
     ) -> dict[str, Any]:
         config: dict[str, Any] = {}
-        contents = []
-        for message in messages:
-            if message["role"] == "system":
-                config["system_instruction"] = message["content"]
-            else:
-                role = "model" if message["role"] == "assistant" else "user"
-                contents.append({"role": role, "parts": [{"text": message["content"]}]})
+        system, contents = self._contents(messages)
+        if system:
+            config["system_instruction"] = (
+                system[0] if len(system) == 1 else {"parts": [{"text": t} for t in system]}
+            )
         if temperature is not None:
             config["temperature"] = temperature
         if max_tokens is not None:
             config["max_output_tokens"] = max_tokens
+        if spec is not None:
+            self._map_spec(spec, config)
         if params:
             params = dict(params)
             given = params.pop("config", None)
@@ -97,6 +118,111 @@ class GeminiProvider(Provider):
         if config:
             kwargs["config"] = config
         return kwargs
+
+    def _contents(
+        self, messages: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        system: list[str] = []
+        contents: list[dict[str, Any]] = []
+        names: dict[str, str] = {}  # call id -> function name, from the assistant's calls
+        responses: list[dict[str, Any]] | None = None  # the open content of function responses
+        for i, message in enumerate(messages):
+            role = role_of(message, i)
+            content = text_content(message, i)
+            if message.get("name") and role != "tool":
+                raise self.unsupported(f"messages[{i}].name", "Gemini has no participant names")
+            if role in ("system", "developer"):
+                if contents:
+                    raise self.unsupported(
+                        f"messages[{i}]",
+                        "a system message after the conversation started (only leading"
+                        " system / developer messages become system_instruction)",
+                    )
+                system.append(content)
+                continue
+            if role == "tool":
+                part = {"function_response": self._response(message, i, content, names)}
+                if responses is None:
+                    responses = [part]
+                    contents.append({"role": "user", "parts": responses})
+                else:
+                    responses.append(part)
+                continue
+            responses = None
+            parts: list[dict[str, Any]] = [{"text": content}] if content else []
+            if role == "assistant":
+                for call in assistant_tool_calls(message, i):
+                    function_call: dict[str, Any] = {"name": call.name, "args": call.arguments}
+                    if call.id:
+                        function_call["id"] = call.id
+                        names[call.id] = call.name
+                    parts.append({"function_call": function_call})
+            contents.append(
+                {
+                    "role": "model" if role == "assistant" else "user",
+                    "parts": parts or [{"text": ""}],
+                }
+            )
+        return system, contents
+
+    @staticmethod
+    def _response(
+        message: Mapping[str, Any], index: int, content: str, names: dict[str, str]
+    ) -> dict[str, Any]:
+        call_id = message.get("tool_call_id")
+        name = message.get("name") or (names.get(call_id) if call_id else None)
+        if not name:
+            raise ConfigurationError(
+                f"messages[{index}]: Gemini needs the function name of a tool message (its"
+                " name, or a tool_call_id of an earlier assistant tool call)"
+            )
+        response: dict[str, Any] = {"name": name, "response": {"output": content}}
+        if call_id:
+            response["id"] = call_id
+        return response
+
+    def _map_spec(self, spec: CallSpec, config: dict[str, Any]) -> None:
+        if spec.tools:
+            declarations = []
+            for i, tool in enumerate(spec.tools):
+                function = tool["function"]
+                if function.get("strict"):
+                    raise self.unsupported(
+                        f"tools[{i}].function.strict",
+                        "Gemini function declarations have no strict mode (set strict false)",
+                    )
+                declaration: dict[str, Any] = {"name": function["name"]}
+                if function.get("description"):
+                    declaration["description"] = function["description"]
+                if function.get("parameters") is not None:
+                    declaration["parameters_json_schema"] = function["parameters"]
+                declarations.append(declaration)
+            config["tools"] = [{"function_declarations": declarations}]
+        choice = spec.tool_choice
+        if choice is not None:
+            calling: dict[str, Any] = {"mode": _MODES.get(choice, "ANY")}
+            if choice not in _MODES:
+                calling["allowed_function_names"] = [choice]
+            config["tool_config"] = {"function_calling_config": calling}
+        fmt = spec.json_format
+        if fmt is not None:
+            config["response_mime_type"] = "application/json"
+            if fmt == "json_schema":
+                config["response_json_schema"] = spec.schema
+        params = spec.params
+        for name in ("top_p", "seed", "presence_penalty", "frequency_penalty"):
+            if name in params:
+                config[name] = params[name]
+        if "stop" in params:
+            config["stop_sequences"] = list(params["stop"])
+        effort = params.get("reasoning_effort")
+        if effort is not None:
+            if not isinstance(effort, str) or effort.upper() not in _LEVELS:
+                raise self.unsupported(
+                    "params.reasoning_effort",
+                    f"{effort!r} (thinking_level takes {', '.join(_LEVELS).lower()})",
+                )
+            config["thinking_config"] = {"thinking_level": effort.upper()}
 
     def create(self, client: Any, kwargs: dict[str, Any], stream: bool) -> Any:
         if stream:
@@ -131,6 +257,12 @@ class GeminiProvider(Provider):
 
     def chunk_text(self, chunk: Any) -> str:
         return _text(chunk) or ""
+
+    def tool_calls(self, response: Any) -> list[ToolCall]:
+        return list(_function_calls(response))
+
+    def stream_tool_calls(self, chunks: Sequence[Any]) -> list[ToolCall]:
+        return [call for chunk in chunks for call in _function_calls(chunk)]
 
     # -- JSON -----------------------------------------------------------------------------
 
@@ -193,6 +325,17 @@ def _text(response: Any) -> str | None:
         if isinstance(part.text, str) and not part.thought
     ]
     return "".join(texts) if texts else None
+
+
+def _function_calls(response: Any) -> Iterator[ToolCall]:
+    """The function calls of the first candidate (arguments as sent: a JSON object)."""
+    candidates = getattr(response, "candidates", None)
+    if not candidates or candidates[0].content is None:
+        return
+    for part in candidates[0].content.parts or ():
+        call = part.function_call
+        if call is not None and call.name:
+            yield ToolCall(call.id, call.name, dict(call.args or {}))
 
 
 def _extend_parts(parts: list[dict[str, Any]], new: Sequence[Mapping[str, Any]]) -> None:

@@ -5,14 +5,32 @@ A default client is ``openai.OpenAI()`` / ``openai.AsyncOpenAI()``: it reads
 ``max_completion_tokens`` (the parameter current models accept). Streams ask for usage
 (``stream_options={"include_usage": True}``) unless the caller passed ``stream_options``: the
 last chunk then carries the usage and no choices.
+
+The version's tools, response format and params are the API's own: sent as they are
+(``tool_choice`` naming a function becomes ``{"type": "function", "function": {"name"}}``).
+Messages go as rendered; an assistant message's ``tool_calls`` are sent in the API's form
+(arguments as JSON text), and a ``tool`` message must carry its ``tool_call_id``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from promptops.sdk.errors import ConfigurationError
 from promptops.sdk.providers.base import Provider, to_json
+from promptops.sdk.providers.spec import (
+    CallSpec,
+    arguments_json,
+    assistant_tool_calls,
+    parse_arguments,
+    require_ids,
+    role_of,
+)
+from promptops.sdk.run_result import ToolCall
+
+_PLAIN = frozenset(("role", "content", "name"))
+_PLAIN_ROLES = frozenset(("system", "developer", "user", "assistant"))
 
 __all__ = ["OpenAIProvider"]
 
@@ -34,19 +52,33 @@ class OpenAIProvider(Provider):
 
     def build(
         self,
-        messages: list[dict[str, str]],
+        messages: Sequence[Mapping[str, Any]],
         model: str,
         temperature: float | None,
         max_tokens: int | None,
         params: dict[str, Any],
         stream: bool,
         temperature_given: bool = False,
+        spec: CallSpec | None = None,
     ) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"model": model, "messages": messages}
+        kwargs: dict[str, Any] = {"model": model, "messages": _messages(messages)}
         if temperature is not None:
             kwargs["temperature"] = temperature
         if max_tokens is not None:
             kwargs["max_completion_tokens"] = max_tokens
+        if spec is not None:
+            if spec.tools:
+                kwargs["tools"] = spec.tools
+            choice = spec.tool_choice
+            if choice is not None:
+                kwargs["tool_choice"] = (
+                    choice
+                    if choice in ("auto", "none", "required")
+                    else {"type": "function", "function": {"name": choice}}
+                )
+            if spec.response_format is not None:
+                kwargs["response_format"] = spec.response_format
+            kwargs.update(spec.params)
         if params:
             kwargs.update(params)
         if stream:
@@ -87,6 +119,39 @@ class OpenAIProvider(Provider):
             return ""
         return choices[0].delta.content or ""
 
+    def tool_calls(self, response: Any) -> list[ToolCall]:
+        choices = getattr(response, "choices", None)
+        if not choices:
+            return []
+        calls = choices[0].message.tool_calls or ()
+        return [
+            ToolCall(
+                call.id,
+                call.function.name,
+                parse_arguments(call.function.arguments, f"tool_calls[{i}].arguments"),
+            )
+            for i, call in enumerate(calls)
+            if getattr(call, "function", None) is not None
+        ]
+
+    def stream_tool_calls(self, chunks: Sequence[Any]) -> list[ToolCall]:
+        slots: dict[int, list[Any]] = {}  # index -> [id, name, arguments]
+        for chunk in chunks:
+            for choice in chunk.choices:
+                if choice.index != 0 or choice.delta is None:
+                    continue
+                for call in choice.delta.tool_calls or ():
+                    slot = slots.setdefault(call.index, [None, "", ""])
+                    if call.id:
+                        slot[0] = call.id
+                    if call.function is not None:
+                        slot[1] += call.function.name or ""
+                        slot[2] += call.function.arguments or ""
+        return [
+            ToolCall(slot[0], slot[1], parse_arguments(slot[2], f"tool_calls[{n}].arguments"))
+            for n, slot in enumerate(slots[i] for i in sorted(slots))
+        ]
+
     # -- JSON -----------------------------------------------------------------------------
 
     def merge(self, chunks: Sequence[Any]) -> dict[str, Any] | None:
@@ -119,6 +184,45 @@ class OpenAIProvider(Provider):
             if value is not None:
                 merged[key] = value
         return merged
+
+
+def _messages(messages: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """The rendered messages in the API's form: as they are when plain (the usual case)."""
+    if all(_PLAIN.issuperset(m) and m.get("role") in _PLAIN_ROLES for m in messages):
+        return list(messages)
+    out: list[Any] = []
+    for i, message in enumerate(messages):
+        role = role_of(message, i)
+        entry: dict[str, Any] = {"role": role, "content": message.get("content")}
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if not call_id:
+                raise ConfigurationError(
+                    f"messages[{i}].tool_call_id: a tool message needs the id of the call it"
+                    " answers"
+                )
+            entry["tool_call_id"] = call_id
+        elif message.get("name"):
+            entry["name"] = message["name"]
+        if role == "assistant":
+            calls = assistant_tool_calls(message, i)
+            if calls:
+                require_ids(calls, i, "OpenAI")
+                entry["tool_calls"] = [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {
+                            "name": call.name,
+                            "arguments": arguments_json(call.arguments),
+                        },
+                    }
+                    for call in calls
+                ]
+                if not entry["content"]:
+                    entry["content"] = None
+        out.append(entry)
+    return out
 
 
 def _merge_choice(choices: dict[int, dict[str, Any]], choice: Any) -> None:
