@@ -15,16 +15,23 @@ SDK_API = {
     "AuthenticationError",
     "Client",
     "ConfigurationError",
+    "InputTypeError",
+    "InvalidOutputError",
     "InvalidResponseError",
     "MissingVariablesError",
     "PermissionDeniedError",
+    "PlaceholderValueError",
     "Prompt",
     "PromptNotFoundError",
+    "PromptShapeError",
     "PromptUnavailableError",
     "SDKError",
     "ServerError",
     "TemplateError",
+    "ToolCall",
     "UnknownVariablesError",
+    "UnresolvedPartialError",
+    "UnsupportedFieldError",
 }
 
 

@@ -293,3 +293,13 @@ async def test_gemini_async_tool_calls_with_ids(server: Server, fake: FakeProvid
         assert stream.tool_calls == result.tool_calls
     await gem.aio.aclose()
     gem.close()
+
+
+def test_a_text_prompt_runs_as_one_user_message(server: Server, fake: FakeProviderServer) -> None:
+    server.api.new_prompt(server.write_key, slug="summary", type="text")
+    server.new_version("summary", text="Summarise for {{name}}.", model=MODELS["openai"])
+    with po_client(server) as client, openai_client(fake) as oai:
+        result = client.run("summary", {"name": "Ada"}, client=oai)
+        sent = fake.last_request("openai").body
+        assert sent["messages"] == [{"role": "user", "content": "Summarise for Ada."}]
+        assert result.text

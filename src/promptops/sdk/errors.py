@@ -31,26 +31,34 @@ while a last good value, a snapshot entry or a ``fallback`` exists; otherwise it
 from __future__ import annotations
 
 from promptops.errors import (
+    InputTypeError,
     MissingVariablesError,
+    PlaceholderValueError,
     PromptOpsError,
+    PromptShapeError,
     TemplateError,
     UnknownVariablesError,
+    UnresolvedPartialError,
 )
 
 __all__ = [
     "APIError",
     "AuthenticationError",
     "ConfigurationError",
+    "InputTypeError",
     "InvalidOutputError",
     "InvalidResponseError",
     "MissingVariablesError",
     "PermissionDeniedError",
+    "PlaceholderValueError",
     "PromptNotFoundError",
+    "PromptShapeError",
     "PromptUnavailableError",
     "SDKError",
     "ServerError",
     "TemplateError",
     "UnknownVariablesError",
+    "UnresolvedPartialError",
     "UnsupportedFieldError",
 ]
 

@@ -303,8 +303,12 @@ def _prepare(
 def _messages(prompt: Prompt, variables: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The one seam between the prompt and the providers: the rendered messages, provider
     neutral (``{"role": system|developer|user|assistant|tool, "content": str, "name"?,
-    "tool_call_id"?, "tool_calls"?}``)."""
-    return list(prompt.render(variables))
+    "tool_call_id"?, "tool_calls"?}``). A text prompt's rendered text is the one user
+    message (chat APIs have no completion form)."""
+    rendered = prompt.render(variables)
+    if isinstance(rendered, str):
+        return [{"role": "user", "content": rendered}]
+    return list(rendered)
 
 
 # -- run -------------------------------------------------------------------------------------
