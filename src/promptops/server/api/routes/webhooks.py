@@ -29,6 +29,7 @@ EventType = Literal[
     "prompt_template_version_created",
     "prompt_template_label_moved",
     "prompt_template_label_change_approved",
+    "prompt_template_updated",
     "agent_run_completed",
 ]
 WebhookId = Annotated[str, Path(max_length=40, description="The endpoint id (wh_…)")]
