@@ -10,6 +10,8 @@ from sqlalchemy import select
 from promptops.db.models import Event, PromptVersion
 from promptops.domain import deployments, prompts
 from promptops.domain.access import Actor
+from promptops.domain.changes import Change, ChangeKind
+from promptops.server.notify import decode, encode
 from tests.support import Api
 
 
@@ -254,3 +256,18 @@ def test_active_explains_a_snippet_missing_in_its_environment(
     # promoting the snippet there serves the dependent at once (the error is not kept)
     assert deploy(api, keys["production-write"], "tone", "production", 1).status_code == 200
     assert prod.get("/v1/prompts/greet/active").json()["text"] == "Be calm"
+
+
+def test_a_dependents_change_crosses_processes_like_any_change() -> None:
+    """Other server processes hear of dependents through the same NOTIFY payload."""
+    change = Change(
+        ChangeKind.TEMPLATE_UPDATED,
+        "p1",
+        slug="greet",
+        environment="staging",
+        version=3,
+        deployment_id=9,
+        data={"snippet": {"slug": "tone", "version": 2}},
+    )
+    [heard] = decode(encode([change]))  # type: ignore[misc]
+    assert (heard.kind, heard.slug, heard.environment) == ("template_updated", "greet", "staging")
