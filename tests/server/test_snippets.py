@@ -3,16 +3,22 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from promptops.db.models import Event, PromptVersion
 from promptops.domain import deployments, prompts
 from promptops.domain.access import Actor
+from promptops.domain.bootstrap import ensure_admin_key
 from promptops.domain.changes import Change, ChangeKind
+from promptops.server.app import create_app
+from promptops.server.config import Settings
 from promptops.server.notify import decode, encode
-from tests.support import Api
+from tests.support import Api, PostgresDatabases
 
 
 def text_prompt(api: Api, key: str, slug: str, *texts: str) -> None:
@@ -271,3 +277,31 @@ def test_a_dependents_change_crosses_processes_like_any_change() -> None:
     )
     [heard] = decode(encode([change]))  # type: ignore[misc]
     assert (heard.kind, heard.slug, heard.environment) == ("template_updated", "greet", "staging")
+
+
+@pytest.mark.postgres
+def test_a_snippet_move_through_one_server_reaches_anothers_read_path(
+    postgres: PostgresDatabases,
+) -> None:
+    """Two servers on one database (as two processes would be: each LISTENs on its own
+    connection): B's in-memory entry of a dependent goes when A moves its snippet."""
+    postgres.reset()
+    settings = Settings(database_url=postgres.url, bcrypt_rounds=4, demo=False)
+    app_a, app_b = create_app(settings), create_app(settings, run_migrations=False)
+    with TestClient(app_a) as a, TestClient(app_b) as b:
+        for app in (app_a, app_b):
+            assert app.state.listener.listening.wait(5)
+        with app_a.state.db.write() as session:
+            admin = ensure_admin_key(session, rounds=4)
+        assert admin is not None
+        api = Api(a)
+        w = api.new_project(admin).key
+        text_prompt(api, w, "tone", "calm")
+        text_prompt(api, w, "greet", "Be {{> tone}}")
+        on_b = Api(b).as_(w)
+        assert on_b.get("/v1/prompts/greet/active").json()["text"] == "Be calm"  # B holds it
+        version(api, w, "tone", "warm")
+        deadline = time.monotonic() + 2
+        while on_b.get("/v1/prompts/greet/active").json()["text"] != "Be warm":
+            assert time.monotonic() < deadline, "B still serves the old content"
+            time.sleep(0.01)
