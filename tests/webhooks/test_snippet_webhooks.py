@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from promptops.receivers import MemoryCache, WebhookReceiver
+import pytest
+
+from promptops.receivers import MemoryCache, PromptCache, WebhookReceiver
 from tests.support import Api, Project
 from tests.webhooks.helpers import Receiver
+from tests.webhooks.test_receivers import prompt, redis_cache  # noqa: F401 (fixture)
 
 
 def _text(api: Api, key: str, slug: str, text: str) -> None:
@@ -57,3 +60,19 @@ def test_a_snippet_move_reaches_webhook_receivers_of_its_dependents(
     assert cached["text"] == "Be warm." and cached["snippets"] == [{"slug": "tone", "version": 2}]
     active = api.as_(w).get("/v1/prompts/greet/active").json()
     assert cached == active
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_the_same_deployment_with_new_content_replaces_the_cached_one(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    cache: PromptCache = (
+        MemoryCache() if store == "memory" else request.getfixturevalue("redis_cache")
+    )
+    before = prompt(10, version=3)
+    assert cache.set(before) is True
+    assert cache.set(before) is False  # the same again: nothing to do
+    after = {**before, "user_template": "resolved anew", "snippets": [{"slug": "s", "version": 2}]}
+    assert cache.set(after) is True  # prompt_template_updated: same deployment, new content
+    assert cache.get("greeting", environment="dev") == after
+    assert cache.set(prompt(9, version=2)) is False  # an older deployment still never wins

@@ -109,8 +109,12 @@ class MemoryCache:
                 return True
             environment, deployment_id, value = env_entry
             current = self._by_env.get((slug, environment))
-            # Equal: the same deployment with new content (a snippet it includes moved).
-            if current is not None and current["deployment_id"] > deployment_id:
+            # Equal: the same deployment, replaced when its content is new (a snippet it
+            # includes moved); the same again changes nothing.
+            if current is not None and (
+                current["deployment_id"] > deployment_id
+                or (current["deployment_id"] == deployment_id and current == value)
+            ):
                 return False
             self._by_env[(slug, environment)] = value
             return True

@@ -23,7 +23,11 @@ __all__ = ["RedisCache"]
 # KEYS[1] the environment key; ARGV: deployment_id, payload, ttl in ms (0: none)
 _SET_IF_NEWER = """
 local current = redis.call('HGET', KEYS[1], 'deployment_id')
-if current and tonumber(current) > tonumber(ARGV[1]) then return 0 end
+if current then
+  local stored, incoming = tonumber(current), tonumber(ARGV[1])
+  if stored > incoming then return 0 end
+  if stored == incoming and redis.call('HGET', KEYS[1], 'payload') == ARGV[2] then return 0 end
+end
 redis.call('HSET', KEYS[1], 'deployment_id', ARGV[1], 'payload', ARGV[2])
 if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
