@@ -42,10 +42,20 @@ def test_a_snippet_move_updates_a_subscribed_clients_dependent(
             _text(api, w, "tone", "warm")
             within(3, lambda: client.get_prompt("greet").text == "Be warm.")
             assert client.get_prompt("greet").snippets == ({"slug": "tone", "version": 2},)
-        within(3, lambda: any(e == "prompt_template_updated" for _, e, _ in reader.events))
-        [(_, _, event)] = [x for x in reader.events if x[1] == "prompt_template_updated"]
-        assert event["data"]["slug"] == "greet"
-        assert event["data"]["snippet"] == {"slug": "tone", "version": 2}
-        assert event["data"]["prompt"]["text"] == "Be warm."
+            # a promotion of the snippet (back to v1) reaches it too
+            r = api.as_(w).post("/v1/prompts/tone/deployments/dev", json={"version": 1})
+            assert r.status_code == 200, r.text
+            within(3, lambda: client.get_prompt("greet").text == "Be calm.")
+
+        def updates() -> list[Any]:
+            return [d for _, e, d in reader.events if e == "prompt_template_updated"]
+
+        within(3, lambda: len(updates()) == 2)
+        first, second = updates()
+        assert first["data"]["slug"] == "greet"
+        assert first["data"]["snippet"] == {"slug": "tone", "version": 2}
+        assert first["data"]["prompt"]["text"] == "Be warm."
+        assert second["data"]["snippet"] == {"slug": "tone", "version": 1}
+        assert second["data"]["prompt"]["text"] == "Be calm."
     finally:
         reader.close()
