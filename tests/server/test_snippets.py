@@ -230,6 +230,7 @@ def test_nesting_deeper_than_five_is_refused(api: Api, keys: dict[str, str]) -> 
     text_prompt(api, w, "s6", "deeper")
     r = api.as_(w).post("/v1/prompts/s5/versions", json={"model": "m", "text": "{{> s6}}"})
     assert r.status_code == 409 and "more than 5 deep" in r.json()["error"]["message"]
+    assert api.as_(w).get("/v1/prompts/s5").json()["latest_version"] == 1  # nothing stored
 
 
 def test_a_text_that_cannot_be_written_in_place_is_refused(api: Api, keys: dict[str, str]) -> None:
