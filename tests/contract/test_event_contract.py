@@ -34,6 +34,13 @@ def test_every_event_of_a_scenario_matches_the_contract(
     assert s.post("/v1/prompts/greeting/deployments/staging", json={"version": 1}).is_success
     assert s.post("/v1/prompts/greeting/deployments/staging", json={"version": 2}).is_success
     assert s.post("/v1/prompts/greeting/deployments/staging/rollback").is_success
+    # a snippet's move: its dependent gets prompt_template_updated
+    api.new_prompt(project.key, "tone", type="text")
+    for text in ("calm", "warm"):
+        body = {"model": "m", "text": text}
+        assert api.as_(project.key).post("/v1/prompts/tone/versions", json=body).is_success
+        if text == "calm":
+            api.new_version(project.key, system_prompt="Be {{> tone}}.")
     hook = api.as_(project.key).post(
         "/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "enabled": True}
     )

@@ -20,8 +20,10 @@ __all__ = [
     "Event",
     "EventProject",
     "LabelData",
+    "MovedSnippet",
     "PromptCreatedData",
     "ResolvedPrompt",
+    "TemplateUpdatedData",
     "VersionCreatedData",
     "WebhookTestData",
     "parse_event",
@@ -76,6 +78,28 @@ class LabelData(_Strict):
     prompt: ResolvedPrompt
 
 
+class MovedSnippet(_Strict):
+    """The snippet whose label moved, and its version now active there."""
+
+    slug: str
+    version: int
+
+
+class TemplateUpdatedData(_Strict):
+    """A snippet's label moved in ``environment``: the served content of the prompt
+    ``slug`` (which includes the snippet, unpinned, at some depth) changed there, while its
+    own deployment did not. ``prompt`` is the prompt as ``/active`` now serves it;
+    ``snippet`` is the snippet that moved and its version now active."""
+
+    slug: str
+    actor: str | None
+    environment: str
+    version: int
+    deployment_id: int
+    snippet: MovedSnippet
+    prompt: ResolvedPrompt
+
+
 class AgentRunCompletedData(BaseModel):
     """Reserved for managed agents: open (no agent sends it yet)."""
 
@@ -93,6 +117,7 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {
     "prompt_template_version_created": VersionCreatedData,
     "prompt_template_label_moved": LabelData,
     "prompt_template_label_change_approved": LabelData,
+    "prompt_template_updated": TemplateUpdatedData,
     "agent_run_completed": AgentRunCompletedData,
     "webhook_test": WebhookTestData,
 }
@@ -105,6 +130,7 @@ class Event(_Strict):
         "prompt_template_version_created",
         "prompt_template_label_moved",
         "prompt_template_label_change_approved",
+        "prompt_template_updated",
         "agent_run_completed",
         "webhook_test",
     ]

@@ -34,6 +34,7 @@ EventType = Literal[
     "prompt_template_version_created",
     "prompt_template_label_moved",
     "prompt_template_label_change_approved",
+    "prompt_template_updated",
     "agent_run_completed",
 ]
 DeliveryStatus = Literal["pending", "succeeded", "failed", "cancelled"]

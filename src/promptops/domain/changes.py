@@ -26,6 +26,7 @@ class ChangeKind(StrEnum):
     VERSION_CREATED = "version_created"
     LABEL_MOVED = "label_moved"
     LABEL_CHANGE_APPROVED = "label_change_approved"
+    TEMPLATE_UPDATED = "template_updated"  # a snippet's label moved: a dependent's content
     AGENT_RUN_COMPLETED = "agent_run_completed"
     KEY_REVOKED = "key_revoked"
     EVENTS_APPENDED = "events_appended"  # a commit added rows to the event log

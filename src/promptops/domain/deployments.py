@@ -20,7 +20,7 @@ from promptops.db.models import (
     PromptVersion,
     utcnow,
 )
-from promptops.domain import audit, changes, protection
+from promptops.domain import audit, changes, protection, snippets
 from promptops.domain.access import ENVIRONMENTS, Actor, check_environment
 from promptops.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from promptops.domain.prompts import get_prompt
@@ -55,7 +55,12 @@ def deploy(
     previous_deployment_id: int | None = None,
     stack_from_current: bool = True,
 ) -> Deployment:
-    """Make ``version`` active in ``environment`` (caller holds the prompt's row lock)."""
+    """Make ``version`` active in ``environment`` (caller holds the prompt's row lock).
+    Refused (409) when the version's snippets cannot be resolved there; a new version in
+    dev was checked at creation. When ``prompt`` is a snippet, its dependents there get a
+    ``TEMPLATE_UPDATED`` change each (their served content changed)."""
+    if action != "auto":
+        snippets.check_deployable(session, prompt, version, environment)
     current = _current(session, prompt.id, environment)
     row = Deployment(
         prompt_id=prompt.id,
@@ -110,7 +115,37 @@ def deploy(
             deployment_id=row.id,
         ),
     )
+    if prompt.type == "text":
+        _dependents_changed(session, actor, prompt, environment, version)
     return row
+
+
+def _dependents_changed(
+    session: Session, actor: Actor, snippet: Prompt, environment: str, version: PromptVersion
+) -> None:
+    session.flush()  # the moved label is what the dependents now resolve against
+    try:
+        found = snippets.dependents_in(session, snippet, environment)
+    except snippets.SnippetError as exc:
+        raise ConflictError(
+            f"{snippet.slug!r} version {version.version} cannot be deployed to"
+            f" {environment!r}: a prompt including it would no longer resolve: {exc}",
+            field="version",
+        ) from exc
+    for dependent in found:
+        changes.record(
+            session,
+            changes.Change(
+                changes.ChangeKind.TEMPLATE_UPDATED,
+                snippet.project_id,
+                slug=dependent.prompt.slug,
+                environment=environment,
+                version=dependent.active.version,
+                actor=actor.label,
+                deployment_id=dependent.active.deployment_id,
+                data={"snippet": {"slug": snippet.slug, "version": version.version}},
+            ),
+        )
 
 
 def promote(
@@ -156,6 +191,7 @@ def promote(
         existing = session.get(Deployment, current.deployment_id)
         assert existing is not None
         return existing
+    snippets.check_deployable(session, prompt, target, environment)  # before any request
     request = protection.gate(
         session,
         actor,
@@ -191,6 +227,7 @@ def rollback(
         raise ConflictError(f"{environment!r} has no previous version to roll back to")
     version = session.get(PromptVersion, previous.version_id)
     assert version is not None
+    snippets.check_deployable(session, prompt, version, environment)  # before any request
     request = protection.gate(
         session,
         actor,

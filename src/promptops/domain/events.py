@@ -17,6 +17,7 @@ After the commit, listeners receive a ``Change("events_appended", project_id)`` 
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import zlib
 from collections.abc import Iterable, Mapping
@@ -39,7 +40,8 @@ from promptops.db.models import (
 )
 from promptops.domain import changes
 from promptops.domain.changes import Change, ChangeKind
-from promptops.domain.payloads import version_out
+from promptops.domain.payloads import resolved_out, version_out
+from promptops.domain.snippets import SnippetError
 
 __all__ = [
     "EVENTS_APPENDED",
@@ -60,6 +62,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "prompt_template_version_created",
     "prompt_template_label_moved",
     "prompt_template_label_change_approved",
+    "prompt_template_updated",
     "agent_run_completed",
 )
 # Subscribable already (an endpoint may opt in ahead) but sent by nothing yet: managed agents
@@ -74,6 +77,7 @@ _KIND_TO_TYPE: dict[str, str] = {  # ChangeKind (a StrEnum) -> event type
     ChangeKind.VERSION_CREATED: "prompt_template_version_created",
     ChangeKind.LABEL_MOVED: "prompt_template_label_moved",
     ChangeKind.LABEL_CHANGE_APPROVED: "prompt_template_label_change_approved",
+    ChangeKind.TEMPLATE_UPDATED: "prompt_template_updated",
     ChangeKind.AGENT_RUN_COMPLETED: "agent_run_completed",
 }
 
@@ -137,10 +141,17 @@ def append(
 def _resolved(
     session: Session, prompt: Prompt, version: PromptVersion, deployment: Deployment | None
 ) -> dict[str, Any]:
-    """The prompt as ``GET /v1/prompts/{slug}/active`` serves it (ActivePromptOut); for a
-    version that is not a deployment, environment/deployed_at/deployment_id are null."""
+    """The prompt as ``GET /v1/prompts/{slug}/active`` serves it (ActivePromptOut), its
+    snippets resolved in the deployment's environment; for a version that is not a
+    deployment, environment/deployed_at/deployment_id are null and the content is as
+    written (its ``snippets`` the references). A deployed version whose snippets no longer
+    resolve (data older than the checks) is sent as written too."""
     # The contract's prompt payload is the one shape receivers cache.
-    body: dict[str, Any] = version_out(prompt, version).model_dump(mode="json")
+    out = version_out(prompt, version)
+    if deployment is not None:
+        with contextlib.suppress(SnippetError):
+            out = resolved_out(session, prompt, version, deployment.environment)
+    body: dict[str, Any] = out.model_dump(mode="json")
     body.update(environment=None, deployed_at=None, deployment_id=None)
     if deployment is not None:
         active = session.get(ActiveDeployment, (prompt.id, deployment.environment))
@@ -200,7 +211,11 @@ def _data(session: Session, change: Change, type_: str) -> dict[str, Any] | None
         deployment_id=deployment.id,
         prompt=_resolved(session, prompt, version, deployment),
     )
-    if change.actor is None:
+    if type_ == "prompt_template_updated":
+        for key in ("previous_version", "action"):
+            data.pop(key)
+        data["snippet"] = dict((change.data or {}).get("snippet") or {})
+    elif change.actor is None:
         data["actor"] = deployment.actor
     return data
 

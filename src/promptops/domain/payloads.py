@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from promptops.contract.content import legacy_shape
 from promptops.contract.prompts import VersionOut
 from promptops.db.models import Prompt, PromptVersion
+from promptops.domain.snippets import references, resolve
 
-__all__ = ["version_out"]
+__all__ = ["resolved_out", "version_out"]
 
 
 def version_out(
@@ -20,10 +23,13 @@ def version_out(
     text: str | None = None,
     snippets: list[dict[str, Any]] | None = None,
 ) -> VersionOut:
-    """The payload of ``version``: its content as written, or (``messages``/``text``
-    given) as resolved, with the ``snippets`` used."""
+    """The payload of ``version``: its content as written (``snippets``: its references,
+    version null when unpinned), or (``messages``/``text`` given) as resolved, with the
+    ``snippets`` used."""
     if messages is None and text is None:
         messages, text = version.messages, version.text
+        if snippets is None:
+            snippets = references({"messages": messages, "text": text})
     legacy = legacy_shape(messages)
     return VersionOut(
         slug=prompt.slug,
@@ -47,4 +53,15 @@ def version_out(
         commit_message=version.commit_message,
         author=version.author,
         created_at=version.created_at,
+    )
+
+
+def resolved_out(
+    session: Session, prompt: Prompt, version: PromptVersion, environment: str
+) -> VersionOut:
+    """The payload of ``version`` as served in ``environment``: snippets resolved (raises
+    :class:`promptops.domain.snippets.SnippetError`)."""
+    done = resolve(session, prompt, version, environment)
+    return version_out(
+        prompt, version, messages=done.messages, text=done.text, snippets=done.snippets
     )

@@ -17,7 +17,7 @@ from promptops.contract.content import (
 )
 from promptops.contract.validation import parse
 from promptops.db.models import ActiveDeployment, Prompt, PromptVersion, VersionSnippet, utcnow
-from promptops.domain import audit, changes
+from promptops.domain import audit, changes, snippets
 from promptops.domain.access import Actor
 from promptops.domain.deployments import deploy
 from promptops.domain.errors import InvalidInputError, NotFoundError
@@ -104,6 +104,7 @@ def create_version(
 def _create(
     session: Session, actor: Actor, prompt: Prompt, body: VersionCreate, stored: dict[str, Any]
 ) -> PromptVersion:
+    snippets.check_new(session, prompt, stored)
     legacy = legacy_shape(stored["messages"]) or ("", "")
     variables = variables_of([t for _, t in templates_of(stored)])
     declared = [i["name"] for i in stored["inputs"] or () if i["name"] not in variables]

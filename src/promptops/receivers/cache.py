@@ -4,8 +4,10 @@ A store holds prompts as JSON objects shaped like the body of
 ``GET /v1/prompts/{slug}/active`` (the ``data.prompt`` object of a webhook), under two keys:
 
 - ``(slug, environment)``: the version active in that environment. Written only when the
-  incoming ``deployment_id`` is greater than the stored one, so an event that arrives late
-  (a retry, a redelivery) never replaces a newer deployment with an older one.
+  incoming ``deployment_id`` is not smaller than the stored one, so an event that arrives
+  late (a retry, a redelivery) never replaces a newer deployment with an older one; an equal
+  one is the same deployment with new content (``prompt_template_updated``: a snippet it
+  includes moved), and replaces it.
 - ``(slug, version)``: an immutable version, with ``environment``, ``deployed_at`` and
   ``deployment_id`` set to null (like ``GET /v1/prompts/{slug}/versions/{n}``).
 
@@ -107,7 +109,12 @@ class MemoryCache:
                 return True
             environment, deployment_id, value = env_entry
             current = self._by_env.get((slug, environment))
-            if current is not None and current["deployment_id"] >= deployment_id:
+            # Equal: the same deployment, replaced when its content is new (a snippet it
+            # includes moved); the same again changes nothing.
+            if current is not None and (
+                current["deployment_id"] > deployment_id
+                or (current["deployment_id"] == deployment_id and current == value)
+            ):
                 return False
             self._by_env[(slug, environment)] = value
             return True

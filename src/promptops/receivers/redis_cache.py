@@ -5,8 +5,9 @@ Keys (``prefix`` defaults to ``promptops:``; use one prefix per PromptOps projec
     {prefix}env:{slug}:{environment}   hash: deployment_id, payload (JSON)
     {prefix}ver:{slug}:{version}       string: payload (JSON)
 
-The environment entry is replaced atomically (a Lua script) only by a greater
-``deployment_id``, so concurrent or late webhooks cannot move it backwards.
+The environment entry is replaced atomically (a Lua script) only by a ``deployment_id``
+not smaller than its own (equal: the same deployment with new content, after a snippet it
+includes moved), so concurrent or late webhooks cannot move it to an older deployment.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ __all__ = ["RedisCache"]
 # KEYS[1] the environment key; ARGV: deployment_id, payload, ttl in ms (0: none)
 _SET_IF_NEWER = """
 local current = redis.call('HGET', KEYS[1], 'deployment_id')
-if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
+if current then
+  local stored, incoming = tonumber(current), tonumber(ARGV[1])
+  if stored > incoming then return 0 end
+  if stored == incoming and redis.call('HGET', KEYS[1], 'payload') == ARGV[2] then return 0 end
+end
 redis.call('HSET', KEYS[1], 'deployment_id', ARGV[1], 'payload', ARGV[2])
 if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1

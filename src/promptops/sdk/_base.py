@@ -70,7 +70,15 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=1.0, read=2.0, write=2.0, pool=1.0)
 USER_AGENT = f"promptops-python/{__version__}"
 
-_LABEL_EVENTS = frozenset({"prompt_template_label_moved", "prompt_template_label_change_approved"})
+# Events whose prompt is an environment's active prompt (a snippet's move changes a
+# dependent's served content: prompt_template_updated).
+_LABEL_EVENTS = frozenset(
+    {
+        "prompt_template_label_moved",
+        "prompt_template_label_change_approved",
+        "prompt_template_updated",
+    }
+)
 
 # Statuses that mean "the server cannot answer right now", not "the answer is no".
 _UNAVAILABLE_STATUSES = frozenset({408, 429})

@@ -4,8 +4,10 @@ Served by a raw ASGI handler in front of the FastAPI app, from an in-process sna
 encoded responses: a remembered key and a snapshot hit cost two dict lookups and one send,
 with no database query and no bcrypt. The snapshot is filled on first read and dropped
 entry by entry when a committed write announces a change to that prompt (see
-``promptops.domain.changes``); a generation counter stops a read that raced with a write
-from storing what it loaded before the write.
+``promptops.domain.changes``; a snippet's move announces a ``template_updated`` change for
+each prompt including it, so their entries go too); a generation counter stops a read
+that raced with a write from storing what it loaded before the write. Snippets are resolved
+when an entry is loaded, never per request.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import anyio.to_thread
 from promptops.contract.prompts import ActivePromptOut
 from promptops.contract.slugs import SLUG_PATTERN
 from promptops.db.session import Database
-from promptops.domain import deployments
+from promptops.domain import deployments, snippets
 from promptops.domain.access import Actor
 from promptops.domain.changes import Change
 from promptops.domain.errors import DomainError, NotFoundError
-from promptops.domain.payloads import version_out
+from promptops.domain.payloads import resolved_out
 from promptops.server.auth import KeyAuthenticator, bearer_token
 
 __all__ = ["ActiveSnapshot", "HotPath", "Reply"]
@@ -98,17 +100,24 @@ class ActiveSnapshot:
 
     def load(self, project_id: str, environment: str, slug: str) -> Reply:
         generation = self._generation
+        missing: DomainError | None = None
         with self._db.read() as session:
             found = deployments.active_version(session, project_id, slug, environment)
             if found is None:
                 missing = deployments.no_active_error(session, project_id, slug, environment)
-        if found is None:
+            else:  # snippets resolved here, once per load, never per request
+                try:
+                    out = resolved_out(session, found[0], found[1], environment)
+                except snippets.SnippetError as exc:
+                    missing = snippets.unservable(found[0], environment, exc)
+        if found is None or missing is not None:
+            assert missing is not None
             reply = error_reply(missing)
         else:
-            prompt, version, active = found
+            active = found[2]
             body = (
                 ActivePromptOut(
-                    **version_out(prompt, version).model_dump(),
+                    **out.model_dump(),
                     environment=environment,
                     deployed_at=active.updated_at,
                     deployment_id=active.deployment_id,

@@ -22,7 +22,10 @@ Tags (whitespace inside the braces is ignored):
   :class:`Partial` entries (:attr:`Template.partials`), and the server resolves them:
   :meth:`Template.render` takes the resolved templates as ``partials``, keyed by
   :attr:`Partial.key` (``"slug"`` or ``"slug@3"``), and renders each in the current
-  context; an unresolved partial is an :class:`UnresolvedPartialError`.
+  context; an unresolved partial is an :class:`UnresolvedPartialError`. :func:`expand`
+  writes the partials' texts in place of their tags (what the server serves), so that the
+  result renders as the template does with those partials (fixtures in
+  ``promptops/contract/fixtures/resolve/``).
 - Standalone lines: a section, inverted, close, comment or partial tag alone on its line
   (only spaces/tabs around it) removes that whole line, newline included; a standalone
   partial's indentation is prepended to every line of the partial (Mustache spec rules).
@@ -70,10 +73,20 @@ from functools import lru_cache
 from typing import Any
 
 from promptops.errors import MissingVariablesError, UnknownVariablesError, UnresolvedPartialError
+from promptops.templating._expand import SpliceError, expand
 from promptops.templating._parse import _MAX_GENERATED_TAGS, Partial, _Parser
 from promptops.templating._render import _generate, _walk, format_value
 
-__all__ = ["Partial", "Template", "compile_template", "format_value", "render", "variables"]
+__all__ = [
+    "Partial",
+    "SpliceError",
+    "Template",
+    "compile_template",
+    "expand",
+    "format_value",
+    "render",
+    "variables",
+]
 
 
 class Template:

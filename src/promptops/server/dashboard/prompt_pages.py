@@ -11,7 +11,15 @@ from promptops.contract.catalog import PromptCreate
 from promptops.contract.validation import parse
 from promptops.db.models import ActiveDeployment, Deployment, Prompt
 from promptops.db.session import Session
-from promptops.domain import actors, approvals, deployments, prompts, protection, versions
+from promptops.domain import (
+    actors,
+    approvals,
+    deployments,
+    prompts,
+    protection,
+    snippets,
+    versions,
+)
 from promptops.domain.errors import DomainError
 from promptops.server.dashboard import diffing, log_pages
 from promptops.server.dashboard.web import (
@@ -107,6 +115,8 @@ def prompt_page(slug: str, request: Request, ctx: ProjectDep) -> Response:
         labels += [cr.requested_by for _, cr in history if cr is not None]
         labels += [view.request.requested_by for view in pending]
         names = actors.display_names(session, ctx.id, labels)
+        # A text prompt may be a snippet: the prompts whose templates include it.
+        dependents = snippets.direct_dependents(session, prompt) if prompt.type == "text" else []
     charts = log_pages.prompt_charts(request, ctx, slug)
     active_in: dict[int, list[str]] = {}
     for env, row in active.items():
@@ -124,6 +134,7 @@ def prompt_page(slug: str, request: Request, ctx: ProjectDep) -> Response:
         "history": history,
         "pending": pending,
         "charts": charts,
+        "dependents": dependents,
         "section": "prompts",
     }
     return render(request, "prompt.html", context, ctx=ctx)

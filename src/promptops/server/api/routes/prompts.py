@@ -16,11 +16,13 @@ from promptops.contract.catalog import (
 )
 from promptops.contract.content import VersionCreate
 from promptops.contract.errors import ErrorBody
+from promptops.contract.fields import Environment
 from promptops.contract.prompts import ActivePromptOut, VersionCreated, VersionOut
+from promptops.contract.snippets import DependentList
 from promptops.db.models import Prompt
 from promptops.db.session import Session
-from promptops.domain import deployments, prompts, versions
-from promptops.domain.payloads import version_out
+from promptops.domain import deployments, prompts, snippets, versions
+from promptops.domain.payloads import resolved_out, version_out
 from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep, no_nul, own_project
 from promptops.server.hotpath import not_modified
 
@@ -124,12 +126,39 @@ def list_versions(
     )
 
 
-@router.get("/{slug}/versions/{number}", response_model=VersionOut)
+@router.get(
+    "/{slug}/versions/{number}",
+    response_model=VersionOut,
+    responses={409: {"model": ErrorBody, "description": "its snippets do not resolve there"}},
+)
 def get_version(
-    slug: str, number: VersionNumber, actor: ActorDep, session: ReadSession
+    slug: str,
+    number: VersionNumber,
+    actor: ActorDep,
+    session: ReadSession,
+    resolve: Annotated[
+        Environment | None,
+        Query(description="Resolve its snippets as active in this environment"),
+    ] = None,
 ) -> VersionOut:
+    """The version as written (`snippets`: its `{{> slug}}` references, `version` null
+    when unpinned), or with `?resolve=<environment>` as that environment would serve it
+    (`snippets`: the versions used)."""
     prompt = prompts.get_prompt(session, own_project(actor), slug)
-    return version_out(prompt, versions.get_version(session, prompt, number))
+    version = versions.get_version(session, prompt, number)
+    if resolve is None:
+        return version_out(prompt, version)
+    try:
+        return resolved_out(session, prompt, version, resolve)
+    except snippets.SnippetError as exc:
+        raise snippets.unservable(prompt, resolve, exc) from exc
+
+
+@router.get("/{slug}/dependents", response_model=DependentList)
+def get_dependents(slug: str, actor: ActorDep, session: ReadSession) -> DependentList:
+    """The prompts whose versions include this one (`{{> slug}}` or `{{> slug@3}}`)."""
+    prompt = prompts.get_prompt(session, own_project(actor), slug)
+    return DependentList.model_validate({"data": snippets.direct_dependents(session, prompt)})
 
 
 @router.get(
