@@ -57,6 +57,7 @@ def create_prompt(request: Request, ctx: ProjectDep, form: CheckedForm) -> Respo
         "slug": text(form, "slug").strip(),
         "name": text(form, "name").strip(),
         "description": text(form, "description").strip(),
+        "type": text(form, "type", "chat"),
     }
     errors = {}
     if not values["name"] or len(values["name"]) > 200:
@@ -70,6 +71,7 @@ def create_prompt(request: Request, ctx: ProjectDep, form: CheckedForm) -> Respo
                     slug=values["slug"],
                     name=values["name"],
                     description=values["description"][:5000] or None,
+                    type=values["type"],
                 )
         except DomainError as exc:
             if exc.status == 403:
