@@ -121,6 +121,9 @@ def test_sample_values_are_json_and_declared_strings_stay_text(
     assert body["preview"][2]["text"] == "VIP [1,2] 007"
     body = _check(editor, project, "helper", fields, vip="false", items='{"a": 1}', code="7")
     assert body["preview"][2]["text"] == '{"a":1} 7'
+    # What people type is escaped in the preview's HTML.
+    body = _check(editor, project, "helper", chat_fields(**{"messages.2.content": "<b>{{x}}</b>"}))
+    assert "&lt;b&gt;{{x}}&lt;/b&gt;" in body["preview_html"] and "<b>" not in body["preview_html"]
     # A section over items that lack a name: the preview says so, the draft stays valid.
     loop = chat_fields(**{"messages.2.content": "{{#rules}}- {{text}}\n{{/rules}}"})
     body = _check(editor, project, "helper", loop)

@@ -115,7 +115,7 @@ def _snippets(
         if text is not None and included is None:
             note = "its text does not parse"
         if included is None:
-            included = Template(f"[snippet {tag.key}: {note}]")
+            included = _compiled(f"[snippet {tag.key}: {note}]") or Template("[snippet]")
             number = None if text is None else number
         partials[tag.key] = included
         url = f"/p/{project_id}/prompts/{tag.slug}"
