@@ -181,6 +181,10 @@
       if (!button) return;
       event.preventDefault();
       const action = button.dataset.action;
+      if (action === "check") {
+        run();
+        return;
+      }
       if (action === "add") {
         const template = document.getElementById(button.dataset.template);
         const list = button.closest("section").querySelector("ol.rows");
