@@ -382,3 +382,36 @@ def test_diff_covers_every_field(editor: Browser, project: Project, api: Api) ->
     version = editor.get(f"/p/{project.id}/prompts/helper/versions/2").text
     assert "Placeholder <code>history</code>" in version and '"name": "lookup"' in version
     assert "<dt>top_p</dt>" in version and "<code>name</code>" in version
+
+
+def test_the_editor_and_the_api_give_the_same_error(
+    editor: Browser, project: Project, api: Api
+) -> None:
+    """One rule set: a draft the contract refuses gets the API's message and field."""
+    api.new_prompt(project.key, "helper")
+    cases = [
+        chat_fields(tools=_tool(BAD_SCHEMA)),
+        chat_fields(**{"messages.1.name": "not a name"}),
+        chat_fields(**{"params.top_p": "2"}),
+        chat_fields(**{"inputs.0.name": "x", "inputs.0.type": "date"}),
+    ]
+    for fields in cases:
+        mine = _check(editor, project, "helper", fields)["error"]
+        body = {
+            "messages": [
+                {"role": "system", "content": "You help {{customer}}."},
+                {"type": "placeholder", "name": fields["messages.1.name"]},
+                {"role": "user", "content": "Q: {{question}}"},
+            ],
+            "model": "gpt-4o-mini",
+        }
+        if "tools" in fields:
+            body["tools"] = json.loads(fields["tools"])
+        if "params.top_p" in fields:
+            body["params"] = {"top_p": 2}
+        if "inputs.0.name" in fields:
+            body["inputs"] = [{"name": "x", "type": "date", "required": False}]
+        r = api.as_(project.key).post("/v1/prompts/helper/versions", json=body)
+        assert r.status_code == 422
+        theirs = r.json()["error"]
+        assert (mine["message"], mine["field"]) == (theirs["message"], theirs["field"])
