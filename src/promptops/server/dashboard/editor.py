@@ -146,7 +146,7 @@ def save_version(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm
     draft = Draft.of_fields(prompt.type, fields)
     base_raw = text(form, "base")
     base = int(base_raw) if base_raw.isdigit() and len(base_raw) < 10 else None
-    intent = text(form, "intent")
+    intent = text(form, "intent", "save")
     if intent != "save":
         draft.apply(intent)  # a row added, removed or moved; or just "preview"
         _, error = check(draft)
