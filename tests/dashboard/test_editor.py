@@ -102,6 +102,12 @@ def test_check_gives_the_contracts_first_error_and_the_box_it_names(
     assert good["preview"][0]["text"] == "You help Ada."
     assert good["preview"][2]["text"] == "Q: {{question}}"  # no sample: shown as the tag
     assert 'class="slot"' in good["preview_html"] and "You help Ada." in good["preview_html"]
+    assert good["placeholders"] == ["history"] and good["preview"][1]["sample"] is None
+    # A placeholder's sample: a JSON list of messages, shown in its slot.
+    history = '[{"role": "user", "content": "Earlier question"}]'
+    body = _check(editor, project, "helper", chat_fields(), history=history)
+    assert body["preview"][1]["sample"] == [{"role": "user", "content": "Earlier question"}]
+    assert "Earlier question" in body["preview_html"].split('class="slot"')[1]
 
 
 def test_sample_values_are_json_and_declared_strings_stay_text(
@@ -319,7 +325,14 @@ def test_text_prompts_are_created_and_edited_as_one_text(
         editor, project, "footer", {"text": "Thanks, {{name}}.", "model": "m"}, name="Ada"
     )
     assert body["ok"] is True and body["preview"] == [
-        {"kind": "text", "role": "", "name": "", "text": "Thanks, Ada.", "note": None}
+        {
+            "kind": "text",
+            "role": "",
+            "name": "",
+            "text": "Thanks, Ada.",
+            "note": None,
+            "sample": None,
+        }
     ]
     r = editor.post(url, {"text": "Thanks, {{name}}.", "model": "m", "intent": "save"})
     assert r.status_code == 303

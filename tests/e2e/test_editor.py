@@ -101,6 +101,8 @@ def _scenario(page: Any, shots: Shots) -> None:
     assert box(page, "messages.2.content").input_value() == "Q: {{question}}{{> signoff}}"
     # The preview: the placeholder as a slot, the snippet rendered, with a link to it.
     page.locator(".preview-placeholder").filter(has_text="history").wait_for()
+    page.locator("#sample-history").fill('[{"role": "user", "content": "Earlier question"}]')
+    page.locator(".preview-placeholder pre").filter(has_text="Earlier question").wait_for()
     page.locator("#sample-team").wait_for()  # a variable of the snippet
     page.get_by_label("question", exact=True).fill("Can I pay by card?")
     user = page.locator(".preview-item").nth(2)

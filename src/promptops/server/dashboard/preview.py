@@ -3,8 +3,10 @@ sample values, placeholders shown as marked slots, snippets resolved with links 
 
 A sample value is JSON when it reads as JSON (``true``, ``[1, 2]``, ``{"a": 1}``, ``3``), else
 the text as typed; a variable declared as a string always takes the text. A variable without
-a sample shows as ``{{name}}``. Nothing here raises for what a person typed: a template that
-does not parse or does not render gives a note in place of its preview.
+a sample shows as ``{{name}}``. A placeholder shows as a marked slot, with its sample messages
+when its sample is a JSON list of ``{"role", "content"}`` objects. Nothing here raises for
+what a person typed: a template that does not parse or does not render gives a note in place
+of its preview.
 
 Snippets (``{{> slug}}``, ``{{> slug@3}}``) are looked up through domain functions: the
 snippet's version active in ``dev`` (or the pinned one), its text rendered in place; one
@@ -36,6 +38,7 @@ class Rendered:
     name: str = ""
     text: str | None = None
     note: str | None = None  # why there is no preview of this one
+    sample: list[dict[str, str]] | None = None  # a placeholder's sample messages
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class SnippetRef:
 class Preview:
     variables: list[str] = field(default_factory=list)
     snippet_variables: list[str] = field(default_factory=list)
+    placeholders: list[str] = field(default_factory=list)
     items: list[Rendered] = field(default_factory=list)
     snippets: list[SnippetRef] = field(default_factory=list)
 
@@ -58,6 +62,7 @@ class Preview:
         return {
             "variables": self.variables,
             "snippet_variables": self.snippet_variables,
+            "placeholders": self.placeholders,
             "preview": [asdict(item) for item in self.items],
             "snippets": [asdict(ref) for ref in self.snippets],
         }
@@ -70,6 +75,19 @@ def sample_value(raw: str, declared: str | None) -> Any:
         return json.loads(raw)
     except (ValueError, RecursionError):
         return raw
+
+
+def sample_messages(raw: str) -> list[dict[str, str]] | None:
+    """A placeholder's sample: a JSON list of ``{"role", "content"}`` objects, or None."""
+    value = sample_value(raw, None) if raw else None
+    if not isinstance(value, list):
+        return None
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("content", ""), str):
+            return None
+        out.append({"role": str(item.get("role", "")), "content": item.get("content", "")})
+    return out
 
 
 def _compiled(source: str) -> Template | None:
@@ -157,8 +175,10 @@ def build_preview(
     for (row, _), one in zip(sources, compiled, strict=True):
         kind = row.get("kind", "message")
         if kind == "placeholder":
+            name = row.get("name", "").strip()
+            sample = sample_messages(samples.get(name, ""))
             note = "filled at render time with a list of messages"
-            items.append(Rendered("placeholder", name=row.get("name", ""), note=note))
+            items.append(Rendered("placeholder", name=name, note=note, sample=sample))
             continue
         role = row.get("role", "")
         if one is None:
@@ -171,4 +191,6 @@ def build_preview(
         except TemplateError as exc:
             note = f"no preview with these sample values: {exc.message}"
             items.append(Rendered(kind, role, row.get("name", ""), note=note))
-    return Preview(list(names), list(extra), items, refs)
+    slots = [i.name for i in items if i.kind == "placeholder" and i.name.isidentifier()]
+    slots = [n for n in dict.fromkeys(slots) if n not in names and n not in extra]
+    return Preview(list(names), list(extra), slots, items, refs)

@@ -92,7 +92,7 @@
       }
     }
 
-    function renderVariables(names, fromSnippets, current) {
+    function renderVariables(names, fromSnippets, slots, current) {
       const list = document.getElementById("variables");
       list.textContent = "";
       if (!names.length) {
@@ -108,7 +108,7 @@
         list.appendChild(document.createTextNode(" "));
       });
       samplesBox.querySelectorAll(".field, .no-vars").forEach((el) => el.remove());
-      const all = names.concat(fromSnippets);
+      const all = names.concat(fromSnippets, slots);
       if (!all.length) {
         const p = document.createElement("p");
         p.className = "muted no-vars";
@@ -121,10 +121,13 @@
         const label = document.createElement("label");
         label.htmlFor = "sample-" + name;
         label.textContent = name;
-        if (fromSnippets.includes(name)) {
+        const kind = fromSnippets.includes(name)
+          ? " (in a snippet)"
+          : slots.includes(name) ? " (placeholder: a JSON list of messages)" : "";
+        if (kind) {
           const note = document.createElement("span");
           note.className = "muted";
-          note.textContent = " (in a snippet)";
+          note.textContent = kind;
           label.appendChild(note);
         }
         const input = document.createElement("input");
@@ -159,10 +162,10 @@
       showError(result.error);
       const focused = document.activeElement;
       const focusedVar = focused && focused.dataset ? focused.dataset.var : null;
-      const wanted = result.variables.concat(result.snippet_variables);
+      const wanted = result.variables.concat(result.snippet_variables, result.placeholders);
       const have = Array.from(samplesBox.querySelectorAll("input[data-var]")).map((i) => i.dataset.var);
       if (have.join("\u0000") !== wanted.join("\u0000")) {
-        renderVariables(result.variables, result.snippet_variables, current);
+        renderVariables(result.variables, result.snippet_variables, result.placeholders, current);
         if (focusedVar) {
           const again = document.getElementById("sample-" + focusedVar);
           if (again) again.focus();
