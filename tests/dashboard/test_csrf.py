@@ -74,11 +74,13 @@ def test_a_token_belongs_to_its_session(
 
 
 def test_the_editor_check_needs_the_header(
-    site: Site, people: dict[str, Person], project: Project
+    site: Site, people: dict[str, Person], project: Project, api: Api
 ) -> None:
+    api.new_prompt(project.key, "checked")
     b = site.signed_in(people["editor"])
-    url = f"/p/{project.id}/validate"
-    body = {"user_template": "Hi {{name}}"}
+    url = f"/p/{project.id}/prompts/checked/validate"
+    fields = {"messages.0.kind": "message", "messages.0.content": "Hi {{name}}", "model": "m"}
+    body = {"fields": fields}
     assert b.http.post(url, json=body).status_code == 403
     assert b.http.post(url, json=body, headers={"X-CSRF-Token": "nope"}).status_code == 403
     r = b.http.post(url, json=body, headers={"X-CSRF-Token": b.csrf or ""})

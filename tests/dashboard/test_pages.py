@@ -61,34 +61,38 @@ def test_prompt_page_shows_where_versions_are_active_and_who_deployed(
 def test_editor_creates_a_version_and_shows_errors_beside_fields(
     app: Any, site: Site, people: dict[str, Person], project: Project, greeting: str, api: Api
 ) -> None:
+    """The greeting's versions have the older shape (one user template): the editor opens on
+    the latest as messages. More of the editor: tests/dashboard/test_editor.py."""
     b = site.signed_in(people["editor"])
     url = f"/p/{project.id}/prompts/greeting/edit"
     form = b.get(url).text
     assert "Hi {{name}}!" in form and 'id="sample-name"' in form  # starts from the latest
+    assert 'name="messages.0.kind" value="message"' in form and "messages.1.kind" not in form
     bad = {
-        "system_prompt": "You are {{ helpful",
-        "user_template": "Hello {{name}}",
-        "model": "",
-        "temperature": "3",
-        "metadata": "[1]",
+        "messages.0.kind": "message",
+        "messages.0.role": "system",
+        "messages.0.content": "You are {{ helpful",
+        "messages.1.kind": "message",
+        "messages.1.role": "user",
+        "messages.1.content": "Hello {{name}} from {{city}}",
+        "model": "gpt-4o-mini",
+        "intent": "save",
     }
     r = b.post(url, bad)
     assert r.status_code == 422
-    for field in ("system_prompt", "model", "temperature", "metadata"):
-        error = re.search(rf'<p class="field-error" id="{field}-error">([^<]+)</p>', r.text)
-        assert error, field
-    assert re.search(r'id="f-system_prompt"[^>]*aria-invalid="true"', r.text)
-    assert "is not closed" in r.text
+    error = re.search(r'<p class="field-error" id="messages.0.content-error">([^<]+)</p>', r.text)
+    assert error and "is not closed" in error.group(1)
+    assert re.search(r'id="f-messages.0.content"[^>]*aria-invalid="true"', r.text)
     assert "You are {{ helpful" in r.text  # nothing typed is lost
     good = {
-        "system_prompt": "You are kind.",
-        "user_template": "Hello {{name}} from {{city}}",
-        "model": "gpt-4o-mini",
+        **bad,
+        "messages.0.content": "You are kind.",
         "temperature": "0.3",
         "max_tokens": "200",
         "metadata": '{"team": "growth"}',
         "commit_message": "Mention the city",
     }
+    # Without JavaScript the Preview button renders the preview with the sample values.
     preview = b.post(
         url, {**good, "intent": "preview", "sample.name": "Ada", "sample.city": "Oslo"}
     )
@@ -99,50 +103,7 @@ def test_editor_creates_a_version_and_shows_errors_beside_fields(
     assert made["variables"] == ["name", "city"] and made["metadata"] == {"team": "growth"}
     assert made["author"] == "user:editor@example.com" and made["max_tokens"] == 200
     assert made["commit_message"] == "Mention the city"
-
-
-def test_validate_lists_variables_and_previews(
-    site: Site, people: dict[str, Person], project: Project, api: Api
-) -> None:
-    prompt = "previewed"
-    api.new_prompt(project.key, prompt)
-    b = site.signed_in(people["editor"])
-    url = f"/p/{project.id}/validate"
-    headers = {"X-CSRF-Token": b.csrf or ""}
-    r = b.http.post(
-        url,
-        json={
-            "system_prompt": "For {{product}}",
-            "user_template": "Hi {{name}} ({{product}})",
-            "samples": {"name": "Ada"},
-        },
-        headers=headers,
-    )
-    assert r.json() == {
-        "variables": ["product", "name"],
-        "errors": {},
-        "preview": {"system_prompt": "For {{product}}", "user_template": "Hi Ada ({{product}})"},
-    }
-    r = b.http.post(url, json={"user_template": "Hi {{name"}, headers=headers)
-    body = r.json()
-    assert body["preview"] == {"system_prompt": ""}
-    assert "line 1, column 4" in body["errors"]["user_template"]
-    # An error in the user template leaves the system prompt's preview in place.
-    both = {"system_prompt": "You help {{customer}}.", "user_template": "Q: {{question"}
-    r = b.http.post(url, json={**both, "samples": {"customer": "Ada"}}, headers=headers)
-    body = r.json()
-    assert body["preview"] == {"system_prompt": "You help Ada."}
-    assert set(body["errors"]) == {"user_template"} and body["variables"] == ["customer"]
-    # Without JavaScript the Preview button renders the same.
-    page = b.post(
-        f"/p/{project.id}/prompts/{prompt}/edit",
-        {**both, "intent": "preview", "sample.customer": "Ada", "model": "m"},
-    ).text
-    assert '<pre class="text" id="preview-system_prompt">You help Ada.</pre>' in page
-    assert 'id="preview-user_template-note">' in page
-    viewer = site.signed_in(people["viewer"])
-    r = viewer.http.post(url, json={}, headers={"X-CSRF-Token": viewer.csrf or ""})
-    assert r.status_code == 403
+    assert made["system_prompt"] == "You are kind."  # the older shape, still readable
 
 
 def _cells(section: str, side: str) -> list[str]:
@@ -159,12 +120,11 @@ def test_diff_shows_both_versions_side_by_side(
     )
     b = site.signed_in(people["viewer"])
     page = b.get(f"/p/{project.id}/prompts/greeting/diff", params={"a": 1, "b": 3}).text
-    system, template, params, metadata, _ = page.split('<section class="diff-section"')[1:]
-    assert "(unchanged)" in system.split("</h2>")[0]
-    assert "changed" in template.split("</h2>")[0]
+    messages, params, metadata, _ = page.split('<section class="diff-section"')[1:]
+    assert "changed" in messages.split("</h2>")[0]
     # "Hello {{name}}" (v1) against "Hi {{name}}!" (v3), marked word by word.
-    assert "<del>Hello</del> {{name}}" in template and "<ins>Hi</ins> {{name}}" in template
-    assert "<ins>!</ins>" in template
+    assert "<del>Hello</del> {{name}}" in messages and "<ins>Hi</ins> {{name}}" in messages
+    assert "<ins>!</ins>" in messages and "── 1 · user ──" in _cells(messages, "left")
     assert "temperature: 1.0" in _cells(params, "left")
     assert "temperature: 0.2" in _cells(params, "right")
     assert _cells(metadata, "left") == ["{}", "", ""]

@@ -47,7 +47,8 @@ def test_prompt_page_shows_each_environments_active_text(
     dev = cards.split('data-env="dev"')[1].split("</li>")[0]
     assert "Be brief." in dev and "Hey {{name}}" in dev and "<dd>m-3</dd>" in dev
     stage = cards.split('data-env="staging"')[1].split("</li>")[0]
-    assert "Hello {{name}}" in stage and "(empty)" in stage and "<dd>gpt-4o-mini</dd>" in stage
+    assert "Hello {{name}}" in stage and "<dd>gpt-4o-mini</dd>" in stage
+    assert "<h4>user</h4>" in stage and "<h4>system</h4>" not in stage  # its one message
     assert "<dt>Temperature</dt>" in stage and "<dt>Max tokens</dt>" in stage
     assert 'data-env="production"' not in cards  # nothing deployed there: no text
 
@@ -97,11 +98,11 @@ def test_change_request_shows_what_would_change(
     card = listing.split('id="cr-1"')[1].split("</article>")[0]
     assert "What changes in production: v1 → v2" in card
     assert "<del>Hello</del>" in card and "<ins>Hi</ins>" in card
-    assert "User template" in card and "System prompt" not in card  # only what changed
+    assert "Messages" in card and "Parameters" not in card  # only what changed
     assert "user:editor@example.com" in card
     page = approver.get(f"/p/{project.id}/changes/1")
     assert page.status_code == 200
-    assert "<del>Hello</del>" in page.text and "System prompt" in page.text  # everything
+    assert "<del>Hello</del>" in page.text and "Parameters" in page.text  # everything
     assert "(unchanged)" in page.text and "Approve #1" in page.text
     r = approver.post(f"/p/{project.id}/changes/1/approve", {"comment": "ok"})
     assert r.status_code == 303

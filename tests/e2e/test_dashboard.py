@@ -72,6 +72,15 @@ def _log_calls(base: str, key: str) -> None:
     assert r.status_code < 300, r.text
 
 
+def box(page: Any, name: str) -> Any:
+    """The editor's box for a form field (ids hold dots: ``f-messages.0.content``)."""
+    return page.locator(f'[id="f-{name}"]')
+
+
+def box_error(page: Any, name: str) -> Any:
+    return page.locator(f'[id="{name}-error"]')
+
+
 def flash(page: Any) -> str:
     return str(page.locator(".flash").inner_text())
 
@@ -122,32 +131,32 @@ def _scenario(browser: Any, base: str, admin: Any, shots: Shots) -> None:
     admin.get_by_label("Display name", exact=True).fill("Checkout help")
     admin.get_by_role("button", name="Create prompt").click()
     admin.wait_for_url(re.compile(r"/prompts/checkout-help/edit$"))
-    admin.get_by_label("System prompt", exact=True).fill("You help {{customer}} check out.")
-    admin.get_by_label("User template", exact=True).fill("Question: {{question")
+    # A chat prompt starts with a system and a user message.
+    box(admin, "messages.0.content").fill("You help {{customer}} check out.")
+    box(admin, "messages.1.content").fill("Question: {{question")
     # Checked as you type: the unclosed variable is reported beside the field ...
-    error = admin.locator("#user_template-error")
+    error = box_error(admin, "messages.1.content")
     error.filter(has_text="is not closed").wait_for()
-    assert admin.get_by_label("User template", exact=True).get_attribute("aria-invalid") == "true"
-    # The broken user template does not blank the system prompt's preview.
-    system_preview = admin.locator("#preview-system_prompt")
-    assert system_preview.inner_text() == "You help {{customer}} check out."
-    assert admin.locator("#preview-user_template-note").is_visible()
-    assert not admin.locator("#preview-system_prompt-note").is_visible()
+    assert box(admin, "messages.1.content").get_attribute("aria-invalid") == "true"
+    # The broken user message does not blank the system message's preview.
+    system_preview = admin.locator(".preview-item").nth(0)
+    assert system_preview.locator("pre").inner_text() == "You help {{customer}} check out."
+    assert admin.locator(".preview-item").nth(1).locator(".note").is_visible()
     shots.take(admin, "editor-error")
-    admin.get_by_label("User template", exact=True).fill("Question: {{question}}")
+    box(admin, "messages.1.content").fill("Question: {{question}}")
     error.wait_for(state="hidden")
     # ... the variables are listed, with an input each for sample values, and a preview.
     admin.locator("#variables").filter(has_text="question").wait_for()
     admin.get_by_label("question", exact=True).fill("Can I pay by card?")
-    admin.locator("#preview-user_template").filter(has_text="Can I pay by card?").wait_for()
+    admin.locator(".preview-item").nth(1).filter(has_text="Can I pay by card?").wait_for()
     admin.get_by_label("Commit message", exact=True).fill("First draft")
     shots.take(admin, "editor")
     admin.get_by_role("button", name="Create version").click()
     assert "Created v1" in flash(admin)
 
     admin.get_by_role("link", name="New version").click()
-    assert admin.get_by_label("User template", exact=True).input_value() == "Question: {{question}}"
-    admin.get_by_label("User template", exact=True).fill(
+    assert box(admin, "messages.1.content").input_value() == "Question: {{question}}"
+    box(admin, "messages.1.content").fill(
         "Answer briefly and kindly.\nQuestion: {{question}}\nCart total: {{total}}"
     )
     admin.get_by_label("Temperature (0.0–2.0)").fill("0.3")
@@ -158,9 +167,9 @@ def _scenario(browser: Any, base: str, admin: Any, shots: Shots) -> None:
     # -- their diff, side by side -------------------------------------------------------
     admin.get_by_role("link", name="Compare v1 and v2").click()
     admin.get_by_role("heading", name="Compare v1 and v2").wait_for()
-    template = admin.locator(".diff-section").nth(1)
-    assert "Cart total:" in template.locator("ins").all_inner_texts()[-1]
-    assert "temperature: 1.0" in admin.locator(".diff-section").nth(2).inner_text()
+    messages = admin.locator(".diff-section").nth(0)
+    assert "Cart total:" in messages.locator("ins").all_inner_texts()[-1]
+    assert "temperature: 1.0" in admin.locator(".diff-section").nth(1).inner_text()
     shots.take(admin, "diff", docs=True)
 
     # -- promote v2 to staging (after a confirmation) -------------------------------------
@@ -221,8 +230,8 @@ def _scenario(browser: Any, base: str, admin: Any, shots: Shots) -> None:
     request.get_by_role("link", name="Open #1 with the full comparison").click()
     approver.wait_for_url(re.compile(r"/changes/1$"))
     request = approver.locator("article.change")
-    assert request.locator(".diff-section").count() == 5
-    assert "temperature: 0.3" in request.locator(".diff-section").nth(2).inner_text()
+    assert request.locator(".diff-section").count() == 4  # messages, parameters, metadata, commit
+    assert "temperature: 0.3" in request.locator(".diff-section").nth(1).inner_text()
     shots.take(approver, "change-request-diff", docs=True)
     request.get_by_label("Comment (optional)").fill("LGTM")
     request.get_by_role("button", name="Approve #1").click()

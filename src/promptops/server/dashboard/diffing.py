@@ -1,5 +1,5 @@
-"""Side-by-side diffs of two versions: system prompt, user template, parameters, metadata;
-and of two records (an audit event's before and after) written as readable lines.
+"""Side-by-side diffs of two versions (every field of their content), and of two records
+(an audit event's before and after) written as readable lines.
 
 Lines are matched with :class:`difflib.SequenceMatcher`; a changed line pair is diffed again
 word by word so the page can mark exactly what changed (``<del>``/``<ins>``).
@@ -17,6 +17,7 @@ __all__ = [
     "Row",
     "Section",
     "Segment",
+    "messages_text",
     "readable_lines",
     "record_rows",
     "side_by_side",
@@ -104,35 +105,77 @@ def side_by_side(a: str, b: str) -> list[Row]:
     return rows
 
 
+def _json_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def messages_text(messages: list[dict[str, Any]] | None) -> str:
+    """A version's messages as lines: a header per message (position, role, name and tool
+    call id, or the placeholder), then its content."""
+    lines: list[str] = []
+    for i, message in enumerate(messages or (), start=1):
+        if message.get("type") == "placeholder":
+            lines.append(f"── {i} · placeholder {message['name']} ──")
+            continue
+        extra = "".join(
+            f", {key}: {message[key]}" for key in ("name", "tool_call_id") if message.get(key)
+        )
+        lines.append(f"── {i} · {message['role']}{extra} ──")
+        lines += message.get("content", "").splitlines()
+    return "\n".join(lines)
+
+
 def _parameters(version: Any) -> str:
     max_tokens = "-" if version.max_tokens is None else version.max_tokens
-    return f"model: {version.model}\ntemperature: {version.temperature}\nmax_tokens: {max_tokens}"
+    lines = [f"model: {version.model}", f"temperature: {version.temperature}"]
+    lines.append(f"max_tokens: {max_tokens}")
+    for name, value in sorted((version.params or {}).items()):
+        lines.append(f"{name}: {json.dumps(value, ensure_ascii=False)}")
+    return "\n".join(lines)
 
 
-def _metadata(version: Any) -> str:
-    return json.dumps(version.meta or {}, indent=2, sort_keys=True, ensure_ascii=False)
+def _inputs(version: Any) -> str:
+    lines = []
+    for item in version.inputs or ():
+        required = "required" if item.get("required", True) else "optional"
+        line = f"{item['name']} ({item.get('type', 'string')}, {required})"
+        if item.get("description"):
+            line += f": {item['description']}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+# (title, text of a version); sections empty in both versions are left out, except these.
+_PARTS: list[tuple[str, Any]] = [
+    ("Messages", lambda v: messages_text(v.messages)),
+    ("Text", lambda v: v.text or ""),
+    ("Tools", lambda v: _json_text(v.tools)),
+    ("Tool choice", lambda v: v.tool_choice or ""),
+    ("Response format", lambda v: _json_text(v.response_format)),
+    ("Parameters", _parameters),
+    ("Inputs", _inputs),
+    ("Metadata", lambda v: _json_text(v.meta or {})),
+    ("Commit message", lambda v: v.commit_message or ""),
+]
+_ALWAYS = ("Parameters", "Metadata", "Commit message")
 
 
 def version_sections(a: Any | None, b: Any) -> list[Section]:
-    """The diff of two versions (``PromptVersion`` rows), one section per part; ``a`` None:
-    from nothing (every line of ``b`` is added)."""
-    if a is None:
-        parts = [
-            ("System prompt", "", b.system_prompt),
-            ("User template", "", b.user_template),
-            ("Parameters", "", _parameters(b)),
-            ("Metadata", "", _metadata(b)),
-            ("Commit message", "", b.commit_message or ""),
-        ]
-        return [Section(title, side_by_side(left, right)) for title, left, right in parts]
-    parts = [
-        ("System prompt", a.system_prompt, b.system_prompt),
-        ("User template", a.user_template, b.user_template),
-        ("Parameters", _parameters(a), _parameters(b)),
-        ("Metadata", _metadata(a), _metadata(b)),
-        ("Commit message", a.commit_message or "", b.commit_message or ""),
-    ]
-    return [Section(title, side_by_side(left, right)) for title, left, right in parts]
+    """The diff of two versions (``PromptVersion`` rows), one section per field: messages
+    (placeholders included) or text, tools, tool choice, response format, parameters
+    (model, temperature, max tokens, params), inputs, metadata, commit message. ``a`` None:
+    from nothing (every line of ``b`` is added). A field empty in both is left out, except
+    the messages of a chat prompt, the text of a text prompt and those always set."""
+    kind_of_b = "Text" if b.text is not None else "Messages"
+    sections = []
+    for title, text_of in _PARTS:
+        left = "" if a is None else text_of(a)
+        right = text_of(b)
+        if left or right or title in _ALWAYS or title == kind_of_b:
+            sections.append(Section(title, side_by_side(left, right)))
+    return sections
 
 
 def _scalar(value: Any) -> str:

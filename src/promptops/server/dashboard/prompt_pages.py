@@ -67,6 +67,7 @@ def create_prompt(request: Request, ctx: ProjectDep, form: CheckedForm) -> Respo
         "slug": text(form, "slug").strip(),
         "name": text(form, "name").strip(),
         "description": text(form, "description").strip(),
+        "type": text(form, "type", "chat"),
     }
     errors = {}
     try:
