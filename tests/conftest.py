@@ -22,6 +22,21 @@ _MIGRATED: set[str] = set()
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres")]
 
 
+# Modules whose tests share one module-scoped server, browser or fake and may run in order
+# against it (the docs blocks do): under pytest-xdist (--dist loadgroup) each such module runs
+# whole on one worker, so its state is not split and its server or browser starts once.
+SHARED_MODULE_STATE = ("tests/docs/", "tests/e2e/", "tests/fakes/")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        if where.startswith(SHARED_MODULE_STATE):
+            item.add_marker(pytest.mark.xdist_group(where))
+
+
 @pytest.fixture(scope="session")
 def postgres(request: pytest.FixtureRequest) -> Iterator[PostgresDatabases]:
     """This session's (under pytest-xdist: this worker's) scratch PostgreSQL database."""
