@@ -35,4 +35,6 @@ python3 -m mypy
 echo "==> import layers (lint-imports)"
 lint-imports --no-cache
 echo "==> pytest"
-python3 -m pytest -q -p no:cacheprovider "$@"
+# One worker per core (pytest-xdist); each worker has its own PostgreSQL database, SQLite
+# files, ports and temp dirs (tests/conftest.py). `-n 0` after the script runs it serially.
+python3 -m pytest -q -p no:cacheprovider -n auto --dist loadgroup "$@"

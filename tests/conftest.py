@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,25 +10,61 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from promptops.db.session import migrate
 from promptops.domain.bootstrap import ensure_admin_key
 from promptops.server.app import create_app
 from promptops.server.config import Settings
 from tests.support import Api, PostgresDatabases, Project
 
+# SQLite URLs made from the migrated template by ``database_url`` (already at the head).
+_MIGRATED: set[str] = set()
+
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres")]
 
 
+# Modules whose tests share one module-scoped server, browser or fake and may run in order
+# against it (the docs blocks do): under pytest-xdist (--dist loadgroup) each such module runs
+# whole on one worker, so its state is not split and its server or browser starts once.
+SHARED_MODULE_STATE = ("tests/docs/", "tests/e2e/", "tests/fakes/")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        if where.startswith(SHARED_MODULE_STATE):
+            item.add_marker(pytest.mark.xdist_group(where))
+
+
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresDatabases]:
-    dbs = PostgresDatabases()
+def postgres(request: pytest.FixtureRequest) -> Iterator[PostgresDatabases]:
+    """This session's (under pytest-xdist: this worker's) scratch PostgreSQL database."""
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    dbs = PostgresDatabases(tag=worker)
     yield dbs
     dbs.drop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the latest schema once per session (per xdist worker):
+    each test starts from a copy of it, byte for byte what migrating a fresh file gives,
+    instead of running every migration again (about a second per test)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "promptops.db"
+    migrate(f"sqlite:///{path}")
+    return path
 
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'promptops.db'}"
+        path = tmp_path / "promptops.db"
+        url = f"sqlite:///{path}"
+        if "app" in request.fixturenames:  # the app would migrate the file: start migrated
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+            _MIGRATED.add(url)
+        return url  # else a file that does not exist yet (as migration tests want)
     dbs: PostgresDatabases = request.getfixturevalue("postgres")
     dbs.reset()
     return dbs.url
@@ -40,7 +77,8 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings) -> Any:
-    return create_app(settings)
+    # A copy of the migrated template needs no migration run (it would find nothing to do).
+    return create_app(settings, run_migrations=settings.database_url not in _MIGRATED)
 
 
 @pytest.fixture

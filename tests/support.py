@@ -33,11 +33,17 @@ def free_port() -> int:
 class PostgresDatabases:
     """One scratch database per test session; tables are emptied between tests."""
 
-    def __init__(self) -> None:
-        self.name = f"promptops_test_{uuid.uuid4().hex[:10]}"
+    def __init__(self, tag: str = "") -> None:
+        # Unique per session; ``tag`` (the xdist worker id) only makes the name readable.
+        # Other sessions on the same server (parallel workers, other checkouts) never clash.
+        label = f"{tag}_" if tag and tag.isidentifier() else ""
+        self.name = f"promptops_test_{label}{uuid.uuid4().hex[:10]}"
         self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+            # A scratch database need not survive a crash of the server: commits return
+            # without waiting for the WAL flush (this database only; nothing else changes).
+            conn.execute(text(f'ALTER DATABASE "{self.name}" SET synchronous_commit = off'))
         self.url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{self.name}"
         self._engine = create_engine(self.url)
 

@@ -10,9 +10,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from promptops.domain import versions
+from promptops.domain.access import Actor
 from tests.cli.test_commands import run
 from tests.support import Api, Project
 
@@ -276,11 +279,22 @@ def test_diff_is_coloured_on_a_terminal_unless_no_color(seeded: Seeded) -> None:
 
 
 def test_versions_list_reads_every_page(
-    server: str, api: Api, project: Project, capsys: pytest.CaptureFixture[str]
+    server: str, app: Any, api: Api, project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     api.new_prompt(project.key, "long")
-    for n in range(201):  # the CLI asks for pages of 200
-        api.new_version(project.key, "long", commit_message=f"v{n + 1}")
+    # 201 versions (the CLI asks for pages of 200), seeded through the domain layer in one
+    # transaction: what is under test is the CLI's paging, not 201 HTTP round trips.
+    actor = Actor(label=project.prefix, role="write", project_id=project.id, environment="dev")
+    with app.state.db.write() as session:
+        for n in range(201):
+            versions.create_version(
+                session,
+                actor,
+                "long",
+                user_template=f"Hello {{{{name}}}} ({n + 1})",
+                model="gpt-4o-mini",
+                commit_message=f"v{n + 1}",
+            )
     code, out, _ = run(
         capsys, "versions", "list", "long", "--json", "--url", server, "--key", project.key
     )
