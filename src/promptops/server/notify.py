@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, fields
@@ -89,6 +90,9 @@ class ChangeListener:
         self._stop = threading.Event()
         self.listening = threading.Event()
         self._thread = threading.Thread(target=self._run, name="promptops-listen", daemon=True)
+        # stop() notifies this channel so the listening thread wakes at once instead of at
+        # the end of its current wait.
+        self._wake = f"promptops_wake_{os.getpid()}_{id(self):x}"
 
     def start(self) -> ChangeListener:
         """Start listening (no-op while already listening; restartable after stop())."""
@@ -101,8 +105,17 @@ class ChangeListener:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            return
+        if self.listening.is_set():
+            import psycopg
+
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=2) as conn:
+                    conn.execute(f'NOTIFY "{self._wake}"')
+            except Exception:  # the thread still ends within its wait (0.5 s)
+                log.debug("could not wake the change listener", exc_info=True)
+        self._thread.join(timeout=5)
 
     def _run(self) -> None:
         import psycopg
@@ -112,12 +125,15 @@ class ChangeListener:
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f'LISTEN "{self._wake}"')
                     # Whatever was committed while we were not listening is unknown.
                     self._on_reset()
                     self.listening.set()
                     backoff.reset()
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=0.5):
+                            if note.channel == self._wake:
+                                break
                             self._dispatch(note.payload)
             except Exception as exc:  # connection lost: reconnect with backoff
                 self.listening.clear()
