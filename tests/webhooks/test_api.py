@@ -200,3 +200,9 @@ def test_disabled_endpoint_refuses_test_events(api: Api, project: Project) -> No
     made = create(api, project.key, enabled=False)
     r = api.as_(project.key).post(f"/v1/webhooks/{made['id']}/test")
     assert_error(r, 409, code="conflict", field="enabled")
+
+
+def test_listing_the_webhooks_of_an_unknown_project_is_404(api: Api, admin_key: str) -> None:
+    r = api.as_(admin_key).get("/v1/webhooks", params={"project_id": "0" * 32})
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["field"] == "project_id"

@@ -135,10 +135,12 @@ def find_endpoint(
 def list_endpoints(
     session: Session, actor: Actor, project_id: str | None = None
 ) -> list[WebhookEndpoint]:
-    """The project's endpoints ``actor`` sees (a key: those of its environment only)."""
-    query = select(WebhookEndpoint).where(
-        WebhookEndpoint.project_id == actor.project_for(project_id)
-    )
+    """The project's endpoints ``actor`` sees (a key: those of its environment only); an
+    unknown project is a 404, not an empty list."""
+    project = actor.project_for(project_id)
+    if session.get(Project, project) is None:
+        raise NotFoundError(f"project {project[:40]!r} not found", field="project_id")
+    query = select(WebhookEndpoint).where(WebhookEndpoint.project_id == project)
     rows = session.scalars(query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id))
     return [endpoint for endpoint in rows if scope.sees(actor, endpoint)]
 
