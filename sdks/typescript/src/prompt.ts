@@ -3,6 +3,11 @@
 import { compileContent, ContentProblem, type ChatMessage, type Content, type InputDecl } from "./content.js";
 import { ConfigurationError, InvalidResponseError, PromptOpsError } from "./errors.js";
 import { isObject } from "./template/render.js";
+import type { components } from "./wire.js";
+
+/** A prompt as the server sends it: `/active` (with the deployment fields) or
+ * `/versions/{n}` (types generated from contract/openapi.json). */
+export type PromptPayload = components["schemas"]["ActivePromptOut"] | components["schemas"]["VersionOut"];
 
 /** What `Prompt.render` returns: a chat prompt's messages, or a text prompt's text. */
 export type Rendered = ChatMessage[] | string;
@@ -65,7 +70,7 @@ export class Prompt {
   readonly isStale: boolean;
   readonly isFallback: boolean;
   /** The server's JSON this prompt was read from (undefined for a fallback). */
-  readonly payload: Readonly<Json> | undefined;
+  readonly payload: Readonly<PromptPayload> | undefined;
   readonly #content: Content;
 
   private constructor(fields: Json, content: Content, flags: { isStale: boolean; isFallback: boolean }, payload?: Json) {
@@ -96,7 +101,7 @@ export class Prompt {
     this.deploymentId = (fields["deployment_id"] as number | null | undefined) ?? null;
     this.isStale = flags.isStale;
     this.isFallback = flags.isFallback;
-    this.payload = payload;
+    this.payload = payload as PromptPayload | undefined;
     Object.freeze(this);
   }
 
