@@ -192,7 +192,7 @@ export class PromptUnavailableError extends PromptOpsError {
   }
 }
 
-export function describe(error: unknown): string {
+function describe(error: unknown): string {
   if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
   return String(error);
 }
