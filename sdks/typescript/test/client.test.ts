@@ -210,3 +210,24 @@ describe("PromptOps client", () => {
     assert.equal(po.invalidate(), 1);
   });
 });
+
+describe("PromptOps client, failures in the background", () => {
+  it("leaves no unhandled rejection when a background refresh fails", async () => {
+    const unhandled: unknown[] = [];
+    const collect = (reason: unknown): void => void unhandled.push(reason);
+    process.on("unhandledRejection", collect);
+    try {
+      const end = farEnd(ok(), "down", { status: 500, body: "boom" });
+      const { po, clock } = client(end, { cacheTtlMs: 1000, backgroundRefresh: true });
+      await po.getPrompt("greeting");
+      clock.now = 5000;
+      assert.equal((await po.getPrompt("greeting")).isStale, false); // the old value, at once
+      await po.settle();
+      assert.equal((await po.getPrompt("greeting")).isStale, true); // the refresh failed
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off("unhandledRejection", collect);
+    }
+  });
+});
