@@ -1,7 +1,8 @@
 /**
  * A `text/event-stream` parser (the WHATWG HTML server-sent events rules), fed chunks of any
  * size: lines end at CR, LF or CRLF only (never U+2028 or U+0085), a CRLF split across two
- * chunks counts once. Held to `contract/fixtures/sse/transcripts.json`.
+ * chunks counts once, a leading byte order mark is ignored. Feed it text decoded as UTF-8 in
+ * streaming mode (`TextDecoderStream`, or `TextDecoder.decode(chunk, { stream: true })`). Held to `contract/fixtures/sse/transcripts.json`.
  */
 
 /** A dispatched event; `id` is the last event id when it was dispatched (null: none). */
@@ -24,11 +25,16 @@ export class SseParser {
   #data: string[] = [];
   #hasData = false;
   #event = "";
+  #started = false;
 
   /** Feed a chunk of the stream; the events it completes. */
   push(chunk: string): SseEvent[] {
     const events: SseEvent[] = [];
     let text = chunk;
+    if (!this.#started && text) {
+      this.#started = true;
+      if (text.startsWith("\uFEFF")) text = text.slice(1); // a byte order mark is ignored
+    }
     if (this.#afterCr && text.startsWith("\n")) text = text.slice(1); // the LF of a split CRLF
     this.#afterCr = false;
     let start = 0;

@@ -37,3 +37,12 @@ describe("SSE transcripts", () => {
     });
   }
 });
+
+describe("SseParser", () => {
+  it("ignores a leading byte order mark, and a retry that is not a number", () => {
+    const parser = new SseParser();
+    const events = [...parser.push("\uFEFF"), ...parser.push("retry: soon\ndata: x\n\n")];
+    assert.deepEqual(events, [{ event: "message", data: "x", id: null }]);
+    assert.equal(parser.retry, undefined);
+  });
+});

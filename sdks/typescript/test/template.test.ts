@@ -114,6 +114,16 @@ describe("template engine", () => {
     );
   });
 
+  it("indents a standalone partial at the line ends the Python engine splits on", () => {
+    // Outputs taken from promptops.templating (Python's str.splitlines boundaries).
+    const partials = { p: compileTemplate("a\u2028b\r\nc\x85d") };
+    assert.equal(render("  {{> p}}\nend", {}, { partials }), "  a\u2028  b\r\n  c\x85  dend");
+    assert.equal(
+      render("{{n}} {{f}} {{l}}", { n: 1e21, f: 0.1 + 0.2, l: [1.0, 1e-7, { k: null }] }),
+      '1e+21 0.30000000000000004 [1,1e-7,{"k":null}]',
+    );
+  });
+
   it("looks up own properties only", () => {
     assert.throws(() => render("{{constructor}}", {}), MissingVariablesError);
     assert.equal(render("{{#a}}{{toString}}{{/a}}", { a: { toString: "own" } }, { strict: false }), "own");
