@@ -103,7 +103,7 @@ export class PromptOps {
     if (typeof given !== "function") {
       throw new ConfigurationError("no fetch: pass { fetch } on a runtime without a global fetch");
     }
-    this.#fetch = given;
+    this.#fetch = options.fetch ?? given.bind(globalThis);
     this.#clock = options.clock ?? (() => performance.now());
     this.#background = options.backgroundRefresh ?? true;
     this.#headers = { Authorization: `Bearer ${apiKey.trim()}`, Accept: "application/json" };
@@ -154,7 +154,8 @@ export class PromptOps {
     if (prior?.etag && version === undefined) headers["If-None-Match"] = prior.etag;
     let response: Response;
     try {
-      response = await this.#fetch(this.#url(slug, version), {
+      const send = this.#fetch; // called unbound: browsers' fetch refuses another `this`
+      response = await send(this.#url(slug, version), {
         headers,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
