@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The TypeScript SDK's CI: install from the lock file, type-check, build, test.
+# Called from the repository's test script; runs from anywhere.
+# The integration tests start `python -m promptops.cli.main serve` from this checkout
+# (PROMPTOPS_PYTHON picks the interpreter; default python3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm ci --no-audit --no-fund --loglevel=error
+# Type-check the sources and the tests (this also compiles the tests into build-test/).
+npx --no-install tsc -p tsconfig.test.json
+# ESM and CommonJS builds with declarations (type-checks the core without Node's types).
+node scripts/build.mjs
+node --test build-test/test/*.test.js

@@ -1,0 +1,259 @@
+/**
+ * `PromptOps`: the client. Reads prompts through an in-memory cache with the Python SDK's
+ * semantics:
+ *
+ * - a miss makes one request (concurrent readers of the same key share it);
+ * - an entry is served without any network call for `cacheTtlMs` (default 60 s);
+ * - after that it is revalidated with `If-None-Match` (a 304 keeps it for another TTL); by
+ *   default the old value is served at once and revalidated in the background
+ *   (`backgroundRefresh: false` revalidates before answering); one refresh in flight per key;
+ * - the server unreachable, timing out, or answering 5xx/408/429: the last good value is
+ *   served with `isStale` (and the server left alone for a jittered backoff), else the
+ *   caller's `fallback` (`isFallback`), else a `PromptUnavailableError`;
+ * - a 404 evicts the entry and throws `PromptNotFoundError` (401, 403 and other 4xx also
+ *   evict and throw their `APIError`);
+ * - pinned versions (`{ version: 3 }`) never expire.
+ *
+ * Only `fetch`, `AbortSignal.timeout` and standard APIs are used, so it runs on Node 20+,
+ * Deno, Bun and edge runtimes. No timer of its own is left running (the request timeout is
+ * `AbortSignal.timeout`, which never keeps a Node process alive), and no promise is left to
+ * reject unhandled: background refreshes settle into an outcome, never a rejection.
+ */
+
+import { Backoff } from "./backoff.js";
+import { cacheKey, PromptCache, type Entry, type Outcome } from "./cache.js";
+import {
+  APIError,
+  AuthenticationError,
+  ConfigurationError,
+  InvalidResponseError,
+  PermissionDeniedError,
+  PromptNotFoundError,
+  PromptUnavailableError,
+  ServerError,
+} from "./errors.js";
+import { Prompt, type Fallback } from "./prompt.js";
+
+export const DEFAULT_BASE_URL = "http://127.0.0.1:8000";
+export const DEFAULT_CACHE_TTL_MS = 60_000;
+export const DEFAULT_TIMEOUT_MS = 5_000;
+const SLUG = /^[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?$/;
+const UNAVAILABLE_STATUSES = new Set([408, 429]);
+
+export interface PromptOpsOptions {
+  /** The API key (default: the PROMPTOPS_API_KEY environment variable). */
+  apiKey?: string;
+  /** The server (default: PROMPTOPS_BASE_URL, else http://127.0.0.1:8000). */
+  baseUrl?: string;
+  /** How long a read is served from memory without a network call (default 60000). */
+  cacheTtlMs?: number;
+  /** The `fetch` to use (default: the global one). */
+  fetch?: typeof fetch;
+  /** Per-request timeout in ms (default 5000). */
+  timeoutMs?: number;
+  /** Serve an expired entry at once and revalidate it in the background (default true). */
+  backgroundRefresh?: boolean;
+  /** The clock, in ms (default `performance.now`); for tests. */
+  clock?: () => number;
+}
+
+export interface GetPromptOptions {
+  /** A pinned version (never expires); default: the version active in the key's environment. */
+  version?: number;
+  /** What to serve when nothing is cached and the server is unavailable. */
+  fallback?: Fallback;
+}
+
+function env(name: string): string | undefined {
+  const process = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  const value = process?.env?.[name];
+  return value ? value : undefined;
+}
+
+export class PromptOps {
+  readonly baseUrl: string;
+  readonly cacheTtlMs: number;
+  readonly timeoutMs: number;
+  readonly #headers: Record<string, string>;
+  readonly #fetch: typeof fetch;
+  readonly #clock: () => number;
+  readonly #background: boolean;
+  readonly #cache = new PromptCache();
+  readonly #backoff = new Backoff();
+
+  constructor(options: PromptOpsOptions = {}) {
+    const apiKey = options.apiKey ?? env("PROMPTOPS_API_KEY");
+    if (typeof apiKey !== "string" || !apiKey.trim()) {
+      throw new ConfigurationError("no API key: pass { apiKey } or set PROMPTOPS_API_KEY");
+    }
+    const baseUrl = options.baseUrl ?? env("PROMPTOPS_BASE_URL") ?? DEFAULT_BASE_URL;
+    if (!/^https?:\/\/[^/]/.test(baseUrl)) {
+      throw new ConfigurationError(`baseUrl must be an http(s) URL, got ${JSON.stringify(baseUrl)}`);
+    }
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.cacheTtlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+    if (!(this.cacheTtlMs >= 0) || !Number.isFinite(this.cacheTtlMs)) {
+      throw new ConfigurationError(`cacheTtlMs must be a finite number >= 0, got ${String(options.cacheTtlMs)}`);
+    }
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(this.timeoutMs > 0) || !Number.isFinite(this.timeoutMs)) {
+      throw new ConfigurationError(`timeoutMs must be a finite number > 0, got ${String(options.timeoutMs)}`);
+    }
+    const given = options.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
+    if (typeof given !== "function") {
+      throw new ConfigurationError("no fetch: pass { fetch } on a runtime without a global fetch");
+    }
+    this.#fetch = options.fetch ?? given.bind(globalThis);
+    this.#clock = options.clock ?? (() => performance.now());
+    this.#background = options.backgroundRefresh ?? true;
+    this.#headers = { Authorization: `Bearer ${apiKey.trim()}`, Accept: "application/json" };
+  }
+
+  /** The prompt `slug` (the version active in the key's environment, or `version`). */
+  async getPrompt(slug: string, options: GetPromptOptions = {}): Promise<Prompt> {
+    const { version, fallback } = options;
+    if (typeof slug !== "string" || !SLUG.test(slug)) {
+      throw new ConfigurationError(`slug must be a prompt slug (lowercase letters, digits, - and _), got ${JSON.stringify(slug)}`);
+    }
+    if (version !== undefined && !(Number.isInteger(version) && version >= 1)) {
+      throw new ConfigurationError(`version must be a positive integer, got ${JSON.stringify(version)}`);
+    }
+    const key = cacheKey(slug, version);
+    const entry = this.#cache.entries.get(key);
+    const now = this.#clock();
+    if (entry !== undefined && entry.expires > now) return entry.prompt;
+    if (this.#backoff.active(now)) {
+      const cause = this.#backoff.cause ?? new Error("the server is unavailable");
+      return this.#finish(slug, version, this.#stale(key, entry, cause, this.#backoff.until), fallback);
+    }
+    const [flight, started] = this.#cache.begin(key, () => this.#load(key, slug, version, entry));
+    if (entry !== undefined && (!started || this.#background)) return entry.prompt;
+    return this.#finish(slug, version, await flight, fallback);
+  }
+
+  /** Drop cached entries: those of `slug` (every version), or all; how many. */
+  invalidate(slug?: string): number {
+    return this.#cache.invalidate(slug);
+  }
+
+  /** Resolves when no fetch or background refresh is in flight. */
+  async settle(): Promise<void> {
+    while (this.#cache.flights.size) await Promise.all([...this.#cache.flights.values()]);
+  }
+
+  #url(slug: string, version: number | undefined): string {
+    const path = encodeURIComponent(slug);
+    return version === undefined
+      ? `${this.baseUrl}/v1/prompts/${path}/active`
+      : `${this.baseUrl}/v1/prompts/${path}/versions/${version}`;
+  }
+
+  /** One request, turned into an outcome (never a rejection), the cache updated. */
+  async #load(key: string, slug: string, version: number | undefined, prior: Entry | undefined): Promise<Outcome> {
+    const headers: Record<string, string> = { ...this.#headers };
+    if (prior?.etag && version === undefined) headers["If-None-Match"] = prior.etag;
+    let response: Response;
+    try {
+      const send = this.#fetch; // called unbound: browsers' fetch refuses another `this`
+      response = await send(this.#url(slug, version), {
+        headers,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      return this.#failed(key, prior, err);
+    }
+    try {
+      return await this.#apply(key, slug, version, prior, response);
+    } catch (err) {
+      return this.#failed(key, prior, err);
+    }
+  }
+
+  async #apply(
+    key: string,
+    slug: string,
+    version: number | undefined,
+    prior: Entry | undefined,
+    response: Response,
+  ): Promise<Outcome> {
+    const status = response.status;
+    const ttl = version === undefined ? this.cacheTtlMs : Infinity;
+    if (status === 304 && prior !== undefined) {
+      const prompt = prior.prompt.withFlags({});
+      this.#store(key, { prompt, expires: this.#clock() + ttl, etag: prior.etag });
+      return { prompt };
+    }
+    if (status >= 200 && status < 300) {
+      let prompt: Prompt;
+      try {
+        prompt = Prompt.fromPayload(await response.json());
+      } catch (err) {
+        const detail = err instanceof Error ? err.message : String(err);
+        const bad = new InvalidResponseError(
+          `GET ${new URL(this.#url(slug, version)).pathname} answered ${status} with a body that is not a prompt: ${detail}`,
+          status,
+        );
+        return this.#failed(key, prior, bad);
+      }
+      this.#store(key, { prompt, expires: this.#clock() + ttl, etag: response.headers.get("etag") });
+      return { prompt };
+    }
+    const error = await statusError(slug, version, response);
+    if (status >= 500 || UNAVAILABLE_STATUSES.has(status)) return this.#failed(key, prior, error);
+    // A definitive answer: the cached value must not be served any more.
+    this.#cache.entries.delete(key);
+    this.#backoff.succeeded();
+    return { error };
+  }
+
+  #store(key: string, entry: Entry): void {
+    this.#cache.entries.set(key, entry);
+    this.#backoff.succeeded();
+  }
+
+  #failed(key: string, prior: Entry | undefined, cause: unknown): Outcome {
+    const until = this.#backoff.failed(this.#clock(), cause);
+    return this.#stale(key, prior, cause, until);
+  }
+
+  /** Serve the last good value flagged stale until `until` (when the next attempt may be
+   * made), else unavailability. */
+  #stale(key: string, prior: Entry | undefined, cause: unknown, until: number): Outcome {
+    const entry = this.#cache.entries.get(key) ?? prior;
+    if (entry === undefined) return { unavailable: cause };
+    const prompt = entry.prompt.withFlags({ isStale: true });
+    this.#cache.entries.set(key, { prompt, expires: until, etag: entry.etag });
+    return { prompt };
+  }
+
+  #finish(slug: string, version: number | undefined, outcome: Outcome, fallback: Fallback | undefined): Prompt {
+    if ("prompt" in outcome) return outcome.prompt;
+    if ("error" in outcome) throw outcome.error;
+    if (fallback !== undefined) return Prompt.fromFallback(slug, version, fallback);
+    throw new PromptUnavailableError(slug, version, outcome.unavailable);
+  }
+}
+
+async function statusError(slug: string, version: number | undefined, response: Response): Promise<APIError> {
+  const status = response.status;
+  let code = "error";
+  let message = `HTTP ${status}`;
+  let field: string | undefined;
+  const text = await response.text().catch(() => "");
+  try {
+    const detail = (JSON.parse(text) as { error: { code?: unknown; message?: unknown; field?: unknown } }).error;
+    if (detail.code !== undefined) code = String(detail.code);
+    if (detail.message !== undefined) message = String(detail.message);
+    if (typeof detail.field === "string") field = detail.field;
+  } catch {
+    if (text.trim()) message = `${message}: ${text.trim().slice(0, 200)}`;
+  }
+  const name = version === undefined ? `'${slug}'` : `'${slug}' (pinned version ${version})`;
+  const kind =
+    status === 401 ? AuthenticationError
+    : status === 403 ? PermissionDeniedError
+    : status === 404 ? PromptNotFoundError
+    : status >= 500 ? ServerError
+    : APIError;
+  return new kind(`${name}: ${message}`, { status, code, field, slug });
+}

@@ -1,0 +1,18 @@
+/**
+ * The `promptops` package: the PromptOps SDK for Node 20+ and runtimes with only `fetch`
+ * and Web Crypto (Deno, Bun, Workers, edge). Its public API, stated once.
+ */
+
+export { PromptOps, DEFAULT_BASE_URL, DEFAULT_CACHE_TTL_MS, DEFAULT_TIMEOUT_MS } from "./client.js";
+export type { GetPromptOptions, PromptOpsOptions } from "./client.js";
+export { Prompt } from "./prompt.js";
+export type { Fallback, PromptPayload, PromptRenderOptions, Rendered } from "./prompt.js";
+export type { ChatMessage, InputDecl, InputType } from "./content.js";
+export { Template, compileTemplate, formatValue, render, variables } from "./template/index.js";
+export type { Partial, RenderOptions } from "./template/index.js";
+export { verifyWebhook, sign as signWebhook, DEFAULT_TOLERANCE_SECONDS, SECRET_PREFIX } from "./webhooks.js";
+export type { VerifyOptions, WebhookHeaders } from "./webhooks.js";
+export { SseParser } from "./sse.js";
+export type { SseEvent } from "./sse.js";
+export * from "./errors.js";
+export type * as wire from "./wire.js";
