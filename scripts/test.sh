@@ -34,6 +34,8 @@ echo "==> mypy"
 python3 -m mypy
 echo "==> import layers (lint-imports)"
 lint-imports --no-cache
+echo "==> TypeScript SDK (npm ci, type-check, build, node --test)"
+PROMPTOPS_PYTHON=python3 bash sdks/typescript/scripts/ci.sh
 echo "==> pytest"
 # One worker per core (pytest-xdist); each worker has its own PostgreSQL database, SQLite
 # files, ports and temp dirs (tests/conftest.py). `-n 0` after the script runs it serially.

@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund --loglevel=error
+# ESM and CommonJS builds with declarations (type-checks the core without Node's types).
+# First: the package's own tests import it by name, through these builds.
+node scripts/build.mjs
 # Type-check the sources and the tests (this also compiles the tests into build-test/).
 npx --no-install tsc -p tsconfig.test.json
-# ESM and CommonJS builds with declarations (type-checks the core without Node's types).
-node scripts/build.mjs
 node --test build-test/test/*.test.js

@@ -153,8 +153,33 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Version */
+        /**
+         * Get Version
+         * @description The version as written (`snippets`: its `{{> slug}}` references, `version` null
+         *     when unpinned), or with `?resolve=<environment>` as that environment would serve it
+         *     (`snippets`: the versions used).
+         */
         get: operations["get_version_v1_prompts__slug__versions__number__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/prompts/{slug}/dependents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Dependents
+         * @description The prompts whose versions include this one (`{{> slug}}` or `{{> slug@3}}`).
+         */
+        get: operations["get_dependents_v1_prompts__slug__dependents_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1092,6 +1117,33 @@ export interface components {
             /** Attempts */
             attempts: components["schemas"]["AttemptOut"][];
         };
+        /** DependentList */
+        DependentList: {
+            /** Data */
+            data: components["schemas"]["DependentOut"][];
+        };
+        /**
+         * DependentOut
+         * @description A prompt whose templates include the snippet directly.
+         */
+        DependentOut: {
+            /** Slug */
+            slug: string;
+            /** Name */
+            name: string;
+            /**
+             * Versions
+             * @description Its versions that include it, newest first
+             */
+            versions: components["schemas"]["IncludingVersion"][];
+            /**
+             * Environments
+             * @description Per environment, its active version there when that version includes it
+             */
+            environments: {
+                [key: string]: number;
+            };
+        };
         /** DeploymentHistory */
         DeploymentHistory: {
             /** Data */
@@ -1186,6 +1238,17 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * IncludingVersion
+         * @description A version of the dependent that includes the snippet: ``{{> slug}}``
+         *     (``pinned_version`` null) or ``{{> slug@3}}``.
+         */
+        IncludingVersion: {
+            /** Version */
+            version: number;
+            /** Pinned Version */
+            pinned_version: number | null;
         };
         /**
          * InputDecl
@@ -2056,7 +2119,7 @@ export interface components {
              * Event Types
              * @description Event types to send; empty: all.
              */
-            event_types?: ("prompt_created" | "prompt_template_version_created" | "prompt_template_label_moved" | "prompt_template_label_change_approved" | "agent_run_completed")[];
+            event_types?: ("prompt_created" | "prompt_template_version_created" | "prompt_template_label_moved" | "prompt_template_label_change_approved" | "prompt_template_updated" | "agent_run_completed")[];
             /**
              * Environments
              * @description Default: the key's own environment (people, admin key: all).
@@ -2165,7 +2228,7 @@ export interface components {
             /** Description */
             description?: string | null;
             /** Event Types */
-            event_types?: ("prompt_created" | "prompt_template_version_created" | "prompt_template_label_moved" | "prompt_template_label_change_approved" | "agent_run_completed")[] | null;
+            event_types?: ("prompt_created" | "prompt_template_version_created" | "prompt_template_label_moved" | "prompt_template_label_change_approved" | "prompt_template_updated" | "agent_run_completed")[] | null;
             /** Environments */
             environments?: ("dev" | "staging" | "production")[] | null;
             /** Enabled */
@@ -2579,7 +2642,10 @@ export interface operations {
     };
     get_version_v1_prompts__slug__versions__number__get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Resolve its snippets as active in this environment */
+                resolve?: ("dev" | "staging" | "production") | null;
+            };
             header?: never;
             path: {
                 slug: string;
@@ -2596,6 +2662,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VersionOut"];
+                };
+            };
+            /** @description its snippets do not resolve there */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_dependents_v1_prompts__slug__dependents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DependentList"];
                 };
             };
             /** @description Validation Error */
