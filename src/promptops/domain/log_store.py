@@ -13,7 +13,7 @@ per row (which cost about half of the server's CPU per record before):
 Both run inside the caller's transaction, so "all or nothing, acknowledged after the commit"
 holds exactly as with the ORM, and so does idempotency, also between racing copies (on
 SQLite the unique ``(project_id, id)`` constraint decides; on PostgreSQL, whose partitioned
-table cannot have that constraint, the advisory lock orders them). Rows are tuples in
+table cannot have that constraint, the advisory lock orders them). Rows are lists in
 :data:`COLUMNS` order; datetimes are aware UTC and JSON columns are text already encoded
 (and checked) by the caller.
 """
@@ -94,9 +94,10 @@ _PG_INSERT = (
 )
 
 
-def insert_rows(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
+def insert_rows(session: Session, rows: Sequence[list[Any]]) -> int:
     """Insert ``rows`` (ids distinct within the call, all of one project) unless their id
-    is stored already; returns how many were new."""
+    is stored already; returns how many were new. The rows (lists) may be changed in place
+    into the driver's values."""
     if not rows:
         return 0
     connection = session.connection()
@@ -109,25 +110,24 @@ def insert_rows(session: Session, rows: Sequence[tuple[Any, ...]]) -> int:
     raise RuntimeError(f"request logs are not supported on {dialect}")  # pragma: no cover
 
 
-def _sqlite(driver: Any, rows: Sequence[tuple[Any, ...]]) -> int:
-    received, created = _TIMES  # adjacent columns
+def _sqlite(driver: Any, rows: Sequence[list[Any]]) -> int:
+    received, created = _TIMES
     texts: dict[datetime, str] = {}  # a batch's rows share their received_at
-
-    def text(value: datetime) -> str:
+    for row in rows:  # datetimes as SQLAlchemy stores them there, in place
+        value = row[received]
         stored = texts.get(value)
         if stored is None:
             stored = texts[value] = _sqlite_time(value)
-        return stored
-
+        row[received] = stored
+        value = row[created]
+        row[created] = (
+            value.isoformat(sep=" ", timespec="microseconds")[:26]
+            if value.tzinfo is UTC
+            else _sqlite_time(value)
+        )
     cursor = driver.cursor()
     try:
-        cursor.executemany(
-            _SQLITE_INSERT,
-            [
-                (*row[:received], text(row[received]), text(row[created]), *row[created + 1 :])
-                for row in rows
-            ],
-        )
+        cursor.executemany(_SQLITE_INSERT, rows)
         return int(cursor.rowcount)
     finally:
         cursor.close()
@@ -138,7 +138,7 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def _postgres(driver: Any, rows: Sequence[tuple[Any, ...]]) -> int:
+def _postgres(driver: Any, rows: Sequence[list[Any]]) -> int:
     with driver.cursor() as cursor:
         cursor.execute(_PG_CREATE_STAGE)
         with cursor.copy(_PG_COPY) as copy:
