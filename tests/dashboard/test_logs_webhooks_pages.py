@@ -73,18 +73,29 @@ def test_prompt_page_charts_usage_by_version(
 ) -> None:
     page = site.signed_in(people["editor"]).get(f"/p/{project.id}/prompts/greeting").text
     usage = page.split('id="usage-h"')[1]
-    assert usage.count("<svg") == 3
-    for title in ("Requests", "Mean latency (ms)", "Cost (USD)"):
+    titles = ("Requests", "Error rate (%)", "Latency p50 (ms)", "Latency p95 (ms)", "Cost (USD)")
+    assert usage.count("<svg") == len(titles)
+    for title in titles:
         assert f"<figcaption>{title}</figcaption>" in usage
-    # The data tables say what the lines show: v2 had 2 requests today, v1 2 yesterday.
-    requests = usage.split("<caption>Requests per day</caption>")[1].split("</table>")[0]
+
+    def table(title: str) -> str:
+        return usage.split(f"<caption>{title} per day</caption>")[1].split("</table>")[0]
+
+    # The data tables say what the lines show (v2, then v1): v2 had 2 requests today (one
+    # an error; latencies 200 and 200), v1 2 yesterday.
     today = datetime.now(UTC).date().isoformat()
     yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    requests = table("Requests")
     assert re.search(rf"<th scope=\"row\">{today}</th><td>2</td><td>0</td>", requests)
     assert re.search(rf"<th scope=\"row\">{yesterday}</th><td>0</td><td>2</td>", requests)
-    latency = usage.split("<caption>Mean latency (ms) per day</caption>")[1].split("</table>")[0]
-    assert re.search(rf"<th scope=\"row\">{today}</th><td>200</td><td>—</td>", latency)
-    cost = usage.split("<caption>Cost (USD) per day</caption>")[1].split("</table>")[0]
+    errors = table("Error rate (%)")
+    assert re.search(rf"<th scope=\"row\">{today}</th><td>50</td><td>—</td>", errors)
+    assert re.search(rf"<th scope=\"row\">{yesterday}</th><td>—</td><td>0</td>", errors)
+    for title in ("Latency p50 (ms)", "Latency p95 (ms)"):
+        latency = table(title)
+        assert re.search(rf"<th scope=\"row\">{today}</th><td>200</td><td>—</td>", latency)
+        assert re.search(rf"<th scope=\"row\">{yesterday}</th><td>—</td><td>100</td>", latency)
+    cost = table("Cost (USD)")
     assert re.search(rf"<th scope=\"row\">{today}</th><td>\$0.004</td><td>—</td>", cost)
     # Viewers see no chart (no access to logs); nobody sees one without logs.
     assert (

@@ -248,7 +248,7 @@ def _scenario(browser: Any, base: str, admin: Any, shots: Shots) -> None:
     approver.goto(f"{project_url}/prompts/checkout-help")
     history = approver.locator("table.history tbody tr").first.inner_text()
     assert "user:approver@example.com" in history and "request #1 by user:editor" in history
-    assert approver.locator(".chart svg").count() == 3
+    assert approver.locator(".chart svg").count() == 5  # requests, errors, p50, p95, cost
     # Each environment shows the text it serves now, not only a version number.
     production = approver.locator('.active-text[data-env="production"]')
     assert "Cart total: {{total}}" in production.inner_text()

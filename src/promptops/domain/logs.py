@@ -46,7 +46,6 @@ __all__ = [
     "get_log",
     "ingest",
     "list_logs",
-    "usage_rows",
 ]
 
 MAX_BATCH = 1000
@@ -130,28 +129,6 @@ def ingest(
         )
     accepted = log_store.insert_rows(session, list(rows.values()))
     return IngestResult(accepted=accepted, duplicates=len(records) - accepted)
-
-
-def usage_rows(
-    session: Session, project_id: str, slug: str, *, since: datetime, limit: int
-) -> list[tuple[datetime, int | None, float, float | None]]:
-    """(created_at, prompt_version, latency_ms, cost_usd) of a prompt's logs since ``since``,
-    at most ``limit`` rows: what the dashboard's usage charts are drawn from."""
-    query = (
-        select(
-            RequestLog.created_at,
-            RequestLog.prompt_version,
-            RequestLog.latency_ms,
-            RequestLog.cost_usd,
-        )
-        .where(
-            RequestLog.project_id == project_id,
-            RequestLog.prompt_slug == slug,
-            RequestLog.created_at >= since,
-        )
-        .limit(limit)
-    )
-    return [(r[0], r[1], r[2], r[3]) for r in session.execute(query)]
 
 
 def get_log(

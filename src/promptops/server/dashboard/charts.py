@@ -1,13 +1,16 @@
-"""Per-prompt charts from the request logs: requests, latency and cost per day, one line per
-version. Rendered server-side as inline SVG (no script, no external library), each with a
-text title and a data table for screen readers and keyboard users."""
+"""Per-prompt charts from the request logs' metrics: requests, error rate, latency p50 and
+p95 and cost per day, one line per version. Rendered server-side as inline SVG (no script,
+no external library), each with a text title and a data table for screen readers and
+keyboard users."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from html import escape
+
+from promptops.domain.log_metrics import MetricsRow
 
 __all__ = ["Chart", "UsageByDay", "line_chart", "usage_by_day"]
 
@@ -22,7 +25,9 @@ class UsageByDay:
     days: list[date]
     versions: list[str]  # "v3", "v2", ... ("none" for calls without a version)
     requests: dict[str, list[float | None]] = field(default_factory=dict)
-    latency_ms: dict[str, list[float | None]] = field(default_factory=dict)
+    error_rate: dict[str, list[float | None]] = field(default_factory=dict)  # percent
+    latency_p50_ms: dict[str, list[float | None]] = field(default_factory=dict)
+    latency_p95_ms: dict[str, list[float | None]] = field(default_factory=dict)
     cost_usd: dict[str, list[float | None]] = field(default_factory=dict)
 
     @property
@@ -30,30 +35,28 @@ class UsageByDay:
         return not self.versions
 
 
-def usage_by_day(
-    rows: Iterable[tuple[datetime, int | None, float, float | None]], *, days: int, today: date
-) -> UsageByDay:
-    """Aggregate (created_at, version, latency_ms, cost_usd) rows over the last ``days``."""
+def usage_by_day(rows: Iterable[MetricsRow], *, days: int, today: date) -> UsageByDay:
+    """Lay out daily metrics rows (``promptops.domain.log_metrics``, bucket ``day``) over
+    the last ``days``, one series per version; a day without calls has no point (requests
+    0)."""
     span = [today - timedelta(days=days - 1 - i) for i in range(days)]
     index = {d: i for i, d in enumerate(span)}
-    count: dict[str, list[int]] = {}
-    latency: dict[str, list[float]] = {}
-    cost: dict[str, list[float]] = {}
-    for created_at, version, latency_ms, cost_usd in rows:
-        i = index.get(created_at.date())
+    by_label: dict[str, dict[int, MetricsRow]] = {}
+    for row in rows:
+        i = index.get(row.bucket.date())
         if i is None:
             continue
-        label = f"v{version}" if version is not None else "none"
-        count.setdefault(label, [0] * days)[i] += 1
-        latency.setdefault(label, [0.0] * days)[i] += latency_ms
-        cost.setdefault(label, [0.0] * days)[i] += cost_usd or 0.0
-    labels = sorted(count, key=lambda v: (v == "none", -int(v[1:]) if v != "none" else 0))
+        label = f"v{row.version}" if row.version is not None else "none"
+        by_label.setdefault(label, {})[i] = row
+    labels = sorted(by_label, key=lambda v: (v == "none", -int(v[1:]) if v != "none" else 0))
     usage = UsageByDay(span, labels)
     for label in labels:
-        n = count[label]
-        usage.requests[label] = [float(c) for c in n]
-        usage.latency_ms[label] = [latency[label][i] / n[i] if n[i] else None for i in range(days)]
-        usage.cost_usd[label] = [cost[label][i] if n[i] else None for i in range(days)]
+        points = [by_label[label].get(i) for i in range(days)]
+        usage.requests[label] = [float(r.requests) if r else 0.0 for r in points]
+        usage.error_rate[label] = [100.0 * r.errors / r.requests if r else None for r in points]
+        usage.latency_p50_ms[label] = [r.latency_p50_ms if r else None for r in points]
+        usage.latency_p95_ms[label] = [r.latency_p95_ms if r else None for r in points]
+        usage.cost_usd[label] = [r.cost_usd if r else None for r in points]
     return usage
 
 

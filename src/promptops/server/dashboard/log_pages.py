@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from promptops.db.models import RequestLog
-from promptops.domain import actors, logs
+from promptops.domain import actors, log_metrics, logs
 from promptops.domain.errors import InvalidInputError
 from promptops.server.dashboard.charts import Chart, line_chart, usage_by_day
 from promptops.server.dashboard.formatting import format_cost
@@ -24,7 +24,6 @@ from promptops.server.dashboard.web import PageRoute, ProjectCtx, ProjectDep, ap
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 CHART_DAYS = 14
-_CHART_ROWS = 100_000  # enough for a dashboard glance; the API pages through everything
 PAGE = 50
 
 
@@ -102,21 +101,36 @@ def log_detail(log_id: str, request: Request, ctx: ProjectDep) -> Response:
 
 
 def prompt_charts(request: Request, ctx: ProjectCtx, slug: str) -> list[Chart] | None:
-    """Requests, mean latency and cost per day over the last two weeks, by version; None
+    """Requests, error rate, latency p50 and p95 and cost per day over the last two weeks,
+    by version, from the metrics the API serves (``GET /v1/prompts/{slug}/metrics``); None
     when the viewer may not read logs, [] when there are none."""
     if not ctx.can_edit:
         return None
     today = datetime.now(UTC).date()
     start = datetime.combine(today - timedelta(days=CHART_DAYS - 1), time.min, tzinfo=UTC)
     with app_state(request).db.read() as session:
-        rows = logs.usage_rows(session, ctx.id, slug, since=start, limit=_CHART_ROWS)
+        rows = log_metrics.prompt_metrics(session, ctx.actor, slug, since=start, bucket="day")
     usage = usage_by_day(rows, days=CHART_DAYS, today=today)
     if usage.empty:
         return []
     return [
         line_chart("Requests", usage.days, usage.requests, lambda v: f"{v:g}", "chart-requests"),
         line_chart(
-            "Mean latency (ms)", usage.days, usage.latency_ms, lambda v: f"{v:.0f}", "chart-latency"
+            "Error rate (%)", usage.days, usage.error_rate, lambda v: f"{v:.3g}", "chart-errors"
+        ),
+        line_chart(
+            "Latency p50 (ms)",
+            usage.days,
+            usage.latency_p50_ms,
+            lambda v: f"{v:.0f}",
+            "chart-latency-p50",
+        ),
+        line_chart(
+            "Latency p95 (ms)",
+            usage.days,
+            usage.latency_p95_ms,
+            lambda v: f"{v:.0f}",
+            "chart-latency-p95",
         ),
         line_chart("Cost (USD)", usage.days, usage.cost_usd, format_cost, "chart-cost"),
     ]
