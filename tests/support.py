@@ -48,7 +48,8 @@ class PostgresDatabases:
         self._engine = create_engine(self.url)
 
     def reset(self) -> None:
-        tables = [t.name for t in Base.metadata.sorted_tables]
+        # request_log_ids: PostgreSQL's log idempotency table (migration 0011), no model
+        tables = [t.name for t in Base.metadata.sorted_tables] + ["request_log_ids"]
         with self._engine.begin() as conn:
             present = {
                 row[0]

@@ -115,10 +115,12 @@ def test_retention_drops_whole_partitions_on_postgres(db: Database) -> None:
     actor = key_actor(db)
     with db.engine.begin() as conn:
         log_retention.create_month_partitions(conn, NOW - timedelta(days=100), NOW)
-    store(db, actor, datetime(2026, 8, 20, tzinfo=UTC), str(uuid.uuid4()), str(uuid.uuid4()))
-    store(db, actor, datetime(2026, 9, 10, tzinfo=UTC), str(uuid.uuid4()))
-    store(db, actor, datetime(2026, 10, 25, tzinfo=UTC), str(uuid.uuid4()))
-    store(db, actor, NOW, str(uuid.uuid4()))
+    dropped = [str(uuid.uuid4()) for _ in range(3)]
+    kept = [str(uuid.uuid4()), str(uuid.uuid4())]
+    store(db, actor, datetime(2026, 8, 20, tzinfo=UTC), *dropped[:2])
+    store(db, actor, datetime(2026, 9, 10, tzinfo=UTC), dropped[2])
+    store(db, actor, datetime(2026, 10, 25, tzinfo=UTC), kept[0])
+    store(db, actor, NOW, kept[1])
     # 60 days before NOW is 2026-10-03: August and September are wholly older, October
     # straddles the cutoff and stays whole.
     assert log_retention.apply_retention(db, 60, NOW) == 3
@@ -127,6 +129,12 @@ def test_retention_drops_whole_partitions_on_postgres(db: Database) -> None:
     assert "request_logs_p202610" in names
     assert month_of_rows(db) == {"request_logs_p202610": 1, "request_logs_p202612": 1}
     assert log_retention.apply_retention(db, 60, NOW) == 0
+    # The idempotency table forgets the ids of the rows dropped, and only those: a kept
+    # record re-sent is still not stored twice.
+    with db.engine.connect() as conn:
+        ids = set(conn.scalars(text("SELECT id FROM request_log_ids")))
+    assert ids == set(kept)
+    assert store(db, actor, NOW, kept[0]).accepted == 0
 
 
 def test_retention_deletes_in_bounded_batches(db: Database) -> None:

@@ -15,9 +15,9 @@ goes); the default partition, normally empty, is trimmed in bounded batches. On 
 its own short write transaction, so ingestion is never blocked for long.
 
 A partitioned table's unique keys must include the partition key, so idempotency by
-``(project_id, id)`` cannot be a unique constraint there: ``domain/log_store.py`` serialises
-one project's log writes with a transaction-level advisory lock and inserts only ids not
-stored yet (a non-unique ``(project_id, id)`` index on each partition makes that a probe).
+``(project_id, id)`` cannot be a unique constraint there: ``request_log_ids`` (migration
+0011, not partitioned) holds every stored id with its arrival time (``domain/log_store.py``
+inserts there first); retention deletes, in batches, the ids of the rows it removed.
 """
 
 from __future__ import annotations
@@ -114,7 +114,29 @@ def apply_retention(
             removed += int(connection.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
             connection.execute(text(f"ALTER TABLE request_logs DETACH PARTITION {name}"))
             connection.execute(text(f"DROP TABLE {name}"))
-    return removed + _delete_batches(db, "request_logs_default", cutoff, batch)
+    removed += _delete_batches(db, "request_logs_default", cutoff, batch)
+    # The ids of the rows gone (request_log_ids, migration 0011: idempotency): those that
+    # arrived before both the cutoff and the oldest month still kept.
+    remaining = partitions(db)
+    bound = cutoff
+    if remaining:
+        match = _NAME.match(remaining[0])
+        assert match is not None
+        bound = min(bound, datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC))
+    _delete_ids(db, bound, batch)
+    return removed
+
+
+def _delete_ids(db: Database, bound: datetime, batch: int) -> None:
+    statement = text(
+        "DELETE FROM request_log_ids WHERE (project_id, id) IN (SELECT project_id, id"
+        f" FROM request_log_ids WHERE received_at < :bound LIMIT {int(batch)})"
+    )
+    while True:
+        with db.write() as session:
+            result: Any = session.execute(statement, {"bound": bound})
+            if int(result.rowcount or 0) < batch:
+                return
 
 
 def _delete_batches(db: Database, table: str, cutoff: datetime, batch: int) -> int:

@@ -6,14 +6,15 @@ per row (which cost about half of the server's CPU per record before):
 - **SQLite**: ``executemany`` of ``INSERT ... ON CONFLICT (project_id, id) DO NOTHING`` on the
   ``sqlite3`` connection; the driver sums the rows each execution inserted.
 - **PostgreSQL**: ``COPY`` (psycopg 3 ``cursor.copy``) into a temporary staging table of the
-  session (emptied at commit), then, under the project's advisory lock, one
-  ``INSERT ... SELECT ... WHERE NOT EXISTS`` (the same id in any partition), whose rowcount
-  is the number of new rows.
+  session (emptied at commit), then one statement that inserts the batch's ids into
+  ``request_log_ids`` (``ON CONFLICT DO NOTHING``) and the rows of the ids that were new
+  into ``request_logs``; its rowcount is the number of new rows.
 
 Both run inside the caller's transaction, so "all or nothing, acknowledged after the commit"
-holds exactly as with the ORM, and so does idempotency, also between racing copies (on
-SQLite the unique ``(project_id, id)`` constraint decides; on PostgreSQL, whose partitioned
-table cannot have that constraint, the advisory lock orders them). Rows are lists in
+holds exactly as with the ORM, and so does idempotency, also between racing copies: a
+unique ``(project_id, id)`` decides, on SQLite the table's own, on PostgreSQL (whose
+partitioned table cannot have one) that of ``request_log_ids``, so batches of distinct ids
+are stored in parallel. Rows are lists in
 :data:`COLUMNS` order; datetimes are aware UTC and JSON columns are text already encoded
 (and checked) by the caller.
 """
@@ -51,7 +52,6 @@ COLUMNS: tuple[str, ...] = (
     "tags",
 )
 _JSON = frozenset({"request", "response", "metadata", "tags"})
-_PROJECT = COLUMNS.index("project_id")
 _TIMES = (COLUMNS.index("received_at"), COLUMNS.index("created_at"))
 assert _TIMES[1] == _TIMES[0] + 1
 _COLUMN_LIST = ", ".join(f'"{name}"' for name in COLUMNS)
@@ -81,16 +81,18 @@ _PG_CREATE_STAGE = (
     + ") ON COMMIT DELETE ROWS"
 )
 _PG_COPY = f"COPY {_PG_STAGE} ({_COLUMN_LIST}) FROM STDIN"
-# The table is partitioned (migration 0007), so (project_id, id) cannot be unique: one
-# project's log writes take this transaction-level lock in turn, and each inserts only the
-# ids not stored yet (its statement's snapshot starts after the lock, so it sees every
-# batch committed before; the (project_id, id) index makes NOT EXISTS a probe).
-_PG_LOCK = "SELECT pg_advisory_xact_lock(1819240307, hashtext(%s))"  # 1819240307: "logs"
+# The table is partitioned (migration 0007), so (project_id, id) cannot be unique there:
+# request_log_ids (migration 0011) holds it. The batch's ids go there first, ON CONFLICT DO
+# NOTHING, in id order (two batches sharing ids wait for each other in the same order, so
+# never in a cycle); a copy racing an uncommitted one waits for its commit and then skips
+# it. Only the rows whose id was new are stored, in the same statement.
 _PG_INSERT = (
-    f"INSERT INTO request_logs ({_COLUMN_LIST}) SELECT "
+    "WITH new AS (INSERT INTO request_log_ids (project_id, id, received_at)"
+    f" SELECT project_id, id, received_at FROM {_PG_STAGE} ORDER BY id"
+    " ON CONFLICT DO NOTHING RETURNING id)"
+    f" INSERT INTO request_logs ({_COLUMN_LIST}) SELECT "
     + ", ".join(f's."{name}"::json' if name in _JSON else f's."{name}"' for name in COLUMNS)
-    + f" FROM {_PG_STAGE} s WHERE NOT EXISTS (SELECT 1 FROM request_logs r"
-    " WHERE r.project_id = s.project_id AND r.id = s.id)"
+    + f" FROM {_PG_STAGE} s JOIN new ON new.id = s.id"
 )
 
 
@@ -144,7 +146,6 @@ def _postgres(driver: Any, rows: Sequence[list[Any]]) -> int:
         with cursor.copy(_PG_COPY) as copy:
             for row in rows:
                 copy.write_row(row)
-        cursor.execute(_PG_LOCK, (rows[0][_PROJECT],))
         cursor.execute(_PG_INSERT)
         inserted = int(cursor.rowcount)
         cursor.execute(f"DELETE FROM {_PG_STAGE}")  # for a second call before the commit
