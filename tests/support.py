@@ -48,7 +48,7 @@ class PostgresDatabases:
         self._engine = create_engine(self.url)
 
     def reset(self) -> None:
-        # request_log_ids: PostgreSQL's log idempotency table (migration 0011), no model
+        # request_log_ids: PostgreSQL's log idempotency table (migration 0010), no model
         tables = [t.name for t in Base.metadata.sorted_tables] + ["request_log_ids"]
         with self._engine.begin() as conn:
             present = {

@@ -66,7 +66,7 @@ def test_migrated_schema_matches_models(database_url: str, tmp_path: Path) -> No
 
 def _not_a_log_partition(obj: Any, name: str | None, kind: str, reflected: bool, _: Any) -> bool:
     """The month partitions of request_logs (migration 0007) are not models, nor is the
-    id table of migration 0011."""
+    id table of migration 0010."""
     table = obj if kind == "table" else getattr(obj, "table", None)
     table_name = getattr(table, "name", name) or ""
     # request_log_ids (migration 0010) is PostgreSQL's idempotency table, no model either.

@@ -16,7 +16,7 @@ its own short write transaction, so ingestion is never blocked for long.
 
 A partitioned table's unique keys must include the partition key, so idempotency by
 ``(project_id, id)`` cannot be a unique constraint there: ``request_log_ids`` (migration
-0011, not partitioned) holds every stored id with its arrival time (``domain/log_store.py``
+0010, not partitioned) holds every stored id with its arrival time (``domain/log_store.py``
 inserts there first); retention deletes, in batches, the ids of the rows it removed.
 """
 
@@ -115,7 +115,7 @@ def apply_retention(
             connection.execute(text(f"ALTER TABLE request_logs DETACH PARTITION {name}"))
             connection.execute(text(f"DROP TABLE {name}"))
     removed += _delete_batches(db, "request_logs_default", cutoff, batch)
-    # The ids of the rows gone (request_log_ids, migration 0011: idempotency): those that
+    # The ids of the rows gone (request_log_ids, migration 0010: idempotency): those that
     # arrived before both the cutoff and the oldest month still kept.
     remaining = partitions(db)
     bound = cutoff

@@ -82,7 +82,7 @@ _PG_CREATE_STAGE = (
 )
 _PG_COPY = f"COPY {_PG_STAGE} ({_COLUMN_LIST}) FROM STDIN"
 # The table is partitioned (migration 0007), so (project_id, id) cannot be unique there:
-# request_log_ids (migration 0011) holds it. The batch's ids go there first, ON CONFLICT DO
+# request_log_ids (migration 0010) holds it. The batch's ids go there first, ON CONFLICT DO
 # NOTHING, in id order (two batches sharing ids wait for each other in the same order, so
 # never in a cycle); a copy racing an uncommitted one waits for its commit and then skips
 # it. Only the rows whose id was new are stored, in the same statement.
