@@ -97,15 +97,19 @@ def ingest(
             f"a batch holds at most {MAX_BATCH} records, got {len(records)}", field="records"
         )
     now = received_at or utcnow()
-    json_text = _checked_text if encoded else _json_text
+    json_text = _same_text if encoded else _json_text
     label = actor.label
-    rows: dict[str, tuple[Any, ...]] = {}
+    own = actor.environment
+    rows: dict[str, list[Any]] = {}
     for index, record in enumerate(records):
-        environment = _record_environment(actor, record.get("environment"), index)
+        given = record.get("environment")
+        environment = own if given is None and own is not None else None
+        if environment is None:
+            environment = _record_environment(actor, given, index)
         log_id = _canonical_id(record["id"], index)
         if log_id in rows:
             continue
-        rows[log_id] = (
+        rows[log_id] = [
             log_id,
             project_id,
             environment,
@@ -126,7 +130,9 @@ def ingest(
             json_text(record.get("response"), index, "response"),
             json_text(record.get("metadata"), index, "metadata"),
             json_text(record.get("tags"), index, "tags"),
-        )
+        ]
+    if encoded:
+        _check_encoded(records)
     accepted = log_store.insert_rows(session, list(rows.values()))
     return IngestResult(accepted=accepted, duplicates=len(records) - accepted)
 
@@ -210,15 +216,25 @@ def _json_text(value: Any, index: int, name: str) -> str | None:
     raise InvalidInputError(f"{field}: {problem}", field=field)
 
 
-def _checked_text(value: str | None, index: int, name: str) -> str | None:
-    """JSON text encoded by the caller, checked by the rule :func:`_json_text` applies."""
-    if value is None:
-        return None
-    problem = encoded_json_problem(value)
-    if problem is None:
-        return value
-    field = f"records.{index}.{name}"
-    raise InvalidInputError(f"{field}: {problem}", field=field)
+def _same_text(value: str | None, index: int, name: str) -> str | None:
+    return value  # JSON text encoded by the caller: :func:`_check_encoded` checks the batch
+
+
+def _check_encoded(records: Sequence[Mapping[str, Any]]) -> None:
+    """The rule :func:`_json_text` applies, for JSON text the caller encoded: one pass over
+    the whole batch's text (a problem in any field is a problem in the joined text, and
+    the separator cannot complete an escape), then, only if it finds one, field by field
+    for the error naming ``records.<index>.<field>``."""
+    texts = [record.get(name) for record in records for name in _JSON_FIELDS]
+    if encoded_json_problem("\n".join(text for text in texts if text is not None)) is None:
+        return
+    for index, record in enumerate(records):
+        for name in _JSON_FIELDS:
+            value = record.get(name)
+            problem = None if value is None else encoded_json_problem(value)
+            if problem is not None:
+                field = f"records.{index}.{name}"
+                raise InvalidInputError(f"{field}: {problem}", field=field)
 
 
 def _canonical_id(value: Any, index: int) -> str:
