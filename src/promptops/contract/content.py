@@ -9,11 +9,21 @@ validates what any other caller (dashboard forms, CLI files, bootstrap) passes t
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Self
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 
 from promptops.contract.fields import Identifier, Input, JSONObject, Str, Text
 from promptops.errors import TemplateSyntaxError
@@ -93,12 +103,27 @@ MessageIn = Annotated[
 ]
 
 
+def _is_regex(value: object) -> bool:
+    return not isinstance(value, str) or bool(re.compile(value))
+
+
+# The metaschema's formats, except that a ``pattern`` Python cannot compile for another
+# reason than a syntax error (a repetition count too large, parentheses nested deeper than
+# the parser recurses) is invalid, not an unexpected error (a 500).
+_FORMATS = FormatChecker()
+_FORMATS.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
+_FORMATS.checks("regex", raises=(re.error, OverflowError, RecursionError))(_is_regex)
+
+
 def _json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema (2020-12), checked against the metaschema only: no ``$ref`` is ever
+    resolved (so a remote one is never fetched, and a cycle costs nothing)."""
     try:
-        Draft202012Validator.check_schema(schema)
+        Draft202012Validator.check_schema(schema, format_checker=_FORMATS)
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise ValueError(f"not a valid JSON Schema (2020-12) at {where}: {exc.message}") from None
+        message = exc.message if len(exc.message) <= 300 else exc.message[:300] + "..."
+        raise ValueError(f"not a valid JSON Schema (2020-12) at {where}: {message}") from None
     return schema
 
 
@@ -144,13 +169,14 @@ ResponseFormat = Annotated[
     TextFormat | JsonObjectFormat | JsonSchemaResponse, Field(discriminator="type")
 ]
 
-Penalty = Annotated[float, Field(strict=False, ge=-2.0, le=2.0, allow_inf_nan=False)]
+# strict: a number (an integer too), never a bool or a numeric string.
+Penalty = Annotated[float, Field(strict=True, ge=-2.0, le=2.0, allow_inf_nan=False)]
 
 
 class Params(Input):
     """Model parameters beyond ``temperature`` and ``max_tokens``."""
 
-    top_p: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    top_p: Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
     stop: Annotated[list[Str(200, 1)], Field(max_length=4)] | None = None  # type: ignore[valid-type]
     seed: Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)] | None = None
     presence_penalty: Penalty | None = None
@@ -167,10 +193,22 @@ class InputDecl(Input):
     description: Str(2000) | None = None  # type: ignore[valid-type]
 
 
-ToolChoice = (
+def _one_tool_choice(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One error naming ``tool_choice`` (not one per member of the union, under its tag)."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise ValueError(
+            "must be 'auto', 'none', 'required' or the name of one of the tools (letters,"
+            " digits, _ and -, at most 64)"
+        ) from None
+
+
+ToolChoice = Annotated[
     Literal["auto", "none", "required"]
-    | Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-)
+    | Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_-]{1,64}$")],
+    WrapValidator(_one_tool_choice),
+]
 
 
 class ContentIn(Input):
@@ -240,7 +278,27 @@ class ContentIn(Input):
         declared = [i.name for i in self.inputs or ()]
         if len(declared) != len(set(declared)):
             raise ValueError("inputs: a variable is declared twice")
+        self._placeholders_apart(set(names))
         return self
+
+    def _placeholders_apart(self, placeholders: set[str]) -> None:
+        """A placeholder's name is filled with a list of messages: no template may use it
+        as a variable, and a declared input of that name is a list."""
+        if not placeholders:
+            return
+        for i, message in enumerate(self.messages or ()):
+            if isinstance(message, Message):
+                used = placeholders.intersection(Template(message.content).variables)
+                if used:
+                    raise ValueError(
+                        f"messages.{i}.content: {min(used)!r} is a placeholder (a list of"
+                        " messages), not a variable of a template"
+                    )
+        for i, decl in enumerate(self.inputs or ()):
+            if decl.name in placeholders and decl.type != "list":
+                raise ValueError(
+                    f"inputs.{i}.type: {decl.name!r} is a placeholder: declare it as a list"
+                )
 
     @property
     def type(self) -> PromptType:
