@@ -196,3 +196,21 @@ def test_key_order_and_defaults_do_not_defeat_idempotency(api: Api, project: Pro
     )
     assert again.status_code == 200 and again.json()["created"] is False, again.text
     assert again.json()["version"] == 1
+
+
+@pytest.mark.parametrize("where", ["tools", "response_format"])
+def test_schemas_too_large_to_check_quickly_are_a_422(
+    api: Api, project: Project, app: Any, where: str
+) -> None:
+    # 6,000 values in 100 kB: checking them against the metaschema would take seconds.
+    schema = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(3000)}}
+    body: dict[str, Any] = {"user_template": "x"}
+    if where == "tools":
+        body["tools"] = [_tool({}, "a"), _tool(schema, "b")]
+    else:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "r", "schema": schema},
+        }
+    message = _refused(api, project, app, body, where)
+    assert "hold more than 5000 values in all" in message

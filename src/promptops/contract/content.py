@@ -58,6 +58,10 @@ Role = Literal["system", "developer", "user", "assistant", "tool"]
 INPUT_TYPES = ("string", "number", "boolean", "list", "object")
 MAX_MESSAGES = 500
 MAX_TOOLS = 128
+# JSON values in all of a version's schemas (tool parameters, the response format's). The
+# metaschema check costs about half a millisecond per value: a body of a megabyte of schema
+# would hold a worker for half a minute.
+MAX_SCHEMA_VALUES = 5000
 
 
 def _template(source: str) -> str:
@@ -211,6 +215,19 @@ ToolChoice = Annotated[
 ]
 
 
+def _values(value: Any, limit: int) -> int:
+    """How many JSON values ``value`` holds (counting stops past ``limit``)."""
+    count, todo = 0, [value]
+    while todo and count <= limit:
+        item = todo.pop()
+        count += 1
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return count
+
+
 class ContentIn(Input):
     """A version's content. A chat version has ``messages`` (or the older
     ``system_prompt`` + ``user_template``, turned into messages); a text version ``text``."""
@@ -233,6 +250,29 @@ class ContentIn(Input):
     tool_choice: ToolChoice | None = None
     response_format: ResponseFormat | None = None
     metadata: JSONObject | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schemas_bounded(cls, data: Any) -> Any:
+        """The schemas' size, counted before any of them is checked."""
+        if isinstance(data, dict):
+            schemas: list[Any] = []
+            tools = data.get("tools")
+            if isinstance(tools, list):
+                for tool in tools:
+                    function = tool.get("function") if isinstance(tool, dict) else None
+                    if isinstance(function, dict):
+                        schemas.append(function.get("parameters"))
+            response = data.get("response_format")
+            if isinstance(response, dict) and isinstance(response.get("json_schema"), dict):
+                schemas.append(response["json_schema"].get("schema"))
+            if _values(schemas, MAX_SCHEMA_VALUES) > MAX_SCHEMA_VALUES:
+                where = "tools" if data.get("tools") else "response_format"
+                raise ValueError(
+                    f"{where}: the JSON Schemas of a version hold more than"
+                    f" {MAX_SCHEMA_VALUES} values in all"
+                )
+        return data
 
     @model_validator(mode="after")
     def _shape(self) -> Self:
@@ -288,7 +328,7 @@ class ContentIn(Input):
             return
         for i, message in enumerate(self.messages or ()):
             if isinstance(message, Message):
-                used = placeholders.intersection(Template(message.content).variables)
+                used = placeholders.intersection(compile_template(message.content).variables)
                 if used:
                     raise ValueError(
                         f"messages.{i}.content: {min(used)!r} is a placeholder (a list of"
