@@ -41,6 +41,27 @@ VERSION_FIELDS: tuple[str, ...] = (
 _MAX_FILE = 1024 * 1024
 
 
+def _yaml_loader(yaml: Any) -> Any:
+    """PyYAML's SafeLoader, to JSON values only: no aliases (``*name`` repeats a node, and
+    a few nested ones make a small file expand to gigabytes: "billion laughs"), and dates
+    stay strings (JSON has no dates; a date object cannot be sent)."""
+
+    class Loader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not allowed in a version file", mark
+                )
+            return super().compose_node(parent, index)
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
 def _parse(path: Path, text: str) -> Any:
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
@@ -48,7 +69,7 @@ def _parse(path: Path, text: str) -> Any:
         except ImportError:
             raise CliError(f"{path}: reading YAML needs PyYAML (pip install pyyaml)") from None
         try:
-            return yaml.safe_load(text)
+            return yaml.load(text, Loader=_yaml_loader(yaml))
         except yaml.YAMLError as exc:
             raise CliError(f"{path}: invalid YAML: {exc}") from None
     try:
@@ -78,7 +99,7 @@ def load_version_file(path: Path) -> dict[str, Any]:
     try:
         if path.stat().st_size > _MAX_FILE:
             raise CliError(f"{path}: file is larger than {_MAX_FILE} bytes")
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # an editor's byte order mark is no text
     except OSError as exc:
         raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -86,6 +107,10 @@ def load_version_file(path: Path) -> dict[str, Any]:
     data = _parse(path, text)
     if not isinstance(data, dict):
         raise CliError(f"{path}: expected an object with the version's fields at the top level")
+    try:  # what YAML has and JSON has not (explicit !!timestamp, !!binary) cannot be sent
+        json.dumps(data)
+    except (TypeError, ValueError) as exc:
+        raise CliError(f"{path}: not JSON data: {exc}") from None
     unknown = sorted(str(k) for k in set(data) - set(VERSION_FIELDS))
     if unknown:
         raise CliError(f"{path}: unknown field(s) {', '.join(unknown)}")

@@ -9,11 +9,21 @@ validates what any other caller (dashboard forms, CLI files, bootstrap) passes t
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Self
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 
 from promptops.contract.fields import Identifier, Input, JSONObject, Str, Text
 from promptops.errors import TemplateSyntaxError
@@ -48,6 +58,10 @@ Role = Literal["system", "developer", "user", "assistant", "tool"]
 INPUT_TYPES = ("string", "number", "boolean", "list", "object")
 MAX_MESSAGES = 500
 MAX_TOOLS = 128
+# JSON values in all of a version's schemas (tool parameters, the response format's). The
+# metaschema check costs about half a millisecond per value: a body of a megabyte of schema
+# would hold a worker for half a minute.
+MAX_SCHEMA_VALUES = 5000
 
 
 def _template(source: str) -> str:
@@ -93,12 +107,27 @@ MessageIn = Annotated[
 ]
 
 
+def _is_regex(value: object) -> bool:
+    return not isinstance(value, str) or bool(re.compile(value))
+
+
+# The metaschema's formats, except that a ``pattern`` Python cannot compile for another
+# reason than a syntax error (a repetition count too large, parentheses nested deeper than
+# the parser recurses) is invalid, not an unexpected error (a 500).
+_FORMATS = FormatChecker()
+_FORMATS.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
+_FORMATS.checks("regex", raises=(re.error, OverflowError, RecursionError))(_is_regex)
+
+
 def _json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema (2020-12), checked against the metaschema only: no ``$ref`` is ever
+    resolved (so a remote one is never fetched, and a cycle costs nothing)."""
     try:
-        Draft202012Validator.check_schema(schema)
+        Draft202012Validator.check_schema(schema, format_checker=_FORMATS)
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise ValueError(f"not a valid JSON Schema (2020-12) at {where}: {exc.message}") from None
+        message = exc.message if len(exc.message) <= 300 else exc.message[:300] + "..."
+        raise ValueError(f"not a valid JSON Schema (2020-12) at {where}: {message}") from None
     return schema
 
 
@@ -144,13 +173,14 @@ ResponseFormat = Annotated[
     TextFormat | JsonObjectFormat | JsonSchemaResponse, Field(discriminator="type")
 ]
 
-Penalty = Annotated[float, Field(strict=False, ge=-2.0, le=2.0, allow_inf_nan=False)]
+# strict: a number (an integer too), never a bool or a numeric string.
+Penalty = Annotated[float, Field(strict=True, ge=-2.0, le=2.0, allow_inf_nan=False)]
 
 
 class Params(Input):
     """Model parameters beyond ``temperature`` and ``max_tokens``."""
 
-    top_p: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    top_p: Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
     stop: Annotated[list[Str(200, 1)], Field(max_length=4)] | None = None  # type: ignore[valid-type]
     seed: Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)] | None = None
     presence_penalty: Penalty | None = None
@@ -167,10 +197,35 @@ class InputDecl(Input):
     description: Str(2000) | None = None  # type: ignore[valid-type]
 
 
-ToolChoice = (
+def _one_tool_choice(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One error naming ``tool_choice`` (not one per member of the union, under its tag)."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise ValueError(
+            "must be 'auto', 'none', 'required' or the name of one of the tools (letters,"
+            " digits, _ and -, at most 64)"
+        ) from None
+
+
+ToolChoice = Annotated[
     Literal["auto", "none", "required"]
-    | Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-)
+    | Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_-]{1,64}$")],
+    WrapValidator(_one_tool_choice),
+]
+
+
+def _values(value: Any, limit: int) -> int:
+    """How many JSON values ``value`` holds (counting stops past ``limit``)."""
+    count, todo = 0, [value]
+    while todo and count <= limit:
+        item = todo.pop()
+        count += 1
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return count
 
 
 class ContentIn(Input):
@@ -195,6 +250,29 @@ class ContentIn(Input):
     tool_choice: ToolChoice | None = None
     response_format: ResponseFormat | None = None
     metadata: JSONObject | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schemas_bounded(cls, data: Any) -> Any:
+        """The schemas' size, counted before any of them is checked."""
+        if isinstance(data, dict):
+            schemas: list[Any] = []
+            tools = data.get("tools")
+            if isinstance(tools, list):
+                for tool in tools:
+                    function = tool.get("function") if isinstance(tool, dict) else None
+                    if isinstance(function, dict):
+                        schemas.append(function.get("parameters"))
+            response = data.get("response_format")
+            if isinstance(response, dict) and isinstance(response.get("json_schema"), dict):
+                schemas.append(response["json_schema"].get("schema"))
+            if _values(schemas, MAX_SCHEMA_VALUES) > MAX_SCHEMA_VALUES:
+                where = "tools" if data.get("tools") else "response_format"
+                raise ValueError(
+                    f"{where}: the JSON Schemas of a version hold more than"
+                    f" {MAX_SCHEMA_VALUES} values in all"
+                )
+        return data
 
     @model_validator(mode="after")
     def _shape(self) -> Self:
@@ -240,7 +318,27 @@ class ContentIn(Input):
         declared = [i.name for i in self.inputs or ()]
         if len(declared) != len(set(declared)):
             raise ValueError("inputs: a variable is declared twice")
+        self._placeholders_apart(set(names))
         return self
+
+    def _placeholders_apart(self, placeholders: set[str]) -> None:
+        """A placeholder's name is filled with a list of messages: no template may use it
+        as a variable, and a declared input of that name is a list."""
+        if not placeholders:
+            return
+        for i, message in enumerate(self.messages or ()):
+            if isinstance(message, Message):
+                used = placeholders.intersection(compile_template(message.content).variables)
+                if used:
+                    raise ValueError(
+                        f"messages.{i}.content: {min(used)!r} is a placeholder (a list of"
+                        " messages), not a variable of a template"
+                    )
+        for i, decl in enumerate(self.inputs or ()):
+            if decl.name in placeholders and decl.type != "list":
+                raise ValueError(
+                    f"inputs.{i}.type: {decl.name!r} is a placeholder: declare it as a list"
+                )
 
     @property
     def type(self) -> PromptType:

@@ -30,8 +30,10 @@ def field_of(loc: Sequence[Any]) -> str | None:
         if part in _SKIP and not parts:
             continue
         previous = loc[i - 1] if i else None
-        tagged = isinstance(previous, int) or previous == "response_format"
-        if part in _TAGS and tagged and i + 1 < len(loc):  # a tag, not the field itself
+        # A message's tag follows its index even when the entry itself is wrong (not an
+        # object: the error is at the tag); the response format's is followed by its field.
+        tagged = isinstance(previous, int) or (previous == "response_format" and i + 1 < len(loc))
+        if part in _TAGS and tagged:  # a tag, not the field itself
             continue
         parts.append(str(part))
     return ".".join(parts) or None

@@ -43,6 +43,24 @@ _FALLBACK_FIELDS = frozenset(
 )
 
 
+# Fallback fields whose null is a value, not "the default".
+_NULLABLE = frozenset(
+    {
+        "version",
+        "environment",
+        "text",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "model",
+        "temperature",
+        "max_tokens",
+        "commit_message",
+        "author",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Prompt:
     """A prompt version as served to the application.
@@ -300,7 +318,9 @@ class Prompt:
                     f"fallback for {slug!r} has unknown field(s): {', '.join(map(str, unknown))}"
                     f" (allowed: {', '.join(sorted(_FALLBACK_FIELDS))})"
                 )
-            fields = {"slug": slug, "version": version, "user_template": "", **fallback}
+            # A null is the field's default, as in a payload (a dict copied from one).
+            given = {k: v for k, v in fallback.items() if v is not None or k in _NULLABLE}
+            fields = {"slug": slug, "version": version, "user_template": "", **given}
         else:
             raise ConfigurationError(
                 f"fallback for {slug!r} must be a str (the user template), a dict of Prompt"

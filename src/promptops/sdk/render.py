@@ -162,6 +162,7 @@ class Content:
                 templates.append(template)
         self.parts: tuple[Any, ...] = tuple(parts)
         self.placeholders: tuple[str, ...] = tuple(p for p in parts if type(p) is str)
+        _placeholders_apart(self.placeholders, templates, inputs)
         self.variables: tuple[str, ...] = tuple(
             dict.fromkeys(name for t in templates for name in t.variables)
         )
@@ -227,6 +228,24 @@ class Content:
                 message.update(extras)
             out.append(message)
         return out
+
+
+def _placeholders_apart(
+    placeholders: tuple[str, ...], templates: list[Template], inputs: tuple[dict[str, Any], ...]
+) -> None:
+    """A placeholder is filled with messages: no template uses its name as a variable, and
+    an input declared with its name is a list (the server's rule)."""
+    if not placeholders:
+        return
+    for template in templates:
+        used = set(placeholders).intersection(template.variables)
+        if used:
+            raise ValueError(
+                f"{min(used)!r} is a placeholder (a list of messages), not a variable of a template"
+            )
+    for decl in inputs:
+        if decl["name"] in placeholders and decl.get("type", "string") != "list":
+            raise ValueError(f"{decl['name']!r} is a placeholder: declare it as a list")
 
 
 def check_messages(name: str, value: Any) -> None:
