@@ -81,10 +81,6 @@ def _version(**fields: Any) -> dict[str, Any]:
     return {**base, **fields}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/commands/versions.py version_file drops every empty string, the content too",
-)
 @pytest.mark.parametrize(
     "version",
     [
@@ -101,9 +97,6 @@ def test_an_exported_file_with_empty_content_is_a_valid_file(version: dict[str, 
     parse(VersionCreate, version_file(version))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="cli/commands/versions.py field_diff compares with ==: True == 1"
-)
 def test_diff_tells_a_bool_from_a_number() -> None:
     old = _version(metadata={"flag": 1})
     new = _version(version=2, metadata={"flag": True})

@@ -153,10 +153,6 @@ def test_remote_and_cyclic_refs_are_stored_as_written_never_resolved(
     assert r.json()["tools"][0]["function"]["parameters"] == schema
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/versions.py compares content with ==, where True == 1 and False == 0",
-)
 @pytest.mark.parametrize(
     ("first", "then"),
     [

@@ -8,6 +8,7 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from promptops._json import json_equal
 from promptops.contract.content import (
     VersionCreate,
     legacy_shape,
@@ -191,7 +192,9 @@ def push_body(
     current = session.get(ActiveDeployment, (prompt.id, "dev"))
     if current is not None:
         active = session.get(PromptVersion, current.version_id)
-        if active is not None and all(getattr(active, f) == stored[f] for f in CONTENT_FIELDS):
+        if active is not None and all(
+            json_equal(getattr(active, f), stored[f]) for f in CONTENT_FIELDS
+        ):
             return Pushed(active, created=False)
     return Pushed(_create(session, actor, prompt, body, stored), created=True)
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from promptops._json import json_equal
 from promptops.cli.commands.prompts import version_text
 from promptops.cli.common import ENVS, add_client, q, resolve_version, slug_arg, version_ref
 from promptops.cli.files import VERSION_FIELDS
@@ -54,9 +55,18 @@ def _fields(*versions: dict[str, Any]) -> list[str]:
     return [k for k in VERSION_FIELDS if k not in skip]
 
 
+_CONTENT = frozenset({"messages", "text", "system_prompt", "user_template"})
+
+
 def version_file(version: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a version file (`versions create --file`) for a version of the API."""
-    return {k: version[k] for k in _fields(version) if version.get(k) not in (None, {}, "", [])}
+    """The fields of a version file (`versions create --file`) for a version of the API.
+    Empty settings are left out; the content never is (an empty template is content)."""
+    return {
+        k: version[k]
+        for k in _fields(version)
+        if (k in _CONTENT and version.get(k) is not None)
+        or version.get(k) not in (None, {}, "", [])
+    }
 
 
 def _file_text(path: Path | None, fields: dict[str, Any]) -> str:
@@ -99,7 +109,7 @@ def field_diff(
     out: dict[str, list[str]] = {}
     for name in _fields(old, new):
         a, b = old.get(name), new.get(name)
-        if a == b:
+        if json_equal(a, b):
             continue
         out[name] = list(
             difflib.unified_diff(
