@@ -78,7 +78,12 @@ def test_second_process_reads_the_store_not_the_server(
         f"{server.base_url}/v1/prompts/greeting/active",
         headers={"Authorization": f"Bearer {project.key}"},
     ).json()
-    newer.update(version=7, user_template="pushed", deployment_id=newer["deployment_id"] + 10)
+    newer.update(
+        version=7,
+        messages=[{"role": "user", "content": "pushed"}],
+        user_template="pushed",
+        deployment_id=newer["deployment_id"] + 10,
+    )
     assert store.set(newer) is True
     with Client(project.key, server.base_url, cache=store, environment="dev") as three:
         three.get_prompt("other")  # the server names the key's environment

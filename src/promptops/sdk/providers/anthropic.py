@@ -33,6 +33,7 @@ prompt token the call processed); the estimated cost prices them all at the inpu
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 from collections.abc import Mapping, Sequence
@@ -234,11 +235,14 @@ class AnthropicProvider(Provider):
         parameter (anthropic 0.x / 1.x do; 2.x has none)."""
         takes = self._takes_temperature
         if takes is None:
+            library = self.import_library()
             try:
-                create = self.import_library().resources.messages.Messages.create
-                takes = "temperature" in inspect.signature(create).parameters
-            except (AttributeError, TypeError, ValueError):
-                takes = True
+                messages = importlib.import_module(f"{library.__name__}.resources.messages")
+                takes = "temperature" in inspect.signature(messages.Messages.create).parameters
+            except (ImportError, AttributeError, TypeError, ValueError):
+                # Not found where 0.x-2.x keep it: judge by the major version (2.x has none).
+                major = str(getattr(library, "__version__", "0")).split(".")[0]
+                takes = not major.isdigit() or int(major) < 2
             self._takes_temperature = takes
         return takes
 
