@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,12 +12,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 
+import promptops
 from promptops.db.models import Base
 
 PG_ADMIN_URL = os.environ.get(
@@ -177,3 +181,16 @@ class Api:
         r = self.as_(key).post(f"/v1/prompts/{slug}/versions", json=body)
         assert r.status_code == 201, r.text
         return dict(r.json())
+
+
+CONTRACT_FIXTURES = Path(promptops.__file__).parent / "contract" / "fixtures"
+
+
+def contract_fixture_cases(name: str) -> list[Any]:
+    """The ``cases`` of every ``contract/fixtures/<name>/*.json``, as pytest params whose id
+    is ``<file stem>: <case name>``."""
+    params = []
+    for path in sorted((CONTRACT_FIXTURES / name).glob("*.json")):
+        for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
+            params.append(pytest.param(case, id=f"{path.stem}: {case['name']}"))
+    return params

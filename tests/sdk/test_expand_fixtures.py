@@ -5,27 +5,18 @@ template with its partials, or expansion refuses."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import promptops
 from promptops.errors import TemplateError
 from promptops.templating import SpliceError, Template, compile_template, expand
+from tests.support import CONTRACT_FIXTURES, contract_fixture_cases
 
-FIXTURES = Path(promptops.__file__).parent / "contract" / "fixtures"
-
-
-def _cases(name: str) -> list[Any]:
-    params = []
-    for path in sorted((FIXTURES / name).glob("*.json")):
-        for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
-            params.append(pytest.param(case, id=f"{path.stem}: {case['name']}"))
-    return params
+FIXTURES = CONTRACT_FIXTURES
 
 
-@pytest.mark.parametrize("case", _cases("resolve"))
+@pytest.mark.parametrize("case", contract_fixture_cases("resolve"))
 def test_expand_fixture(case: dict[str, Any]) -> None:
     if "error" in case:
         with pytest.raises(SpliceError) as caught:
@@ -47,7 +38,7 @@ def test_expand_fixture(case: dict[str, Any]) -> None:
 
 RENDER_WITH_PARTIALS = [
     c
-    for c in _cases("render")
+    for c in contract_fixture_cases("render")
     if c.values[0].get("partials")
     and "error" not in c.values[0]
     and "{{>node}}" not in json.dumps(c.values[0]["partials"])  # recursive: never expandable

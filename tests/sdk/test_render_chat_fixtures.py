@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import promptops
 from promptops.errors import (
     InputTypeError,
     MissingVariablesError,
@@ -18,8 +15,9 @@ from promptops.errors import (
     UnresolvedPartialError,
 )
 from promptops.sdk.prompt import Prompt
+from tests.support import CONTRACT_FIXTURES, contract_fixture_cases
 
-FIXTURES = Path(promptops.__file__).parent / "contract" / "fixtures" / "chat_render"
+FIXTURES = CONTRACT_FIXTURES / "chat_render"
 KINDS: dict[str, type[TemplateError]] = {
     "missing": MissingVariablesError,
     "unknown": UnknownVariablesError,
@@ -29,15 +27,7 @@ KINDS: dict[str, type[TemplateError]] = {
 }
 
 
-def _cases() -> list[Any]:
-    params = []
-    for path in sorted(FIXTURES.glob("*.json")):
-        for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
-            params.append(pytest.param(case, id=f"{path.stem}: {case['name']}"))
-    return params
-
-
-CASES = _cases()
+CASES = contract_fixture_cases("chat_render")
 
 
 def test_the_fixtures_are_there() -> None:

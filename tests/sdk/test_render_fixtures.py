@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import promptops
 from promptops.errors import (
     MissingVariablesError,
     TemplateError,
@@ -17,8 +14,9 @@ from promptops.errors import (
     UnresolvedPartialError,
 )
 from promptops.templating import Template
+from tests.support import CONTRACT_FIXTURES, contract_fixture_cases
 
-FIXTURES = Path(promptops.__file__).parent / "contract" / "fixtures" / "render"
+FIXTURES = CONTRACT_FIXTURES / "render"
 KINDS: dict[str, type[TemplateError]] = {
     "syntax": TemplateSyntaxError,
     "missing": MissingVariablesError,
@@ -27,15 +25,7 @@ KINDS: dict[str, type[TemplateError]] = {
 }
 
 
-def _cases() -> list[Any]:
-    params = []
-    for path in sorted(FIXTURES.glob("*.json")):
-        for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
-            params.append(pytest.param(case, id=f"{path.stem}: {case['name']}"))
-    return params
-
-
-CASES = _cases()
+CASES = contract_fixture_cases("render")
 
 
 def test_the_fixtures_are_there() -> None:

@@ -35,21 +35,6 @@ __all__ = [
     "push_version",
 ]
 
-# What makes two versions the same prompt; the commit message and author do not.
-CONTENT_FIELDS = (
-    "messages",
-    "text",
-    "model",
-    "temperature",
-    "max_tokens",
-    "params",
-    "inputs",
-    "tools",
-    "tool_choice",
-    "response_format",
-    "meta",
-)
-
 
 class VersionFields(TypedDict, total=False):
     """The content of a version (:class:`promptops.contract.content.VersionCreate`), as
@@ -192,8 +177,10 @@ def push_body(
     current = session.get(ActiveDeployment, (prompt.id, "dev"))
     if current is not None:
         active = session.get(PromptVersion, current.version_id)
+        # The stored content is what makes two versions the same prompt (not the commit
+        # message or author).
         if active is not None and all(
-            json_equal(getattr(active, f), stored[f]) for f in CONTENT_FIELDS
+            json_equal(getattr(active, column), value) for column, value in stored.items()
         ):
             return Pushed(active, created=False)
     return Pushed(_create(session, actor, prompt, body, stored), created=True)
