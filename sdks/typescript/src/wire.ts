@@ -765,6 +765,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get State
+         * @description Every prompt with the content hash of its latest version and of the version active
+         *     in each environment.
+         */
+        get: operations["get_state_v1_sync_get"];
+        put?: never;
+        /**
+         * Push
+         * @description Create missing prompts, a version for each file whose content differs from its
+         *     prompt's latest version, and (`promote`) deploy each file's latest version: in one
+         *     transaction, so a problem with any file (named as `files.<i>`) stores nothing.
+         *     `dry_run`: the same checks and report, then rolled back.
+         */
+        post: operations["push_v1_sync_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Files
+         * @description Each prompt with one version: its latest, or the one active in `environment`
+         *     (prompts with nothing there are left out).
+         */
+        get: operations["get_files_v1_sync_files_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/stream": {
         parameters: {
             query?: never;
@@ -817,6 +866,13 @@ export interface components {
              * Format: date-time
              */
             deployed_at: string;
+        };
+        /** ActiveHash */
+        ActiveHash: {
+            /** Version */
+            version: number;
+            /** Hash */
+            hash: string;
         };
         /** ActivePromptOut */
         ActivePromptOut: {
@@ -1703,6 +1759,74 @@ export interface components {
             /** Description */
             description?: string | null;
         };
+        /**
+         * PromptFileIn
+         * @description A prompt file: one prompt (slug, name, description, type) and its content (the
+         *     fields of a version, as in ``POST /v1/prompts/{slug}/versions``). Written by
+         *     ``promptops sync pull``, read by ``sync push`` and ``sync status``.
+         */
+        PromptFileIn: {
+            /** Messages */
+            messages?: (components["schemas"]["Message"] | components["schemas"]["Placeholder"])[] | null;
+            /** Text */
+            text?: string | null;
+            /**
+             * System Prompt
+             * @description Older shape of a chat version: the system message (optional).
+             */
+            system_prompt?: string;
+            /**
+             * User Template
+             * @description Older shape of a chat version: the user message.
+             */
+            user_template?: string;
+            /** Model */
+            model: string;
+            /**
+             * Temperature
+             * @default 1
+             */
+            temperature: number;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            params?: components["schemas"]["Params"] | null;
+            /** Inputs */
+            inputs?: components["schemas"]["InputDecl"][] | null;
+            /** Tools */
+            tools?: components["schemas"]["Tool"][] | null;
+            /** Tool Choice */
+            tool_choice?: ("auto" | "none" | "required") | string | null;
+            /** Response Format */
+            response_format?: (components["schemas"]["TextFormat"] | components["schemas"]["JsonObjectFormat"] | components["schemas"]["JsonSchemaResponse"]) | null;
+            /** Metadata */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** Slug */
+            slug: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description?: string | null;
+            /**
+             * Type
+             * @description chat (messages) or text (text; what snippets are); fixed
+             * @default chat
+             * @enum {string}
+             */
+            type: "chat" | "text";
+        };
+        /** PromptHead */
+        PromptHead: {
+            /** Slug */
+            slug: string;
+            /** Type */
+            type: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+        };
         /** PromptList */
         PromptList: {
             /** Data */
@@ -1740,6 +1864,34 @@ export interface components {
                 [key: string]: number | null;
             };
         };
+        /** PromptState */
+        PromptState: {
+            /** Slug */
+            slug: string;
+            /** Type */
+            type: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+            /**
+             * Latest Version
+             * @description 0 when the prompt has no version yet
+             */
+            latest_version: number;
+            /**
+             * Hash
+             * @description Content hash of the latest version (null: none)
+             */
+            hash: string | null;
+            /**
+             * Environments
+             * @description Per environment, the active version and its content hash (null: none)
+             */
+            environments: {
+                [key: string]: components["schemas"]["ActiveHash"] | null;
+            };
+        };
         /** PromptUpdate */
         PromptUpdate: {
             /** Name */
@@ -1765,6 +1917,91 @@ export interface components {
             slug: string;
             /** Version */
             version: number | null;
+        };
+        /** SyncFile */
+        SyncFile: {
+            prompt: components["schemas"]["PromptHead"];
+            version: components["schemas"]["VersionOut"];
+        };
+        /**
+         * SyncFiles
+         * @description ``GET /v1/sync/files``: the prompts that have a version there, by slug.
+         */
+        SyncFiles: {
+            /**
+             * Environment
+             * @description null: each prompt's latest version
+             */
+            environment: string | null;
+            /** Files */
+            files: components["schemas"]["SyncFile"][];
+        };
+        /**
+         * SyncPush
+         * @description ``POST /v1/sync``.
+         */
+        SyncPush: {
+            /** Files */
+            files: components["schemas"]["PromptFileIn"][];
+            /**
+             * Promote
+             * @description Deploy each file's latest version to this environment too
+             */
+            promote?: ("dev" | "staging" | "production") | null;
+            /** Commit Message */
+            commit_message?: string | null;
+            /**
+             * Dry Run
+             * @description Check and report everything, store nothing
+             * @default false
+             */
+            dry_run: boolean;
+        };
+        /** SyncPushed */
+        SyncPushed: {
+            /** Dry Run */
+            dry_run: boolean;
+            /** Promote */
+            promote: string | null;
+            /** Results */
+            results: components["schemas"]["SyncResult"][];
+            /** Created Versions */
+            created_versions: number;
+            /** Created Prompts */
+            created_prompts: number;
+            /** Promoted */
+            promoted: number;
+        };
+        /** SyncResult */
+        SyncResult: {
+            /** Slug */
+            slug: string;
+            /**
+             * Prompt
+             * @description created (new prompt), updated (its name or description changed)
+             * @enum {string}
+             */
+            prompt: "created" | "updated" | "unchanged";
+            /**
+             * Version
+             * @description The prompt's latest version after the push
+             */
+            version: number;
+            /** Version Created */
+            version_created: boolean;
+            /**
+             * Promoted
+             * @description Its latest version became active in `promote`
+             */
+            promoted: boolean;
+        };
+        /**
+         * SyncState
+         * @description ``GET /v1/sync``.
+         */
+        SyncState: {
+            /** Prompts */
+            prompts: components["schemas"]["PromptState"][];
         };
         /** TextFormat */
         TextFormat: {
@@ -4142,6 +4379,109 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_state_v1_sync_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncState"];
+                };
+            };
+        };
+    };
+    push_v1_sync_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncPush"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncPushed"];
+                };
+            };
+            /** @description protected environment, snippets */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description over PROMPTOPS_MAX_SYNC_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_files_v1_sync_files_get: {
+        parameters: {
+            query?: {
+                /** @description The versions active here (default: each prompt's latest) */
+                environment?: ("dev" | "staging" | "production") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncFiles"];
                 };
             };
             /** @description Validation Error */

@@ -28,6 +28,7 @@ from promptops.templating import compile_template
 __all__ = [
     "Pushed",
     "VersionFields",
+    "create_body",
     "create_version",
     "get_version",
     "list_versions",
@@ -85,6 +86,14 @@ def create_version(
     prompt = get_prompt(session, project_id, slug, lock=True)
     body, stored = _content(prompt, fields)
     return _create(session, actor, prompt, body, stored)
+
+
+def create_body(session: Session, actor: Actor, slug: str, body: VersionCreate) -> PromptVersion:
+    """:func:`create_version` of a create body parsed already (by the API or sync)."""
+    actor.require_write()
+    prompt = get_prompt(session, actor.project_for(None), slug, lock=True)
+    parsed, stored = _content(prompt, body)
+    return _create(session, actor, prompt, parsed, stored)
 
 
 def _create(

@@ -31,6 +31,7 @@ from promptops.server.api.routes import (
     logs,
     projects,
     prompts,
+    sync,
     users,
     webhooks,
 )
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     for module in (users, approvals):  # people, protected environments, change requests
         api.include_router(module.router)
     api.include_router(webhooks.router)
+    api.include_router(sync.router)
     api.include_router(stream_router)
 
     @api.get("/healthz", tags=["meta"])
@@ -107,7 +109,13 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     install_dashboard(api)  # pages at /, assets at /static
 
-    hotpath = HotPath(TextGuard(BodyLimit(api, settings.max_body_bytes)), auth, snapshot)
+    hotpath = HotPath(
+        TextGuard(
+            BodyLimit(api, settings.max_body_bytes, {"/v1/sync": settings.max_sync_body_bytes})
+        ),
+        auth,
+        snapshot,
+    )
     state = AppState(settings=settings, db=db, auth=auth, hotpath=hotpath, listener=listener)
     state.users = UserAuthenticator(db, settings)
     state.stream_hub = hub

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # bcrypt work factor for API keys; 12 costs ~190 ms per check on a small machine.
     bcrypt_rounds: int = Field(12, ge=4, le=16)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_sync_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of POST /v1/sync, which carries every file of a push in one"
+        " transaction (bytes)",
+    )
     # How long a verified key stays remembered before its row is looked at again
     # (revocation through this process takes effect at once regardless).
     key_cache_seconds: float = Field(300.0, ge=0)

@@ -1,6 +1,7 @@
 """The contract's generated files: ``contract/openapi.json`` (the HTTP API) and
-``contract/schemas/*.json`` (JSON Schemas of the prompt payload and of every event), committed
-so clients in other languages build against them; tests/contract fails when they are stale.
+``contract/schemas/*.json`` (JSON Schemas of the prompt payload, of a prompt file and of
+every event), committed so clients in other languages build against them; tests/contract
+fails when they are stale.
 
 Regenerate: ``python -m promptops.server.contract_files``.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from promptops.contract.events import EVENT_MODELS, typed_event_model
+from promptops.contract.gitops import PromptFileIn
 from promptops.contract.prompts import ActivePromptOut
 
 __all__ = ["CONTRACT_DIR", "documents", "write"]
@@ -41,6 +43,9 @@ def documents() -> dict[str, Any]:
         finally:
             app.state.db.dispose()
     files["schemas/prompt.json"] = _schema(ActivePromptOut, "The prompt payload (/active)")
+    files["schemas/prompt-file.json"] = _schema(
+        PromptFileIn, "A prompt file (prompts/<slug>.yaml; promptops sync)"
+    )
     for type_ in EVENT_MODELS:
         files[f"schemas/event.{type_}.json"] = _schema(typed_event_model(type_), f"{type_} event")
     return files

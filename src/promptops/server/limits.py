@@ -1,6 +1,7 @@
 """A raw ASGI middleware refusing request bodies over a size limit with 413.
 
-The body is read (at most ``max_bytes`` + one chunk) before the app sees the request and
+``paths`` gives some paths their own limit (``POST /v1/sync`` carries a whole push). The
+body is read (at most ``max_bytes`` + one chunk) before the app sees the request and
 then replayed, so an oversized body is refused whole, whether or not it declared its size.
 """
 
@@ -14,18 +15,20 @@ __all__ = ["BodyLimit"]
 
 
 class BodyLimit:
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, paths: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.paths = dict(paths or {})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self.paths.get(scope["path"].rstrip("/"), self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    await self._refuse(send)
+                if not value.isdigit() or int(value) > limit:
+                    await self._refuse(send, limit)
                     return
                 break
         chunks: list[bytes] = []
@@ -36,8 +39,8 @@ class BodyLimit:
                 return
             body = message.get("body", b"")
             size += len(body)
-            if size > self.max_bytes:
-                await self._refuse(send)
+            if size > limit:
+                await self._refuse(send, limit)
                 return
             chunks.append(body)
             if not message.get("more_body", False):
@@ -53,10 +56,9 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, send: Any, limit: int) -> None:
         body = error_body(
-            "payload_too_large",
-            f"request body is larger than the limit of {self.max_bytes} bytes",
+            "payload_too_large", f"request body is larger than the limit of {limit} bytes"
         )
         await send(
             {
