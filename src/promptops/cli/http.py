@@ -15,7 +15,12 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 class CliError(PromptOpsError):
-    """A failure to report to the user (exit status 1)."""
+    """A failure to report to the user (exit status 1); ``status``: the API's HTTP status
+    when the API refused."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ApiCaller:
@@ -37,7 +42,7 @@ class ApiCaller:
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach {self.base_url}: {exc}") from exc
         if response.status_code >= 400:
-            raise CliError(_describe(response))
+            raise CliError(_describe(response), status=response.status_code)
         if not response.content:
             return None
         try:
