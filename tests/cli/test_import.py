@@ -382,3 +382,38 @@ def test_slugs_for_peer_names() -> None:
     assert slug_for("support-reply", taken) == "support-reply-2"
     assert slug_for("!!!", taken) == "prompt"
     assert len(slug_for("x" * 300, taken)) == 100
+
+
+def test_a_personal_token_moves_every_label_and_a_protected_one_waits(
+    langfuse: FakeLangfuse,
+    server: str,
+    app: Any,
+    api: Api,
+    admin_key: str,
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.dashboard.conftest import make_person
+
+    editor = make_person(app, "editor@example.com", project_id=project.id, role="editor")
+    protect = api.as_(admin_key).request(
+        "PUT",
+        "/v1/environments/production",
+        params={"project_id": project.id},
+        json={"protected": True},
+    )
+    assert protect.status_code == 200, protect.text
+    argv = _langfuse(langfuse, server, editor.token, "--json")
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and "pass --project-id" in err  # a token names its project
+    code, out, _ = run(capsys, *argv, "--project-id", project.id)
+    report = {p["slug"]: p for p in json.loads(out)["prompts"]}
+    assert report["summary"]["promoted"] == {"staging": 1}  # dev already has the newest
+    assert any("change request" in n for n in report["summary"]["notes"])
+    assert _active(api, project.key, "summary") == {"dev": 3, "staging": 1, "production": None}
+    assert code == 1  # odd-roles v2 only
+    assert [p for r in report.values() for p in r["problems"]] == [
+        "version 2: message 0 has the role 'function' (PromptOps: system, developer, user,"
+        " assistant, tool)",
+        "label 'latest' is on version 2, which was not imported: dev not moved",
+    ]

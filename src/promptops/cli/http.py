@@ -30,11 +30,12 @@ class ApiCaller:
         )
         self.api_key = api_key or os.environ.get("PROMPTOPS_API_KEY")
         self.timeout = timeout
+        self.headers: dict[str, str] = {}  # sent with every call (e.g. the project of a token)
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
         if not self.api_key:
             raise CliError("no API key: pass --key or set PROMPTOPS_API_KEY")
-        headers = {"Authorization": f"Bearer {self.api_key}"}
+        headers = {**self.headers, "Authorization": f"Bearer {self.api_key}"}
         try:
             response = httpx.request(
                 method, self.base_url + path, headers=headers, timeout=self.timeout, **kw

@@ -97,6 +97,9 @@ def _text(source: str, reports: list[PromptReport], dry_run: bool) -> str:
 
 def import_command(api: ApiCaller, args: argparse.Namespace) -> Any:
     reader = _reader(args)
+    if args.project_id:
+        api.headers["X-PromptOps-Project"] = args.project_id
+    api.call("GET", "/v1/prompts", params={"limit": 1})  # the key works here, before reading
     entries = reader.listing()
     progress = _Progress(len(entries))
     reports = import_prompts(
@@ -146,6 +149,10 @@ def add_import_commands(sub: Any) -> None:
     )
     pl.add_argument("--api-key", help="PromptLayer API key (default: PROMPTLAYER_API_KEY)")
     for each in (lf, pl):
+        each.add_argument(
+            "--project-id",
+            help="with a personal token: the project to import into (project keys know theirs)",
+        )
         each.add_argument(
             "--dry-run", action="store_true", help="show what would be imported; write nothing"
         )
