@@ -100,8 +100,8 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(app: Any) -> Iterator[LiveServer]:
-    server = LiveServer(app).start()
+def live_server(app: Any, port: int | None = None) -> Iterator[LiveServer]:
+    server = LiveServer(app, port).start()
     try:
         yield server
     finally:
