@@ -31,6 +31,7 @@ from promptops.server.api.routes import (
     logs,
     projects,
     prompts,
+    secrets,
     users,
     webhooks,
 )
@@ -42,6 +43,7 @@ from promptops.server.guard import TextGuard
 from promptops.server.hotpath import ActiveSnapshot, HotPath
 from promptops.server.limits import BodyLimit
 from promptops.server.notify import wire
+from promptops.server.secret_key import secret_box
 from promptops.server.stream import router as stream_router
 from promptops.server.streamhub import StreamHub
 from promptops.server.user_auth import UserAuthenticator
@@ -96,7 +98,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     install_error_handlers(api)
     for module in (projects, keys, prompts, deployments, audit, logs, log_metrics):
         api.include_router(module.router)
-    for module in (users, approvals):  # people, protected environments, change requests
+    for module in (users, approvals, secrets):  # people, protection, providers/secrets
         api.include_router(module.router)
     api.include_router(webhooks.router)
     api.include_router(stream_router)
@@ -108,7 +110,14 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     install_dashboard(api)  # pages at /, assets at /static
 
     hotpath = HotPath(TextGuard(BodyLimit(api, settings.max_body_bytes)), auth, snapshot)
-    state = AppState(settings=settings, db=db, auth=auth, hotpath=hotpath, listener=listener)
+    state = AppState(
+        settings=settings,
+        db=db,
+        auth=auth,
+        hotpath=hotpath,
+        secrets=secret_box(settings),
+        listener=listener,
+    )
     state.users = UserAuthenticator(db, settings)
     state.stream_hub = hub
     api.state.po = state
