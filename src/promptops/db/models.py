@@ -429,9 +429,9 @@ class WebhookEndpoint(Base):
         JSON, default=lambda: ["dev", "staging", "production"]
     )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Signing secrets (whsec_…) in clear: signing needs them (see docs/webhooks.md).
-    secret: Mapped[str] = mapped_column(String(120))
-    previous_secret: Mapped[str | None] = mapped_column(String(120))
+    # Signing secrets (whsec_…), sealed (domain/secretbox.py; migration 0014 widens them).
+    secret: Mapped[str] = mapped_column(Text)
+    previous_secret: Mapped[str | None] = mapped_column(Text)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     failure_count: Mapped[int] = mapped_column(Integer, default=0)  # failed attempts in a row
     failing_since: Mapped[datetime | None] = mapped_column(TZDateTime())

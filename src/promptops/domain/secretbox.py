@@ -15,7 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import secrets
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -24,7 +27,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from promptops.errors import PromptOpsError
 
-__all__ = ["SecretBox", "SecretKeyError", "last4"]
+__all__ = ["SecretBox", "SecretKeyError", "box_from_settings", "key_file", "last4"]
 
 _VERSION = "v1"
 _INFO = b"promptops secrets at rest v1"
@@ -91,3 +94,51 @@ class SecretBox:
     @staticmethod
     def is_sealed(value: str) -> bool:
         return value.startswith(f"{_VERSION}.") and value.count(".") >= 2
+
+
+# ---- the key of a deployment ------------------------------------------------------------
+# Production mode requires PROMPTOPS_SECRET_KEY (the settings refuse to load without it). In
+# development mode, when it is unset, a random key is generated once and kept in a file only
+# its owner can read: ``<database>.secret-key`` beside a SQLite file, else
+# ``$XDG_DATA_HOME/promptops/secret-key`` (``~/.local/share/...``), so every process of one
+# machine (server, worker, CLI) opens what the others sealed. Losing that file loses what
+# was sealed with it (provider keys and project secrets must be set again, webhook
+# endpoints' secrets rotated).
+
+
+def key_file(settings: Any) -> Path:
+    sqlite_path = settings.sqlite_path
+    if sqlite_path is not None:
+        return Path(sqlite_path).with_name(Path(sqlite_path).name + ".secret-key")
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "promptops" / "secret-key"
+
+
+def _generated(path: Path) -> str:
+    """The key kept in ``path``, made (mode 0600) when it does not exist."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    # Written whole under another name, then linked into place: a process racing this one
+    # either links first or reads a complete file, never a half-written one.
+    draft = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text().strip()
+    finally:
+        draft.unlink()
+    return key
+
+
+def box_from_settings(settings: Any) -> SecretBox:
+    """The box of a deployment: ``secret_key`` (+ ``secret_key_previous``, comma-separated)
+    of its settings, or the development key file."""
+    previous = [p.strip() for p in (settings.secret_key_previous or "").split(",") if p.strip()]
+    return SecretBox(settings.secret_key or _generated(key_file(settings)), previous)

@@ -36,6 +36,7 @@ __all__ = [
     "list_providers",
     "list_secrets",
     "provider_api_key",
+    "reseal",
     "secret_values",
     "set_secret",
     "update_provider",
@@ -298,3 +299,20 @@ def secret_values(
     return {
         n: box.open(rows[n].value_sealed, _where("project_secrets", project_id, n)) for n in wanted
     }
+
+
+def reseal(session: Session, box: SecretBox) -> int:
+    """Seal again, under the current key, what a previous key sealed (after rotating
+    ``PROMPTOPS_SECRET_KEY``); returns how many values changed."""
+    changed = 0
+    for row in session.scalars(select(ProviderConnection)):
+        if box.needs_reseal(row.api_key_sealed):
+            where = _where("provider_connections", row.project_id, row.name)
+            row.api_key_sealed = box.seal(box.open(row.api_key_sealed, where), where)
+            changed += 1
+    for secret in session.scalars(select(ProjectSecret)):
+        if box.needs_reseal(secret.value_sealed):
+            where = _where("project_secrets", secret.project_id, secret.name)
+            secret.value_sealed = box.seal(box.open(secret.value_sealed, where), where)
+            changed += 1
+    return changed

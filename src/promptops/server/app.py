@@ -20,6 +20,7 @@ from sse_starlette.sse import AppStatus
 from promptops import __version__
 from promptops.db.session import Database, migrate
 from promptops.domain import events
+from promptops.domain.secretbox import box_from_settings
 from promptops.server import sqlite_lock
 from promptops.server.api.deps import AppState
 from promptops.server.api.routes import (
@@ -43,7 +44,6 @@ from promptops.server.guard import TextGuard
 from promptops.server.hotpath import ActiveSnapshot, HotPath
 from promptops.server.limits import BodyLimit
 from promptops.server.notify import wire
-from promptops.server.secret_key import secret_box
 from promptops.server.stream import router as stream_router
 from promptops.server.streamhub import StreamHub
 from promptops.server.user_auth import UserAuthenticator
@@ -76,7 +76,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     # Events and webhook jobs, written inside each write transaction (before `wire` adds
     # its NOTIFY hook, so the notification names the events too).
     db.before_commit.append(events.before_commit)
-    worker = Worker(db, settings) if settings.embedded_worker else None
+    box = box_from_settings(settings)
+    worker = Worker(db, settings, box=box) if settings.embedded_worker else None
     if worker is not None:
         db.listeners.append(worker)  # deliver as soon as a change commits
     hub = StreamHub(db, recheck_seconds=settings.stream_recheck_seconds)
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         db=db,
         auth=auth,
         hotpath=hotpath,
-        secrets=secret_box(settings),
+        secrets=box,
         listener=listener,
     )
     state.users = UserAuthenticator(db, settings)

@@ -60,8 +60,14 @@ def upgrade() -> None:
         sa.Column("value_sealed", sa.Text(), nullable=False),
         sa.Column("value_last4", sa.String(8), nullable=False),
     )
+    # Webhook signing secrets are sealed too (longer than the 120 characters of clear ones);
+    # the worker seals the ones stored in clear when it starts (it holds the key).
+    with op.batch_alter_table("webhook_endpoints") as batch:
+        for column in ("secret", "previous_secret"):
+            batch.alter_column(column, type_=sa.Text(), existing_type=sa.String(120))
 
 
 def downgrade() -> None:
+    # Sealed secrets do not fit back into 120 characters: endpoints need new secrets after.
     op.drop_table("project_secrets")
     op.drop_table("provider_connections")
