@@ -191,3 +191,19 @@ def test_people_change_them_as_project_admins(app: Any, api: Api, project: Proje
         assert r.status_code == status, (role, r.text)
         listed = api.http.get("/v1/providers", headers=person.headers(project.id))
         assert listed.status_code == 200
+
+
+def test_the_deployment_key(tmp_path: Path) -> None:
+    import secrets as stdlib_secrets
+
+    from promptops.domain.secretbox import box_from_settings, key_file
+    from promptops.server.config import Settings
+
+    with pytest.raises(ValueError, match="PROMPTOPS_SECRET_KEY is required"):
+        Settings(mode="production", admin_key=stdlib_secrets.token_urlsafe(32))
+    dev = Settings(database_url=f"sqlite:///{tmp_path / 'po.db'}")
+    sealed = box_from_settings(dev).seal("value", "here")
+    path = key_file(dev)
+    assert path == tmp_path / "po.db.secret-key" and path.stat().st_mode & 0o777 == 0o600
+    assert box_from_settings(dev).open(sealed, "here") == "value"  # the same key next time
+    assert list(tmp_path.glob("*.tmp")) == []
