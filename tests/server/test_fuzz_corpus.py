@@ -56,6 +56,19 @@ GOOD_BODIES: dict[str, dict[str, Any]] = {
     "EnvironmentUpdate": {"protected": False},
     "WebhookCreate": {"url": "https://hooks.example/x", "description": "d", "enabled": True},
     "WebhookUpdate": {"url": "https://hooks.example/y", "description": "d", "enabled": True},
+    "SyncPush": {
+        "files": [
+            {
+                "slug": "fz-sync",
+                "name": "F",
+                "type": "chat",
+                "messages": [{"role": "user", "content": "Hi {{name}}"}],
+                "model": "gpt-4o-mini",
+            }
+        ],
+        "commit_message": "c",
+        "dry_run": False,
+    },
 }
 LOG_FIELDS = [
     "id", "provider", "model", "request", "response", "status", "latency_ms", "prompt_slug",

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from promptops.contract.agents import AgentDefinition
 from promptops.contract.events import EVENT_MODELS, typed_event_model
 from promptops.contract.gitops import PromptFileIn
 from promptops.contract.prompts import ActivePromptOut
@@ -46,6 +47,7 @@ def documents() -> dict[str, Any]:
     files["schemas/prompt-file.json"] = _schema(
         PromptFileIn, "A prompt file (prompts/<slug>.yaml; promptops sync)"
     )
+    files["schemas/agent.json"] = _schema(AgentDefinition, "An agent version's workflow")
     for type_ in EVENT_MODELS:
         files[f"schemas/event.{type_}.json"] = _schema(typed_event_model(type_), f"{type_} event")
     return files
