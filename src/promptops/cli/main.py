@@ -20,12 +20,13 @@ from typing import Any
 from promptops import __version__
 from promptops.cli.commands.imports import add_import_commands
 from promptops.cli.commands.prompts import add_prompt_commands
+from promptops.cli.commands.sync import add_sync_commands
 from promptops.cli.commands.versions import add_diff_command, add_version_commands
 from promptops.cli.commands.webhooks import add_webhook_commands
 from promptops.cli.common import ENVS, add_client, project_flag, project_params, q, slug_arg
 from promptops.cli.files import load_version_file
 from promptops.cli.http import ApiCaller, CliError
-from promptops.cli.output import emit
+from promptops.cli.output import Shown, emit
 from promptops.cli.serve import add_server_commands
 
 __all__ = ["main"]
@@ -222,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_webhook_commands(sub)
     add_import_commands(sub)
+    add_sync_commands(sub)
     return parser
 
 
@@ -233,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             data = args.handler(ApiCaller(args.url, args.key), args)
             name = f"{args.command}_{args.action}" if hasattr(args, "action") else args.command
             emit(name, data, args.json)
-            return 0
+            return data.status if isinstance(data, Shown) else 0
         return int(args.func(args))
     except CliError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -20,6 +20,7 @@ __all__ = ["COLUMNS", "Shown", "cell", "colour_diff", "emit", "table", "use_colo
 class Shown:
     data: Any  # printed with --json: the API's JSON
     text: str  # printed otherwise
+    status: int = 0  # the command's exit status (e.g. 1: `sync status --check` found a change)
 
 
 COLUMNS = {

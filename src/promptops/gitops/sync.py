@@ -34,6 +34,7 @@ __all__ = [
     "load_dir",
     "push_body",
     "push_plan",
+    "same_content",
     "status_entries",
     "target_path",
     "write_if_changed",
@@ -243,6 +244,13 @@ def diff_summary(
         elif line.startswith("-") and not line.startswith("---"):
             removed += 1
     return {"fields": fields, "added": added, "removed": removed}
+
+
+def same_content(file: PromptFile, prompt: Mapping[str, Any], version: Mapping[str, Any]) -> bool:
+    """The file holds what the registry's ``version`` of ``prompt`` holds (however laid out)."""
+    mine = file_data(head_of(file), file.content)
+    theirs = file_data(prompt, version)
+    return all(json_equal(mine.get(k), theirs.get(k)) for k in FILE_FIELDS)
 
 
 def target_path(folder: Path, slug: str, existing: Mapping[str, Path]) -> Path:

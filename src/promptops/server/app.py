@@ -32,11 +32,8 @@ from promptops.server.api.routes import (
     logs,
     projects,
     prompts,
-<<<<<<< HEAD
-    sync,
-=======
     secrets,
->>>>>>> main
+    sync,
     users,
     webhooks,
 )
@@ -115,7 +112,6 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     install_dashboard(api)  # pages at /, assets at /static
 
-<<<<<<< HEAD
     hotpath = HotPath(
         TextGuard(
             BodyLimit(api, settings.max_body_bytes, {"/v1/sync": settings.max_sync_body_bytes})
@@ -123,9 +119,6 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         auth,
         snapshot,
     )
-    state = AppState(settings=settings, db=db, auth=auth, hotpath=hotpath, listener=listener)
-=======
-    hotpath = HotPath(TextGuard(BodyLimit(api, settings.max_body_bytes)), auth, snapshot)
     state = AppState(
         settings=settings,
         db=db,
@@ -134,7 +127,6 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         secrets=box,
         listener=listener,
     )
->>>>>>> main
     state.users = UserAuthenticator(db, settings)
     state.stream_hub = hub
     api.state.po = state

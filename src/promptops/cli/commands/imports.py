@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
 from promptops.cli.common import add_client
@@ -21,6 +20,7 @@ from promptops.cli.importers.langfuse import LangfuseReader
 from promptops.cli.importers.promptlayer import DEFAULT_URL as PROMPTLAYER_URL
 from promptops.cli.importers.promptlayer import PromptLayerReader
 from promptops.cli.output import emit
+from promptops.cli.progress import Progress
 
 __all__ = ["add_import_commands"]
 
@@ -55,23 +55,6 @@ def _reader(args: argparse.Namespace) -> LangfuseReader | PromptLayerReader:
     return PromptLayerReader.connect(url, key)
 
 
-class _Progress:
-    """``importing 3/40 support-reply`` on a terminal's stderr, rewritten in place."""
-
-    def __init__(self, total: int) -> None:
-        self.total, self.done = total, 0
-        self.on = sys.stderr.isatty()
-
-    def __call__(self, report: PromptReport) -> None:
-        self.done += 1
-        if self.on:
-            print(
-                f"\r\033[Kimporting {self.done}/{self.total} {report.slug}", end="", file=sys.stderr
-            )
-            if self.done == self.total:
-                print(file=sys.stderr)
-
-
 def _text(source: str, reports: list[PromptReport], dry_run: bool) -> str:
     verb = "would create" if dry_run else "created"
     lines = []
@@ -101,15 +84,15 @@ def import_command(api: ApiCaller, args: argparse.Namespace) -> Any:
         api.headers["X-PromptOps-Project"] = args.project_id
     api.call("GET", "/v1/prompts", params={"limit": 1})  # the key works here, before reading
     entries = reader.listing()
-    progress = _Progress(len(entries))
-    reports = import_prompts(
-        api,
-        reader.source,
-        (reader.read(entry) for entry in entries),
-        dry_run=args.dry_run,
-        default_model=args.default_model,
-        on_prompt=progress,
-    )
+    with Progress("importing", len(entries), enabled=not args.json) as bar:
+        reports = import_prompts(
+            api,
+            reader.source,
+            (reader.read(entry) for entry in entries),
+            dry_run=args.dry_run,
+            default_model=args.default_model,
+            on_prompt=lambda _: bar.tick(),
+        )
     data = {
         "source": reader.source,
         "dry_run": args.dry_run,

@@ -131,7 +131,12 @@ def sync_push(api: ApiCaller, args: argparse.Namespace) -> Shown:
     send = [e for e in plan if e.status != "unchanged" or e.promote]
     unchanged = len(plan) - len(send)
     if not send:
-        data = {"dry_run": args.dry_run, "promote": args.promote, "results": [], "unchanged": unchanged}
+        data = {
+            "dry_run": args.dry_run,
+            "promote": args.promote,
+            "results": [],
+            "unchanged": unchanged,
+        }
         return Shown(data, f"nothing to push: {unchanged} file(s) unchanged")
     tree = git.work_tree(folder)
     mine = loaded.by_slug()
@@ -168,7 +173,9 @@ def _push_text(result: dict[str, Any], unchanged: int) -> str:
             what.append(f"promoted to {result['promote']}")
         lines.append(f"{r['path']}: {', '.join(what)}")
     head = "dry run (nothing stored): would push" if result["dry_run"] else "pushed"
-    promoted = f", {result['promoted']} promoted to {result['promote']}" if result["promote"] else ""
+    promoted = (
+        f", {result['promoted']} promoted to {result['promote']}" if result["promote"] else ""
+    )
     lines.append(
         f"{head} {len(result['results'])} file(s): {result['created_versions']} version(s)"
         f" created ({result['created_prompts']} new prompt(s)){promoted}; {unchanged} unchanged"
@@ -250,9 +257,7 @@ def add_sync_commands(sub: Any) -> None:
         choices=ENVS,
         help="compare with the versions active here (default: each prompt's latest version)",
     )
-    st.add_argument(
-        "--check", action="store_true", help="exit 1 when anything differs (for CI)"
-    )
+    st.add_argument("--check", action="store_true", help="exit 1 when anything differs (for CI)")
     pu = add_client(
         actions.add_parser(
             "push", help="publish changed files as new versions, all in one transaction"
