@@ -54,9 +54,10 @@ class Setup:
     project: Project
     base_url: str  # what PromptLayer(base_url=...) takes
     providers: ServedFake
+    admin_key: str
 
     def key(self, environment: str, role: str = "read") -> str:
-        return self.api.new_key(self.project.key, environment, role)
+        return self.api.new_key(self.admin_key, environment, role, project_id=self.project.id)
 
     def client(self, key: str, **kw: Any) -> Any:
         from promptlayer import PromptLayer
@@ -65,7 +66,14 @@ class Setup:
 
 
 @pytest.fixture
-def pl(app: Any, api: Api, project: Project, providers: ServedFake, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
+def pl(
+    app: Any,
+    api: Api,
+    project: Project,
+    admin_key: str,
+    providers: ServedFake,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Setup]:
     from promptlayer import utils
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
@@ -75,7 +83,8 @@ def pl(app: Any, api: Api, project: Project, providers: ServedFake, monkeypatch:
     monkeypatch.delenv("PROMPTLAYER_BASE_URL", raising=False)
     utils._llm_client_cache.clear()  # provider clients the SDK made for another test
     with live_server(app) as server:
-        yield Setup(server, api, project, server.base_url + "/compat/promptlayer", providers)
+        base = server.base_url + "/compat/promptlayer"
+        yield Setup(server, api, project, base, providers, admin_key)
     utils._llm_client_cache.clear()
 
 

@@ -207,12 +207,14 @@ def llm_kwargs(
         system = [m["content"] for m in messages if m["role"] in ("system", "developer")]
         chat = [_anthropic(m) for m in messages if m["role"] not in ("system", "developer")]
         kwargs = {"model": model, "messages": chat}
-        kwargs.update({k: v for k, v in extra.items() if k not in ("seed", "presence_penalty",
-                                                                      "frequency_penalty",
-                                                                      "reasoning_effort")})
-        if "stop" in kwargs:
-            kwargs["stop_sequences"] = kwargs.pop("stop")
-        kwargs.setdefault("max_tokens", _ANTHROPIC_MAX_TOKENS)
+        kwargs["max_tokens"] = extra.get("max_tokens") or _ANTHROPIC_MAX_TOKENS
+        if extra.get("stop"):
+            kwargs["stop_sequences"] = extra["stop"]
+        # In the body, not as arguments: newer anthropic libraries dropped temperature and
+        # top_p from messages.create, every version passes extra_body through.
+        sampling = {k: extra[k] for k in ("temperature", "top_p") if extra.get(k) is not None}
+        if sampling:
+            kwargs["extra_body"] = sampling
         if system:
             kwargs["system"] = "\n\n".join(system)
         if tools:
