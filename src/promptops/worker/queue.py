@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from promptops.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from promptops.db.session import Database
 from promptops.domain.events import iso
+from promptops.compat.promptlayer import webhooks as promptlayer_webhooks
 from promptops.domain.webhooks import active_secrets, disable_endpoint
 
 __all__ = ["Job", "Outcome", "Policy", "claim", "finish", "next_due", "purge_events"]
@@ -41,6 +43,7 @@ class Job:
     msg_id: str  # the event id: webhook-id
     event_type: str
     body: bytes
+    format: str = "standard"  # or "promptlayer" (promptops.compat.promptlayer.webhooks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +146,17 @@ def claim(db: Database, worker: str, limit: int, policy: Policy) -> list[Job]:
                     secrets=tuple(active_secrets(endpoint)),
                     msg_id=event.uid,
                     event_type=event.type,
-                    body=json.dumps(
-                        event.payload, separators=(",", ":"), ensure_ascii=False
-                    ).encode(),
+                    body=_body(endpoint.format, event.payload),
+                    format=endpoint.format,
                 )
             )
         return jobs
+
+
+def _body(format: str, payload: dict[str, Any]) -> bytes:
+    if format == "promptlayer":
+        return promptlayer_webhooks.body(payload)
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def finish(

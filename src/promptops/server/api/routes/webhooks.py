@@ -75,6 +75,7 @@ def create_webhook(body: WebhookCreate, actor: ActorDep, st: StateDep) -> Webhoo
             enabled=body.enabled,
             allow_private=allow_private(st.settings),
             project_id=body.project_id,
+            format=body.format,
         )
         return _created(endpoint)
 
