@@ -19,6 +19,7 @@ from tests.support import Api, PostgresDatabases, Project
 # SQLite URLs made from the migrated template by ``database_url`` (already at the head).
 _MIGRATED: set[str] = set()
 
+TEST_SECRET_KEY = "tests-secret-key-" + "k" * 32  # seals provider keys and secrets
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres")]
 
 
@@ -72,7 +73,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, bcrypt_rounds=4, demo=False)
+    return Settings(
+        database_url=database_url, bcrypt_rounds=4, demo=False, secret_key=TEST_SECRET_KEY
+    )
 
 
 @pytest.fixture

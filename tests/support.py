@@ -100,8 +100,8 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(app: Any) -> Iterator[LiveServer]:
-    server = LiveServer(app).start()
+def live_server(app: Any, port: int | None = None) -> Iterator[LiveServer]:
+    server = LiveServer(app, port).start()
     try:
         yield server
     finally:
@@ -143,6 +143,9 @@ class Api:
 
     def post(self, url: str, **kw: Any) -> httpx.Response:
         return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw: Any) -> httpx.Response:
+        return self.request("PUT", url, **kw)
 
     def patch(self, url: str, **kw: Any) -> httpx.Response:
         return self.request("PATCH", url, **kw)

@@ -30,7 +30,9 @@ def test_wrong_environment_label(pl: Setup) -> None:
     dev.templates.publish(_publish_body())
     with pytest.raises(pl_errors.PromptLayerPermissionDeniedError, match="'dev', not 'production'"):
         dev.templates.get("welcome", {"label": "production"})
-    with pytest.raises(pl_errors.PromptLayerNotFoundError, match="release labels are the environments"):
+    with pytest.raises(
+        pl_errors.PromptLayerNotFoundError, match="release labels are the environments"
+    ):
         dev.templates.get("welcome", {"label": "prod"})
     # a publish that would move a label outside the key's environment stores nothing
     with pytest.raises(pl_errors.PromptLayerBadRequestError, match="not 'production'"):
@@ -81,11 +83,21 @@ def test_error_shape_and_unsupported_endpoints(pl: Setup) -> None:
         assert "does not implement /workflows/7/run" in r.json()["message"]
         r = http.post("/prompt-templates/x", json={"version": "one"}, headers=headers)
         assert r.status_code == 400 and "version" in r.json()["message"]
-        r = http.post("/rest/prompt-templates", json={"prompt_template": {"prompt_name": "a"}}, headers=headers)
+        r = http.post(
+            "/rest/prompt-templates",
+            json={"prompt_template": {"prompt_name": "a"}},
+            headers=headers,
+        )
         assert r.status_code == 400
         assert "prompt_template" in r.json()["message"]
         bad = _publish_body()
-        bad["prompt_template"]["messages"][0]["content"] = [{"type": "image_url", "image_url": {"url": "x"}}]
-        r = http.post("/rest/prompt-templates", json={"prompt_template": bad, "prompt_version": bad}, headers=headers)
+        bad["prompt_template"]["messages"][0]["content"] = [
+            {"type": "image_url", "image_url": {"url": "x"}}
+        ]
+        r = http.post(
+            "/rest/prompt-templates",
+            json={"prompt_template": bad, "prompt_version": bad},
+            headers=headers,
+        )
         assert r.status_code == 400
         assert "messages.0.content.0.type" in r.json()["message"]

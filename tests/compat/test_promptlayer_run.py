@@ -98,8 +98,14 @@ def test_log_request_and_track_prompt(pl: Setup) -> None:
     logged = client.log_request(
         provider="openai",
         model="gpt-4o-mini",
-        input={"type": "chat", "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]},
-        output={"type": "chat", "messages": [{"role": "assistant", "content": [{"type": "text", "text": "yo"}]}]},
+        input={
+            "type": "chat",
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+        },
+        output={
+            "type": "chat",
+            "messages": [{"role": "assistant", "content": [{"type": "text", "text": "yo"}]}],
+        },
         request_start_time=1_700_000_000.0,
         request_end_time=1_700_000_001.5,
         input_tokens=3,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.compat.conftest import Setup
 
 
@@ -25,7 +23,11 @@ def _publish_body(name: str = "welcome", **extra: Any) -> dict[str, Any]:
         },
         "commit_message": "first",
         "metadata": {
-            "model": {"provider": "openai", "name": "gpt-4o-mini", "parameters": {"temperature": 0.2}}
+            "model": {
+                "provider": "openai",
+                "name": "gpt-4o-mini",
+                "parameters": {"temperature": 0.2},
+            }
         },
         **extra,
     }

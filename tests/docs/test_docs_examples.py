@@ -49,10 +49,13 @@ from tests.demo_server import (
     run_shell_block,
     substitute,
 )
+from tests.fakes.peers import FakeLangfuse
 from tests.fakes.providers import FakeProviderServer
+from tests.support import live_server
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PROVIDER_URL = "http://127.0.0.1:4000"  # the LLM gateway the docs show
+LANGFUSE_PORT = 3000  # a self-hosted Langfuse's default port, as the migration guide shows
 _FENCE = re.compile(r"^```(\S*)\s*$")
 _NOT_RUN = re.compile(r"^<!--\s*not-run:\s*(.+?)\s*-->$")
 # A command that is `promptops ...` (after any VAR=value assignments), not `pip install promptops`.
@@ -144,7 +147,11 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     root = tmp_path_factory.mktemp("docs-live")
     (root / "server").mkdir()
-    with demo_server(root / "server") as server, FakeProviderServer() as fake:
+    with (
+        demo_server(root / "server") as server,
+        FakeProviderServer() as fake,
+        live_server(_langfuse().app, port=LANGFUSE_PORT),
+    ):
         values = server.values
         auth = {"Authorization": f"Bearer {values['<production write key>']}"}
         promoted = httpx.post(
@@ -161,6 +168,26 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         assert key.status_code == 201, key.text
         values["<production read key>"] = key.json()["key"]
         yield Live(server, fake, promptops_shim(root / "bin"), generate_secret())
+
+
+def _langfuse() -> FakeLangfuse:
+    """The Langfuse project the migration guide imports from."""
+    fake = FakeLangfuse(public_key="pk-lf-docs", secret_key="sk-lf-docs")
+    fake.add(
+        "support/triage",
+        "chat",
+        {"prompt": [{"role": "user", "content": "Triage: {{ticket}}"}], "config": {"model": "m"}},
+        {
+            "prompt": [
+                {"role": "system", "content": "You triage tickets for {{team}}."},
+                {"type": "placeholder", "name": "history"},
+                {"role": "user", "content": "{{ticket}}"},
+            ],
+            "config": {"model": "gpt-4o-mini", "temperature": 0.1},
+            "commitMessage": "with history",
+        },
+    )
+    return fake
 
 
 def _block_env(live: Live) -> dict[str, str]:

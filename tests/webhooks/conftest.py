@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from promptops.server.config import Settings
+from tests.conftest import TEST_SECRET_KEY
 from tests.support import Api, Project
 from tests.webhooks.helpers import Receiver
 
@@ -19,6 +20,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         bcrypt_rounds=4,
         demo=False,
+        secret_key=TEST_SECRET_KEY,
         webhook_allow_private=True,  # the receivers listen on 127.0.0.1
         webhook_retry_schedule=[0.1] * 8,
         webhook_retry_jitter=0.0,

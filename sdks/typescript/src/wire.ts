@@ -623,6 +623,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Providers */
+        get: operations["list_providers_v1_providers_get"];
+        put?: never;
+        /**
+         * Create Provider
+         * @description Connect a provider. The response shows the API key in full, this once.
+         */
+        post: operations["create_provider_v1_providers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/providers/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Provider */
+        get: operations["get_provider_v1_providers__name__get"];
+        put?: never;
+        post?: never;
+        /** Delete Provider */
+        delete: operations["delete_provider_v1_providers__name__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Provider
+         * @description Rotate the API key (``api_key``) or change ``base_url``.
+         */
+        patch: operations["update_provider_v1_providers__name__patch"];
+        trace?: never;
+    };
+    "/v1/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Secrets */
+        get: operations["list_secrets_v1_secrets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secrets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Secret
+         * @description Create or replace a secret (201 created, 200 replaced); the value is shown this once.
+         */
+        put: operations["set_secret_v1_secrets__name__put"];
+        post?: never;
+        /** Delete Secret */
+        delete: operations["delete_secret_v1_secrets__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -1747,6 +1828,99 @@ export interface components {
             /** Description */
             description?: string | null;
         };
+        /** ProviderCreate */
+        ProviderCreate: {
+            /**
+             * Name
+             * @description How agents and the playground name it, e.g. openai-prod
+             */
+            name: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "openai" | "anthropic" | "gemini" | "openai_compatible";
+            /** Api Key */
+            api_key: string;
+            /**
+             * Base Url
+             * @description The API's base URL: required for openai_compatible, optional otherwise (a gateway or proxy)
+             */
+            base_url?: string | null;
+        };
+        /** ProviderList */
+        ProviderList: {
+            /** Data */
+            data: components["schemas"]["ProviderOut"][];
+        };
+        /** ProviderOut */
+        ProviderOut: {
+            /** Name */
+            name: string;
+            /** Provider */
+            provider: string;
+            /** Base Url */
+            base_url: string | null;
+            /**
+             * Api Key Last4
+             * @description The key's last four characters
+             */
+            api_key_last4: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ProviderSet */
+        ProviderSet: {
+            /** Name */
+            name: string;
+            /** Provider */
+            provider: string;
+            /** Base Url */
+            base_url: string | null;
+            /**
+             * Api Key Last4
+             * @description The key's last four characters
+             */
+            api_key_last4: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Api Key
+             * @description The key in full: shown in this response only
+             */
+            api_key: string;
+        };
+        /**
+         * ProviderUpdate
+         * @description Rotate the key or change the base URL (``null`` removes it, but for
+         *     ``openai_compatible``).
+         */
+        ProviderUpdate: {
+            /** Api Key */
+            api_key?: string | null;
+            /** Base Url */
+            base_url?: string | null;
+        };
         /** RotateRequest */
         RotateRequest: {
             /**
@@ -1754,6 +1928,67 @@ export interface components {
              * @description How long the old secret stays valid (default: the setting).
              */
             overlap_seconds?: number | null;
+        };
+        /** SecretList */
+        SecretList: {
+            /** Data */
+            data: components["schemas"]["SecretOut"][];
+        };
+        /** SecretOut */
+        SecretOut: {
+            /** Name */
+            name: string;
+            /** Value Last4 */
+            value_last4: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** SecretSet */
+        SecretSet: {
+            /**
+             * Value
+             * @description Shown once, then sealed
+             */
+            value: string;
+        };
+        /** SecretSetOut */
+        SecretSetOut: {
+            /** Name */
+            name: string;
+            /** Value Last4 */
+            value_last4: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Value
+             * @description The value in full: shown in this response only
+             */
+            value: string;
+            /**
+             * Created
+             * @description false when an existing secret's value was replaced
+             */
+            created: boolean;
         };
         /**
          * SnippetRef
@@ -3810,6 +4045,285 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ChangeRequestOut"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_providers_v1_providers_get: {
+        parameters: {
+            query?: {
+                /** @description The project (instance admin key only) */
+                project_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_provider_v1_providers_post: {
+        parameters: {
+            query?: {
+                /** @description The project (instance admin key only) */
+                project_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderSet"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_provider_v1_providers__name__get: {
+        parameters: {
+            query?: {
+                /** @description The project (instance admin key only) */
+                project_id?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The connection's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_provider_v1_providers__name__delete: {
+        parameters: {
+            query?: {
+                /** @description The project (instance admin key only) */
+                project_id?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The connection's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_provider_v1_providers__name__patch: {
+        parameters: {
+            query?: {
+                /** @description The project (instance admin key only) */
+                project_id?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The connection's name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_secrets_v1_secrets_get: {
+        parameters: {
+            query?: {
+                /** @description The project (instance admin key only) */
+                project_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_secret_v1_secrets__name__put: {
+        parameters: {
+            query?: {
+                /** @description The project (instance admin key only) */
+                project_id?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description Upper-case letters, digits and _, not starting with a digit (like an environment variable) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretSetOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_secret_v1_secrets__name__delete: {
+        parameters: {
+            query?: {
+                /** @description The project (instance admin key only) */
+                project_id?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description Upper-case letters, digits and _, not starting with a digit (like an environment variable) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

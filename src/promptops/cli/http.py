@@ -15,7 +15,12 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 class CliError(PromptOpsError):
-    """A failure to report to the user (exit status 1)."""
+    """A failure to report to the user (exit status 1); ``status``: the API's HTTP status
+    when the API refused."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ApiCaller:
@@ -25,11 +30,12 @@ class ApiCaller:
         )
         self.api_key = api_key or os.environ.get("PROMPTOPS_API_KEY")
         self.timeout = timeout
+        self.headers: dict[str, str] = {}  # sent with every call (e.g. the project of a token)
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
         if not self.api_key:
             raise CliError("no API key: pass --key or set PROMPTOPS_API_KEY")
-        headers = {"Authorization": f"Bearer {self.api_key}"}
+        headers = {**self.headers, "Authorization": f"Bearer {self.api_key}"}
         try:
             response = httpx.request(
                 method, self.base_url + path, headers=headers, timeout=self.timeout, **kw
@@ -37,7 +43,7 @@ class ApiCaller:
         except httpx.HTTPError as exc:
             raise CliError(f"cannot reach {self.base_url}: {exc}") from exc
         if response.status_code >= 400:
-            raise CliError(_describe(response))
+            raise CliError(_describe(response), status=response.status_code)
         if not response.content:
             return None
         try:

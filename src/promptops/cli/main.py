@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from promptops import __version__
+from promptops.cli.commands.imports import add_import_commands
 from promptops.cli.commands.prompts import add_prompt_commands
 from promptops.cli.commands.versions import add_diff_command, add_version_commands
 from promptops.cli.commands.webhooks import add_webhook_commands
@@ -220,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=int, default=50, help="how many entries, newest first (default 50)"
     )
     add_webhook_commands(sub)
+    add_import_commands(sub)
     return parser
 
 

@@ -20,7 +20,9 @@ _SKIP = ("body", "query", "path", "header")
 # Tags of the contract's unions that pydantic puts in an error's location after the union's
 # own (a list index or a field name); they are not fields the caller wrote.
 _TAGS = {"message", "placeholder", "text", "json_object", "json_schema"}
-_NAMED = re.compile(r"([a-z_]+(?:\.[0-9a-z_]+)*): ")
+# An agent's steps (contract/agents.py) are a dict of a union: the tag follows the step name.
+_STEP_TAGS = {"prompt", "http", "branch", "map", "wait"}
+_NAMED = re.compile(r"([a-z_]+(?:\.[0-9A-Za-z_-]+)*): ")
 
 
 def field_of(loc: Sequence[Any]) -> str | None:
@@ -34,6 +36,8 @@ def field_of(loc: Sequence[Any]) -> str | None:
         # object: the error is at the tag); the response format's is followed by its field.
         tagged = isinstance(previous, int) or (previous == "response_format" and i + 1 < len(loc))
         if part in _TAGS and tagged:  # a tag, not the field itself
+            continue
+        if part in _STEP_TAGS and i >= 2 and loc[i - 2] == "steps" and not parts[:-2]:
             continue
         parts.append(str(part))
     return ".".join(parts) or None

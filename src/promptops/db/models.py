@@ -431,9 +431,9 @@ class WebhookEndpoint(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # standard (Standard Webhooks) | promptlayer (PromptLayer's envelope; migration 0012)
     format: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
-    # Signing secrets (whsec_…) in clear: signing needs them (see docs/webhooks.md).
-    secret: Mapped[str] = mapped_column(String(120))
-    previous_secret: Mapped[str | None] = mapped_column(String(120))
+    # Signing secrets (whsec_…), sealed (domain/secretbox.py; migration 0014 widens them).
+    secret: Mapped[str] = mapped_column(Text)
+    previous_secret: Mapped[str | None] = mapped_column(Text)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(TZDateTime())
     failure_count: Mapped[int] = mapped_column(Integer, default=0)  # failed attempts in a row
     failing_since: Mapped[datetime | None] = mapped_column(TZDateTime())
@@ -487,3 +487,42 @@ class WebhookAttempt(Base):
     latency_ms: Mapped[float | None] = mapped_column(Float)
     response_excerpt: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ProviderConnection(Base):
+    """A project's connection to an LLM provider; the API key sealed (domain/secretbox.py)."""
+
+    __tablename__ = "provider_connections"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    # openai | anthropic | gemini | openai_compatible
+    provider: Mapped[str] = mapped_column(String(32))
+    base_url: Mapped[str | None] = mapped_column(Text)
+    api_key_sealed: Mapped[str] = mapped_column(Text)
+    api_key_last4: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class ProjectSecret(Base):
+    """A named secret of a project (for agents' http steps); the value sealed."""
+
+    __tablename__ = "project_secrets"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    value_sealed: Mapped[str] = mapped_column(Text)
+    value_last4: Mapped[str] = mapped_column(String(8))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)

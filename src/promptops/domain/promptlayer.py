@@ -59,7 +59,9 @@ def _environment(actor: Actor, label: str | None) -> str:
     actor.require_project_key()
     if label is None:
         if actor.environment is None:
-            raise InvalidInputError("name the release label (dev, staging or production)", field="label")
+            raise InvalidInputError(
+                "name the release label (dev, staging or production)", field="label"
+            )
         return actor.environment
     if label not in ENVIRONMENTS:
         raise NotFoundError(
@@ -120,7 +122,9 @@ def get_template(
         row = found[1]
     payload = _payload(session, prompt, row, env)
     rendered = _render(payload, input_variables) if input_variables else None
-    return to_blueprint(payload, prompt_id=prompt.id, rendered=rendered, provider=provider, model=model)
+    return to_blueprint(
+        payload, prompt_id=prompt.id, rendered=rendered, provider=provider, model=model
+    )
 
 
 def list_templates(
@@ -136,7 +140,9 @@ def list_templates(
     for prompt in window:
         found = deployments.active_version(session, project, prompt.slug, env)
         if found is not None:
-            items.append(to_blueprint(_payload(session, prompt, found[1], env), prompt_id=prompt.id))
+            items.append(
+                to_blueprint(_payload(session, prompt, found[1], env), prompt_id=prompt.id)
+            )
     return items, len(rows) > page * per_page
 
 
@@ -158,7 +164,9 @@ def publish(
     for label in labels:
         _environment(actor, label)  # refused before anything is written
     blueprint = {**content, "tags": content.get("tags") or template.get("tags")}
-    fields = from_blueprint(blueprint, "prompt_version" if version is not None else "prompt_template")
+    fields = from_blueprint(
+        blueprint, "prompt_version" if version is not None else "prompt_template"
+    )
     body = parse(VersionCreate, fields)
     project = actor.project_for(None)
     try:
@@ -178,7 +186,9 @@ def publish(
     active = deployments.active_deployments(session, prompt)
     out = to_blueprint(payload, prompt_id=prompt.id)
     out["release_labels"] = [
-        env for env, row in active.items() if row is not None and row.version == pushed.version.version
+        env
+        for env, row in active.items()
+        if row is not None and row.version == pushed.version.version
     ]
     out["pending_labels"] = pending
     if pending:
@@ -229,12 +239,19 @@ def _times(start: float | None, end: float | None) -> tuple[datetime | None, flo
     try:
         return datetime.fromtimestamp(start, UTC), latency
     except (OverflowError, OSError, ValueError):
-        raise InvalidInputError("request_start_time: not a Unix time", field="request_start_time") from None
+        raise InvalidInputError(
+            "request_start_time: not a Unix time", field="request_start_time"
+        ) from None
 
 
 def _store(session: Session, actor: Actor, record: dict[str, Any]) -> int:
     record["id"] = str(uuid.uuid4())
-    record.setdefault("cost_usd", _price_table().cost(record["model"], record.get("input_tokens"), record.get("output_tokens")))
+    record.setdefault(
+        "cost_usd",
+        _price_table().cost(
+            record["model"], record.get("input_tokens"), record.get("output_tokens")
+        ),
+    )
     logs.ingest(session, actor, [record])
     seq = session.scalar(
         select(RequestLog.seq).where(
@@ -268,7 +285,11 @@ def track_request(session: Session, actor: Actor, body: Mapping[str, Any]) -> in
         "prompt_slug": _linked_prompt(session, project, body.get("prompt_id")),
         "prompt_version": body.get("prompt_version") if body.get("prompt_id") else None,
         "status": "error" if failed else "ok",
-        "error": (f"{body.get('error_type') or 'ERROR'}: {body.get('error_message') or ''}" if failed else None),
+        "error": (
+            f"{body.get('error_type') or 'ERROR'}: {body.get('error_message') or ''}"
+            if failed
+            else None
+        ),
         "latency_ms": latency,
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
@@ -301,7 +322,11 @@ def log_request(session: Session, actor: Actor, body: Mapping[str, Any]) -> int:
         "prompt_slug": slug,
         "prompt_version": body.get("prompt_version_number") if slug else None,
         "status": "error" if failed else "ok",
-        "error": (f"{body.get('error_type') or 'ERROR'}: {body.get('error_message') or ''}" if failed else None),
+        "error": (
+            f"{body.get('error_type') or 'ERROR'}: {body.get('error_message') or ''}"
+            if failed
+            else None
+        ),
         "latency_ms": latency,
         "input_tokens": body.get("input_tokens"),
         "output_tokens": body.get("output_tokens"),

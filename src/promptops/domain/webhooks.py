@@ -3,7 +3,9 @@
 An endpoint has a URL (checked against the SSRF policy in :mod:`promptops.domain.ssrf` at
 creation, on update, and again at every attempt), an event filter (empty: every type), an
 enabled flag and a signing secret ``whsec_…``, shown in full only when created or rotated.
-Secrets are stored in clear because signing needs them; protect the database accordingly.
+Secrets are sealed at rest (:mod:`promptops.domain.secretbox`, bound to the endpoint) and
+opened by the worker to sign; :func:`seal_secrets` seals secrets stored in clear before
+(and those sealed with a previous key) when a server or worker starts.
 
 Endpoints are scoped by environment (``environments``): who sees and changes which one is
 :mod:`promptops.domain.webhook_scope`. Changes are audited. Deliveries are created by
@@ -34,6 +36,7 @@ from promptops.domain import audit, changes, events
 from promptops.domain import webhook_scope as scope
 from promptops.domain.access import Actor
 from promptops.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from promptops.domain.secretbox import SecretBox
 from promptops.domain.ssrf import UrlRefusedError, check_url
 from promptops.webhooks import generate_secret
 
@@ -50,6 +53,7 @@ __all__ = [
     "list_endpoints",
     "redeliver",
     "rotate_secret",
+    "seal_secrets",
     "send_test",
     "update_endpoint",
     "validate_url",
@@ -158,8 +162,9 @@ def create_endpoint(
     enabled: bool = True,
     project_id: str | None = None,
     format: str = "standard",
-) -> WebhookEndpoint:
-    """Create an endpoint; its ``secret`` is the one time the caller sees it in full.
+    box: SecretBox,
+) -> tuple[WebhookEndpoint, str]:
+    """Create an endpoint; with it, its signing secret: the one time the caller sees it.
     ``environments`` None: the key's own environment (people, the admin: every one)."""
     scope.require_changer(actor)
     project_id = actor.project_for(project_id)
@@ -172,6 +177,7 @@ def create_endpoint(
     )
     scope.require_environments_allowed(actor, envs)
     now = utcnow()
+    secret = generate_secret()
     endpoint = WebhookEndpoint(
         id="wh_" + secrets.token_hex(8),
         project_id=project_id,
@@ -181,16 +187,17 @@ def create_endpoint(
         environments=envs,
         enabled=enabled,
         format=_format(format),
-        secret=generate_secret(),
+        secret="",
         failure_count=0,
         created_by=actor.label,
         created_at=now,
         updated_at=now,
     )
+    endpoint.secret = box.seal(secret, _where(endpoint))
     session.add(endpoint)
     session.flush()
     _audit(session, actor, "webhook.created", endpoint, after=_summary(endpoint))
-    return endpoint
+    return endpoint, secret
 
 
 FORMATS = ("standard", "promptlayer")
@@ -263,15 +270,18 @@ def rotate_secret(
     *,
     overlap_seconds: float,
     project_id: str | None = None,
-) -> WebhookEndpoint:
-    """A new secret; the current one stays valid (deliveries are signed with both) for
-    ``overlap_seconds``. A secret replaced before by an earlier rotation stops at once."""
+    box: SecretBox,
+) -> tuple[WebhookEndpoint, str]:
+    """A new secret (returned with the endpoint); the current one stays valid (deliveries
+    are signed with both) for ``overlap_seconds``. A secret replaced before by an earlier
+    rotation stops at once."""
     scope.require_changer(actor)
     endpoint = find_endpoint(session, actor, endpoint_id, project_id=project_id, lock=True)
     now = utcnow()
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + timedelta(seconds=overlap_seconds)
-    endpoint.secret = generate_secret()
+    secret = generate_secret()
+    endpoint.secret = box.seal(secret, _where(endpoint))
     endpoint.updated_at = now
     _audit(
         session,
@@ -280,17 +290,40 @@ def rotate_secret(
         endpoint,
         after={"previous_secret_expires_at": events.iso(endpoint.previous_secret_expires_at)},
     )
-    return endpoint
+    return endpoint, secret
 
 
-def active_secrets(endpoint: WebhookEndpoint) -> list[str]:
+def _where(endpoint: WebhookEndpoint) -> str:
+    return f"webhook_endpoints:{endpoint.project_id}:{endpoint.id}"
+
+
+def _open(box: SecretBox, endpoint: WebhookEndpoint, stored: str) -> str:
+    # Stored in clear before secrets were sealed (until seal_secrets has run).
+    return box.open(stored, _where(endpoint)) if SecretBox.is_sealed(stored) else stored
+
+
+def active_secrets(endpoint: WebhookEndpoint, box: SecretBox) -> list[str]:
     """The secrets deliveries are signed with now: the current one, then the previous one
     while its overlap lasts."""
-    found = [endpoint.secret]
+    found = [_open(box, endpoint, endpoint.secret)]
     expires = endpoint.previous_secret_expires_at
     if endpoint.previous_secret and expires is not None and expires > utcnow():
-        found.append(endpoint.previous_secret)
+        found.append(_open(box, endpoint, endpoint.previous_secret))
     return found
+
+
+def seal_secrets(session: Session, box: SecretBox) -> int:
+    """Seal, under the current key, the endpoints' secrets stored in clear (before sealing
+    existed) or sealed with a previous key; returns how many endpoints changed."""
+    changed = 0
+    for endpoint in session.scalars(select(WebhookEndpoint)):
+        for column in ("secret", "previous_secret"):
+            stored = getattr(endpoint, column)
+            if stored and (not SecretBox.is_sealed(stored) or box.needs_reseal(stored)):
+                value = _open(box, endpoint, stored)
+                setattr(endpoint, column, box.seal(value, _where(endpoint)))
+                changed += 1
+    return changed
 
 
 def disable_endpoint(session: Session, endpoint: WebhookEndpoint, reason: str) -> int:

@@ -20,6 +20,7 @@ from sse_starlette.sse import AppStatus
 from promptops import __version__
 from promptops.db.session import Database, migrate
 from promptops.domain import events
+from promptops.domain.secretbox import box_from_settings
 from promptops.server import sqlite_lock
 from promptops.server.api.deps import AppState
 from promptops.server.api.routes import (
@@ -32,6 +33,7 @@ from promptops.server.api.routes import (
     logs,
     projects,
     prompts,
+    secrets,
     users,
     webhooks,
 )
@@ -75,7 +77,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     # Events and webhook jobs, written inside each write transaction (before `wire` adds
     # its NOTIFY hook, so the notification names the events too).
     db.before_commit.append(events.before_commit)
-    worker = Worker(db, settings) if settings.embedded_worker else None
+    box = box_from_settings(settings)
+    worker = Worker(db, settings, box=box) if settings.embedded_worker else None
     if worker is not None:
         db.listeners.append(worker)  # deliver as soon as a change commits
     hub = StreamHub(db, recheck_seconds=settings.stream_recheck_seconds)
@@ -97,7 +100,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     install_error_handlers(api)
     for module in (projects, keys, prompts, deployments, audit, logs, log_metrics):
         api.include_router(module.router)
-    for module in (users, approvals):  # people, protected environments, change requests
+    for module in (users, approvals, secrets):  # people, protection, providers/secrets
         api.include_router(module.router)
     api.include_router(webhooks.router)
     api.include_router(stream_router)
@@ -110,7 +113,14 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     install_dashboard(api)  # pages at /, assets at /static
 
     hotpath = HotPath(TextGuard(BodyLimit(api, settings.max_body_bytes)), auth, snapshot)
-    state = AppState(settings=settings, db=db, auth=auth, hotpath=hotpath, listener=listener)
+    state = AppState(
+        settings=settings,
+        db=db,
+        auth=auth,
+        hotpath=hotpath,
+        secrets=box,
+        listener=listener,
+    )
     state.users = UserAuthenticator(db, settings)
     state.stream_hub = hub
     api.state.po = state

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     admin_key: str | None = None
+    # Seals provider API keys, project secrets and webhook signing secrets at rest (see
+    # promptops.domain.secretbox). Required in production mode; in development a generated
+    # one is kept in a file (server/secret_key.py). Old keys, comma-separated, still open.
+    secret_key: str | None = Field(None, repr=False)
+    secret_key_previous: str | None = Field(None, repr=False)
     mode: Literal["development", "production"] = "development"
     # bcrypt work factor for API keys; 12 costs ~190 ms per check on a small machine.
     bcrypt_rounds: int = Field(12, ge=4, le=16)
@@ -137,6 +142,14 @@ class Settings(BaseSettings):
                 "PROMPTOPS_ADMIN_PASSWORD looks like a placeholder; in production mode use a"
                 " password of at least 12 characters"
             )
+        if self.mode == "production" and not self.secret_key:
+            raise ValueError(
+                "PROMPTOPS_SECRET_KEY is required in production mode (it seals provider keys"
+                " and secrets at rest): a random value of at least 32 characters, e.g."
+                " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        if self.secret_key and len(self.secret_key) < 32 and self.mode == "production":
+            raise ValueError("PROMPTOPS_SECRET_KEY is shorter than 32 characters")
         return self
 
     @property

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from promptops.contract.agents import AgentDefinition
 from promptops.contract.events import EVENT_MODELS, typed_event_model
 from promptops.contract.prompts import ActivePromptOut
 
@@ -41,6 +42,7 @@ def documents() -> dict[str, Any]:
         finally:
             app.state.db.dispose()
     files["schemas/prompt.json"] = _schema(ActivePromptOut, "The prompt payload (/active)")
+    files["schemas/agent.json"] = _schema(AgentDefinition, "An agent version's workflow")
     for type_ in EVENT_MODELS:
         files[f"schemas/event.{type_}.json"] = _schema(typed_event_model(type_), f"{type_} event")
     return files

@@ -17,17 +17,18 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from promptops.compat.promptlayer import webhooks as promptlayer_webhooks
 from promptops.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from promptops.db.session import Database
 from promptops.domain.events import iso
-from promptops.compat.promptlayer import webhooks as promptlayer_webhooks
+from promptops.domain.secretbox import SecretBox
 from promptops.domain.webhooks import active_secrets, disable_endpoint
 
 __all__ = ["Job", "Outcome", "Policy", "claim", "finish", "next_due", "purge_events"]
@@ -88,7 +89,7 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def claim(db: Database, worker: str, limit: int, policy: Policy) -> list[Job]:
+def claim(db: Database, worker: str, limit: int, policy: Policy, box: SecretBox) -> list[Job]:
     """Claim up to ``limit`` due jobs for ``worker``; no two claimers get the same one."""
     with db.write() as session:
         now = utcnow()
@@ -143,7 +144,7 @@ def claim(db: Database, worker: str, limit: int, policy: Policy) -> list[Job]:
                     attempt=row.attempts,
                     endpoint_id=endpoint.id,
                     url=endpoint.url,
-                    secrets=tuple(active_secrets(endpoint)),
+                    secrets=tuple(active_secrets(endpoint, box)),
                     msg_id=event.uid,
                     event_type=event.type,
                     body=_body(endpoint.format, event.payload),

@@ -23,9 +23,11 @@ from typing import Any
 from promptops._backoff import Backoff
 from promptops.db.models import utcnow
 from promptops.db.session import Database
-from promptops.domain import log_retention
+from promptops.domain import log_retention, webhooks
+from promptops.domain import secrets as sealed_secrets
 from promptops.domain.changes import Change
 from promptops.domain.events import EVENTS_APPENDED
+from promptops.domain.secretbox import SecretBox, box_from_settings
 from promptops.domain.webhooks import JOBS_QUEUED
 from promptops.worker import queue
 from promptops.worker.delivery import Sender
@@ -47,9 +49,17 @@ def allow_private(settings: Any) -> bool:
 class Worker:
     """Delivers webhooks. ``settings`` is the server's Settings (read at each cycle)."""
 
-    def __init__(self, db: Database, settings: Any, *, name: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Any,
+        *,
+        box: SecretBox | None = None,
+        name: str | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
+        self.box = box or box_from_settings(settings)  # opens webhook signing secrets
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -106,6 +116,18 @@ class Worker:
 
     # -- the loop -------------------------------------------------------------------------
 
+    def _seal_secrets(self) -> None:
+        """Seal secrets kept in clear before sealing existed, or sealed with a previous key."""
+        try:
+            with self.db.write() as session:
+                count = webhooks.seal_secrets(session, self.box)
+                count += sealed_secrets.reseal(session, self.box)
+        except Exception:  # the database may be down at start: the next start does it
+            log.exception("sealing stored secrets failed")
+            return
+        if count:
+            log.info("sealed %d stored secret(s) under the current key", count)
+
     def run(self) -> None:
         """Deliver until :meth:`request_stop` (blocks; the CLI runs it in the main thread)."""
         concurrency = self.settings.webhook_concurrency
@@ -115,6 +137,7 @@ class Worker:
         )
         pool = ThreadPoolExecutor(concurrency, thread_name_prefix="promptops-delivery")
         log.info("webhook worker %s started", self.name)
+        self._seal_secrets()
         self._next_purge = time.monotonic() + 60  # not in the rush of a (re)start
         try:
             while not self._stop.is_set():
@@ -144,7 +167,7 @@ class Worker:
             wait = (due - utcnow()).total_seconds()
             if wait > 0:
                 return min(poll, wait)
-            jobs = queue.claim(self.db, self.name, free, self.policy())
+            jobs = queue.claim(self.db, self.name, free, self.policy(), self.box)
             for job in jobs:
                 with self._lock:
                     self._inflight += 1

@@ -50,7 +50,11 @@ def webhooks_create(api: ApiCaller, args: argparse.Namespace) -> Shown:
             f"created webhook {hook['id']} for {hook['url']}",
             f"environments: {cell(row['environments'])}  events: {cell(row['event_types'])}"
             f"  enabled: {row['enabled']}"
-            + ("" if hook.get("format", "standard") == "standard" else f"  format: {hook['format']}"),
+            + (
+                ""
+                if hook.get("format", "standard") == "standard"
+                else f"  format: {hook['format']}"
+            ),
             f"signing secret (shown only this once, store it now): {hook['secret']}",
         ]
     )

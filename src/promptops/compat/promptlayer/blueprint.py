@@ -44,7 +44,14 @@ __all__ = [
     "to_blueprint",
 ]
 
-KNOWN_PARAMS = ("top_p", "stop", "seed", "presence_penalty", "frequency_penalty", "reasoning_effort")
+KNOWN_PARAMS = (
+    "top_p",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "reasoning_effort",
+)
 _ROLES = ("system", "developer", "user", "assistant", "tool")
 _MODEL_PREFIXES = (
     (("gpt-", "o1", "o3", "o4", "chatgpt-", "text-"), "openai"),
@@ -297,7 +304,9 @@ def from_blueprint(blueprint: Mapping[str, Any], field: str = "prompt_version") 
     ours = {k: v for k, v in metadata.items() if k not in ("model", "promptops_inputs")}
     if isinstance(model.get("provider"), str) and model["provider"]:
         ours["provider"] = model["provider"]
-    _parameters_in(model.get("parameters") or {}, f"{field}.metadata.model.parameters", fields, ours)
+    _parameters_in(
+        model.get("parameters") or {}, f"{field}.metadata.model.parameters", fields, ours
+    )
     if metadata.get("promptops_inputs"):
         fields["inputs"] = metadata["promptops_inputs"]
     tags = blueprint.get("tags")

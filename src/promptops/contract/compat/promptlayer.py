@@ -52,7 +52,9 @@ class _Body(BaseModel):
     """A request body: unknown fields are ignored (see the module docstring)."""
 
     model_config = ConfigDict(extra="ignore")
-    api_key: ApiKey | None = Field(None, description="The key, when not in X-API-KEY")  # type: ignore[valid-type]
+    api_key: Str(200) | None = Field(  # type: ignore[valid-type]
+        None, description="The key, when not in X-API-KEY"
+    )
 
 
 class CreateGroupBody(_Body):
@@ -81,7 +83,7 @@ class PublishBody(_Body):
     release_labels: list[Label] | None = Field(None, max_length=10)  # type: ignore[valid-type]
 
 
-class TrackRequestBody(_Body):
+class TrackRequestBody(_Body):  # type: ignore[no-redef]  # the plugin's __init__(**kwargs)
     """``POST /track-request`` (``run`` logs the provider call it made)."""
 
     function_name: Str(200) | None = None  # type: ignore[valid-type]

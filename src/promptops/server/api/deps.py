@@ -13,6 +13,7 @@ from pydantic import AfterValidator
 from promptops.contract.text import clean_optional_text
 from promptops.db.session import Database, Session
 from promptops.domain.access import Actor
+from promptops.domain.secretbox import SecretBox
 from promptops.server.auth import KeyAuthenticator, bearer_token
 from promptops.server.config import Settings
 
@@ -41,6 +42,7 @@ class AppState:
     db: Database
     auth: KeyAuthenticator
     hotpath: HotPath
+    secrets: SecretBox  # seals provider keys and project secrets (server/secret_key.py)
     listener: ChangeListener | None = None  # PostgreSQL: changes made by other processes
     users: UserAuthenticator | None = None  # people: personal tokens, dashboard sessions
     stream_hub: StreamHub | None = None  # GET /v1/stream connections waiting for events

@@ -72,7 +72,7 @@ def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Resp
             },
         )
         with st.db.write() as session:
-            endpoint = webhooks.create_endpoint(
+            endpoint, secret = webhooks.create_endpoint(
                 session,
                 ctx.actor,
                 url=body.url,
@@ -80,8 +80,9 @@ def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Resp
                 description=body.description,
                 event_types=list(body.event_types),
                 environments=body.environments,
+                box=st.secrets,
             )
-            created = {"id": endpoint.id, "secret": endpoint.secret}
+            created = {"id": endpoint.id, "secret": secret}
     except DomainError as exc:
         if exc.status == 403:
             raise
@@ -132,13 +133,14 @@ def rotate_secret(
     the overlap (deliveries carry both signatures until then)."""
     st = app_state(request)
     with st.db.write() as session:
-        endpoint = webhooks.rotate_secret(
+        endpoint, secret = webhooks.rotate_secret(
             session,
             ctx.actor,
             endpoint_id,
             overlap_seconds=st.settings.webhook_secret_overlap_seconds,
+            box=st.secrets,
         )
-        rotated = {"secret": endpoint.secret, "until": endpoint.previous_secret_expires_at}
+        rotated = {"secret": secret, "until": endpoint.previous_secret_expires_at}
     return _detail(request, ctx, endpoint_id, rotated=rotated)
 
 

@@ -55,17 +55,15 @@ def _delivery(row: WebhookDelivery, event: Event, attempts: list[WebhookAttempt]
     }
 
 
-def _created(endpoint: WebhookEndpoint) -> WebhookCreated:
-    return WebhookCreated(
-        **WebhookOut.model_validate(endpoint).model_dump(), secret=endpoint.secret
-    )
+def _created(endpoint: WebhookEndpoint, secret: str) -> WebhookCreated:
+    return WebhookCreated(**WebhookOut.model_validate(endpoint).model_dump(), secret=secret)
 
 
 @router.post("", status_code=201, response_model=WebhookCreated)
 def create_webhook(body: WebhookCreate, actor: ActorDep, st: StateDep) -> WebhookCreated:
     """Create an endpoint. The response carries its signing secret, shown only this once."""
     with st.db.write() as session:
-        endpoint = webhooks.create_endpoint(
+        endpoint, secret = webhooks.create_endpoint(
             session,
             actor,
             url=body.url,
@@ -76,8 +74,9 @@ def create_webhook(body: WebhookCreate, actor: ActorDep, st: StateDep) -> Webhoo
             allow_private=allow_private(st.settings),
             project_id=body.project_id,
             format=body.format,
+            box=st.secrets,
         )
-        return _created(endpoint)
+        return _created(endpoint, secret)
 
 
 @router.get("", response_model=WebhookList)
@@ -139,7 +138,7 @@ def rotate_secret(
     until then every delivery carries both signatures."""
     overlap = body.overlap_seconds if body and body.overlap_seconds is not None else None
     with st.db.write() as session:
-        endpoint = webhooks.rotate_secret(
+        endpoint, secret = webhooks.rotate_secret(
             session,
             actor,
             webhook_id,
@@ -147,8 +146,9 @@ def rotate_secret(
             if overlap is None
             else overlap,
             project_id=project_id,
+            box=st.secrets,
         )
-        return _created(endpoint)
+        return _created(endpoint, secret)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=DeliveryList)
