@@ -21,6 +21,7 @@ from promptops.db.models import Event, WebhookAttempt, WebhookDelivery
 from promptops.domain.bootstrap import ensure_admin_key
 from promptops.server.app import create_app
 from promptops.server.config import Settings
+from tests.conftest import TEST_SECRET_KEY
 from tests.support import Api, Project
 from tests.webhooks.helpers import Receiver, wait_until
 
@@ -32,6 +33,7 @@ class WorkerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PROMPTOPS_")}
         env.update(
             PROMPTOPS_DATABASE_URL=database_url,
+            PROMPTOPS_SECRET_KEY=TEST_SECRET_KEY,  # the server's: the worker opens its secrets
             PROMPTOPS_WEBHOOK_TIMEOUT_SECONDS="1",  # leases: 2 x 1 + 2 = 4 s
             PROMPTOPS_WEBHOOK_LEASE_SECONDS="1",
             PROMPTOPS_WORKER_POLL_SECONDS="0.1",
