@@ -2365,6 +2365,13 @@ export interface components {
              * @default true
              */
             enabled: boolean;
+            /**
+             * Format
+             * @description standard: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); promptlayer: PromptLayer's body {event_type, details, timestamp, ...} signed in X-PromptLayer-Signature
+             * @default standard
+             * @enum {string}
+             */
+            format: "standard" | "promptlayer";
             /** Project Id */
             project_id?: string | null;
         };
@@ -2382,6 +2389,12 @@ export interface components {
             environments: string[];
             /** Enabled */
             enabled: boolean;
+            /**
+             * Format
+             * @description standard: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); promptlayer: PromptLayer's body {event_type, details, timestamp, ...} signed in X-PromptLayer-Signature
+             * @enum {string}
+             */
+            format: "standard" | "promptlayer";
             /** Disabled Reason */
             disabled_reason: string | null;
             /**
@@ -2431,6 +2444,12 @@ export interface components {
             environments: string[];
             /** Enabled */
             enabled: boolean;
+            /**
+             * Format
+             * @description standard: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); promptlayer: PromptLayer's body {event_type, details, timestamp, ...} signed in X-PromptLayer-Signature
+             * @enum {string}
+             */
+            format: "standard" | "promptlayer";
             /** Disabled Reason */
             disabled_reason: string | null;
             /**
@@ -2468,6 +2487,11 @@ export interface components {
             environments?: ("dev" | "staging" | "production")[] | null;
             /** Enabled */
             enabled?: boolean | null;
+            /**
+             * Format
+             * @description standard: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); promptlayer: PromptLayer's body {event_type, details, timestamp, ...} signed in X-PromptLayer-Signature
+             */
+            format?: ("standard" | "promptlayer") | null;
         };
     };
     responses: never;
