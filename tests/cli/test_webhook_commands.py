@@ -76,6 +76,17 @@ def test_create_json_and_its_options(common: list[str], capsys: pytest.CaptureFi
     assert "prompt_created,prompt_template_label_moved" in out and "no (-)" in out
 
 
+def test_create_with_the_promptlayer_format(
+    common: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "webhooks", "create", HOOK, "--format", "promptlayer", *common)
+    assert code == 0, err
+    assert "format: promptlayer" in out
+    with pytest.raises(SystemExit) as usage:
+        run(capsys, "webhooks", "create", HOOK, "--format", "svix", *common)
+    assert usage.value.code == 2 and "--format" in capsys.readouterr().err
+
+
 def test_create_errors_name_the_flag(common: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "webhooks", "create", "ftp://example", *common)
     assert (code, out) == (1, "") and "HTTP 422: URL: only http:// and https://" in err, err

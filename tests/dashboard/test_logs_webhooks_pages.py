@@ -159,3 +159,20 @@ def test_webhook_form_picks_environments(
     assert "env-staging" in row and "env-production" in row and "env-dev" not in row
     page = b.get(f"/p/{project.id}/webhooks/{endpoint_id.group(1)}").text
     assert "env-staging" in page and "env-production" in page and "env-dev" not in page
+
+
+def test_webhook_form_picks_the_promptlayer_format(
+    site: Site, api: Api, admin_key: str, people: dict[str, Person], project: Project
+) -> None:
+    b = site.signed_in(people["owner"])
+    page = b.get(f"/p/{project.id}/webhooks").text
+    assert 'name="format"' in page and 'value="promptlayer"' in page
+    r = b.post(
+        f"/p/{project.id}/webhooks", {"url": "http://127.0.0.1:9/pl", "format": "promptlayer"}
+    )
+    assert r.status_code == 201, r.text
+    listed = api.as_(admin_key).get("/v1/webhooks", params={"project_id": project.id})
+    hooks = listed.json()["data"]
+    assert [h["format"] for h in hooks if h["url"] == "http://127.0.0.1:9/pl"] == ["promptlayer"]
+    r = b.post(f"/p/{project.id}/webhooks", {"url": "http://127.0.0.1:9/x", "format": "svix"})
+    assert r.status_code == 422 and "format" in r.text

@@ -38,6 +38,7 @@ PATH_DEFAULTS = {
     "request_id": "1",
     "webhook_id": "wh_missing",
     "delivery_id": "1",
+    "name": "FUZZ_NAME",  # a provider connection's or a secret's (none exists: 404)
 }
 GOOD_BODIES: dict[str, dict[str, Any]] = {
     "ProjectCreate": {"name": "P"},
@@ -69,6 +70,9 @@ GOOD_BODIES: dict[str, dict[str, Any]] = {
         "commit_message": "c",
         "dry_run": False,
     },
+    "ProviderCreate": {"name": "fz-openai", "provider": "openai", "api_key": "sk-fuzz-000000"},
+    "ProviderUpdate": {"api_key": "sk-fuzz-111111"},
+    "SecretSet": {"value": "fuzz-secret-value"},
 }
 LOG_FIELDS = [
     "id", "provider", "model", "request", "response", "status", "latency_ms", "prompt_slug",

@@ -2602,6 +2602,13 @@ export interface components {
              * @default true
              */
             enabled: boolean;
+            /**
+             * Format
+             * @description standard: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); promptlayer: PromptLayer's body {event_type, details, timestamp, ...} signed in X-PromptLayer-Signature
+             * @default standard
+             * @enum {string}
+             */
+            format: "standard" | "promptlayer";
             /** Project Id */
             project_id?: string | null;
         };
@@ -2619,6 +2626,12 @@ export interface components {
             environments: string[];
             /** Enabled */
             enabled: boolean;
+            /**
+             * Format
+             * @description standard: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); promptlayer: PromptLayer's body {event_type, details, timestamp, ...} signed in X-PromptLayer-Signature
+             * @enum {string}
+             */
+            format: "standard" | "promptlayer";
             /** Disabled Reason */
             disabled_reason: string | null;
             /**
@@ -2668,6 +2681,12 @@ export interface components {
             environments: string[];
             /** Enabled */
             enabled: boolean;
+            /**
+             * Format
+             * @description standard: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); promptlayer: PromptLayer's body {event_type, details, timestamp, ...} signed in X-PromptLayer-Signature
+             * @enum {string}
+             */
+            format: "standard" | "promptlayer";
             /** Disabled Reason */
             disabled_reason: string | null;
             /**
@@ -2705,6 +2724,11 @@ export interface components {
             environments?: ("dev" | "staging" | "production")[] | null;
             /** Enabled */
             enabled?: boolean | null;
+            /**
+             * Format
+             * @description standard: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); promptlayer: PromptLayer's body {event_type, details, timestamp, ...} signed in X-PromptLayer-Signature
+             */
+            format?: ("standard" | "promptlayer") | null;
         };
     };
     responses: never;

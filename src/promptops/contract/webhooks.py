@@ -23,6 +23,7 @@ __all__ = [
     "RotateRequest",
     "WebhookCreate",
     "WebhookCreated",
+    "WebhookFormat",
     "WebhookList",
     "WebhookOut",
     "WebhookUpdate",
@@ -38,6 +39,12 @@ EventType = Literal[
     "agent_run_completed",
 ]
 DeliveryStatus = Literal["pending", "succeeded", "failed", "cancelled"]
+WebhookFormat = Literal["standard", "promptlayer"]
+FORMAT_DESCRIPTION = (
+    "standard: Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature);"
+    " promptlayer: PromptLayer's body {event_type, details, timestamp, ...} signed in"
+    " X-PromptLayer-Signature"
+)
 Url = Str(2048, 1)
 Description = Str(1000)
 Environments = Annotated[
@@ -61,6 +68,7 @@ class WebhookCreate(Input):
         None, description="Default: the key's own environment (people, admin key: all)."
     )
     enabled: StrictBool = True
+    format: WebhookFormat = Field("standard", description=FORMAT_DESCRIPTION)
     project_id: Str(64) | None = None  # type: ignore[valid-type]  # instance admin key only
 
 
@@ -70,6 +78,7 @@ class WebhookUpdate(Input):
     event_types: list[EventType] | None = Field(None, max_length=20)
     environments: Environments | None = None
     enabled: StrictBool | None = None
+    format: WebhookFormat | None = Field(None, description=FORMAT_DESCRIPTION)
 
 
 class RotateRequest(Input):
@@ -85,6 +94,7 @@ class WebhookOut(Output):
     event_types: list[str]
     environments: list[str]
     enabled: bool
+    format: WebhookFormat = Field(description=FORMAT_DESCRIPTION)
     disabled_reason: str | None
     failure_count: int = Field(description="Failed attempts in a row.")
     previous_secret_expires_at: datetime | None = Field(

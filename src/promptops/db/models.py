@@ -429,6 +429,8 @@ class WebhookEndpoint(Base):
         JSON, default=lambda: ["dev", "staging", "production"]
     )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # standard (Standard Webhooks) | promptlayer (PromptLayer's envelope; migration 0012)
+    format: Mapped[str] = mapped_column(String(16), default="standard", server_default="standard")
     # Signing secrets (whsec_…), sealed (domain/secretbox.py; migration 0014 widens them).
     secret: Mapped[str] = mapped_column(Text)
     previous_secret: Mapped[str | None] = mapped_column(Text)

@@ -90,6 +90,7 @@ def _summary(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "environments": endpoint.environments,
         "enabled": endpoint.enabled,
         "description": endpoint.description,
+        "format": endpoint.format,
     }
 
 
@@ -160,6 +161,7 @@ def create_endpoint(
     environments: Iterable[str] | None = None,
     enabled: bool = True,
     project_id: str | None = None,
+    format: str = "standard",
     box: SecretBox,
 ) -> tuple[WebhookEndpoint, str]:
     """Create an endpoint; with it, its signing secret: the one time the caller sees it.
@@ -184,6 +186,7 @@ def create_endpoint(
         event_types=_event_types(event_types),
         environments=envs,
         enabled=enabled,
+        format=_format(format),
         secret="",
         failure_count=0,
         created_by=actor.label,
@@ -195,6 +198,17 @@ def create_endpoint(
     session.flush()
     _audit(session, actor, "webhook.created", endpoint, after=_summary(endpoint))
     return endpoint, secret
+
+
+FORMATS = ("standard", "promptlayer")
+
+
+def _format(value: str) -> str:
+    if value not in FORMATS:
+        raise InvalidInputError(
+            f"format: must be one of {', '.join(FORMATS)}, not {str(value)[:40]!r}", field="format"
+        )
+    return value
 
 
 def update_endpoint(
@@ -211,7 +225,7 @@ def update_endpoint(
     scope.require_changer(actor)
     endpoint = find_endpoint(session, actor, endpoint_id, project_id=project_id, lock=True)
     before = _summary(endpoint)
-    for name in ("url", "event_types", "environments", "enabled"):
+    for name in ("url", "event_types", "environments", "enabled", "format"):
         if name in fields and fields[name] is None:
             raise InvalidInputError(f"{name} cannot be null", field=name)
     if "environments" in fields:
@@ -224,6 +238,8 @@ def update_endpoint(
         endpoint.event_types = _event_types(fields["event_types"])
     if "description" in fields:
         endpoint.description = fields["description"]
+    if "format" in fields:
+        endpoint.format = _format(fields["format"])
     if "enabled" in fields:
         if fields["enabled"] and not endpoint.enabled:
             endpoint.failure_count = 0

@@ -26,6 +26,7 @@ from promptops.server.api.deps import AppState
 from promptops.server.api.routes import (
     approvals,
     audit,
+    compat_promptlayer,
     deployments,
     keys,
     log_metrics,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     api.include_router(webhooks.router)
     api.include_router(sync.router)
     api.include_router(stream_router)
+    api.include_router(compat_promptlayer.router)  # /compat/promptlayer (not in openapi.json)
 
     @api.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Every error answers in one JSON shape: ``{"error": {"code", "message", "field"?}}``."""
+"""Every error answers in one JSON shape: ``{"error": {"code", "message", "field"?}}``;
+under ``/compat/promptlayer``, in PromptLayer's ``{"success": false, "message"}``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from promptops.contract.compat.promptlayer import error_payload as promptlayer_error
 from promptops.contract.validation import describe
 from promptops.domain.errors import DomainError
 
@@ -63,36 +65,63 @@ def error_response(
     )
 
 
-async def _domain(_: Request, exc: Exception) -> Response:
+_PROMPTLAYER = "/compat/promptlayer/"
+# The SDK's (sync) templates.publish raises only on a 400 and returns any other body as the
+# published template: every refusal of a publish is a 400 there.
+_PROMPTLAYER_PUBLISH = "/compat/promptlayer/rest/prompt-templates"
+
+
+def _answer(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: Any = None,
+) -> Response:
+    path = request.url.path
+    if not path.startswith(_PROMPTLAYER):
+        return error_response(status, code, message, field, headers)
+    if status == 422 or (path == _PROMPTLAYER_PUBLISH and 400 <= status < 500):
+        status = 400
+    return Response(
+        promptlayer_error(f"{code}: {message}"),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return error_response(exc.status, exc.code, exc.message, exc.field, headers)
+    return _answer(request, exc.status, exc.code, exc.message, exc.field, headers)
 
 
-async def _validation(_: Request, exc: Exception) -> Response:
+async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     first: dict[str, Any] = dict(errors[0]) if errors else {"msg": "invalid request"}
     if first.get("type") == "json_invalid":
         message = f"request body is not valid JSON: {first.get('ctx', {}).get('error', '')}"
-        return error_response(422, "invalid_json", message.strip().rstrip(":"))
+        return _answer(request, 422, "invalid_json", message.strip().rstrip(":"))
     message, field = describe(errors)
     if field is None and first.get("type") in ("model_attributes_type", "dict_type"):
         message = "request body must be a JSON object (send Content-Type: application/json)"
-    return error_response(422, "validation_error", message, field)
+    return _answer(request, 422, "validation_error", message, field)
 
 
-async def _http(_: Request, exc: Exception) -> Response:
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    return _answer(request, exc.status_code, code, message, headers=exc.headers)
 
 
-async def _integrity(_: Request, exc: Exception) -> Response:
+async def _integrity(request: Request, exc: Exception) -> Response:
     log.info("integrity conflict: %s", exc)
-    return error_response(409, "conflict", "the change conflicts with existing data")
+    return _answer(request, 409, "conflict", "the change conflicts with existing data")
 
 
 def _is_unavailable(exc: BaseException) -> bool:
@@ -136,9 +165,9 @@ def unexpected_error(exc: BaseException) -> tuple[int, str, str, dict[str, str] 
     return 500, "internal_error", "internal server error", None
 
 
-async def _unexpected(_: Request, exc: Exception) -> Response:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     status, code, message, headers = unexpected_error(exc)
-    return error_response(status, code, message, headers=headers)
+    return _answer(request, status, code, message, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import httpx
 
 from promptops import __version__
+from promptops.compat.promptlayer import webhooks as promptlayer_webhooks
 from promptops.db.models import utcnow
 from promptops.domain.ssrf import UrlRefusedError, check_url
 from promptops.webhooks import sign_headers
@@ -59,7 +60,10 @@ class Sender:
         except UrlRefusedError as exc:
             return Outcome(False, started, error=f"refused: {exc.message}")
         url = httpx.URL(job.url)
-        headers = sign_headers(job.secrets, job.body, msg_id=job.msg_id)
+        if job.format == "promptlayer":  # one signature: the current secret's
+            headers = promptlayer_webhooks.headers(job.secrets[0], job.body, msg_id=job.msg_id)
+        else:
+            headers = sign_headers(job.secrets, job.body, msg_id=job.msg_id)
         headers.update(
             {
                 "content-type": "application/json",

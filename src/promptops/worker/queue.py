@@ -19,10 +19,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from promptops.compat.promptlayer import webhooks as promptlayer_webhooks
 from promptops.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from promptops.db.session import Database
 from promptops.domain.events import iso
@@ -42,6 +44,7 @@ class Job:
     msg_id: str  # the event id: webhook-id
     event_type: str
     body: bytes
+    format: str = "standard"  # or "promptlayer" (promptops.compat.promptlayer.webhooks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +147,17 @@ def claim(db: Database, worker: str, limit: int, policy: Policy, box: SecretBox)
                     secrets=tuple(active_secrets(endpoint, box)),
                     msg_id=event.uid,
                     event_type=event.type,
-                    body=json.dumps(
-                        event.payload, separators=(",", ":"), ensure_ascii=False
-                    ).encode(),
+                    body=_body(endpoint.format, event.payload),
+                    format=endpoint.format,
                 )
             )
         return jobs
+
+
+def _body(format: str, payload: dict[str, Any]) -> bytes:
+    if format == "promptlayer":
+        return promptlayer_webhooks.body(payload)
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def finish(

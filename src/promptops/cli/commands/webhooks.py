@@ -40,6 +40,8 @@ def webhooks_create(api: ApiCaller, args: argparse.Namespace) -> Shown:
         body["event_types"] = args.event
     if args.env:
         body["environments"] = args.env
+    if args.format:
+        body["format"] = args.format
     body.update(project_params(args))
     hook = api.call("POST", "/v1/webhooks", json=body)
     row = _row(hook)
@@ -47,7 +49,12 @@ def webhooks_create(api: ApiCaller, args: argparse.Namespace) -> Shown:
         [
             f"created webhook {hook['id']} for {hook['url']}",
             f"environments: {cell(row['environments'])}  events: {cell(row['event_types'])}"
-            f"  enabled: {row['enabled']}",
+            f"  enabled: {row['enabled']}"
+            + (
+                ""
+                if hook.get("format", "standard") == "standard"
+                else f"  format: {hook['format']}"
+            ),
             f"signing secret (shown only this once, store it now): {hook['secret']}",
         ]
     )
@@ -111,6 +118,12 @@ def add_webhook_commands(sub: Any) -> None:
         choices=ENVS,
         help="an environment whose events it receives (repeat for more;"
         " default: the key's own environment)",
+    )
+    create.add_argument(
+        "--format",
+        choices=("standard", "promptlayer"),
+        help="standard: Standard Webhooks (the default); promptlayer: PromptLayer's envelope"
+        " and X-PromptLayer-Signature, for handlers written for PromptLayer",
     )
     create.add_argument("--disabled", action="store_true", help="create it switched off")
     project_flag(create)

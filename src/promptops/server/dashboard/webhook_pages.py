@@ -59,7 +59,14 @@ def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Resp
     url, description = text(form, "url").strip(), text(form, "description").strip()
     chosen = [t for t in SENT_EVENT_TYPES if text(form, f"event.{t}") == "on"]
     envs = [e for e in ENVIRONMENTS if text(form, f"env.{e}") == "on"]
-    values = {"url": url, "description": description, "events": chosen, "envs": envs}
+    chosen_format = text(form, "format") or "standard"
+    values = {
+        "url": url,
+        "description": description,
+        "events": chosen,
+        "envs": envs,
+        "format": chosen_format,
+    }
     st = app_state(request)
     try:
         body = parse(  # the API's rules and messages
@@ -69,6 +76,7 @@ def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Resp
                 "description": description or None,
                 "event_types": chosen,
                 "environments": envs or None,
+                "format": chosen_format,
             },
         )
         with st.db.write() as session:
@@ -80,6 +88,7 @@ def create_webhook(request: Request, ctx: ProjectDep, form: CheckedForm) -> Resp
                 description=body.description,
                 event_types=list(body.event_types),
                 environments=body.environments,
+                format=body.format,
                 box=st.secrets,
             )
             created = {"id": endpoint.id, "secret": secret}

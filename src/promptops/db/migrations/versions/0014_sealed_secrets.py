@@ -6,7 +6,7 @@ sealed with the server's key (``promptops.domain.secretbox``: AES-256-GCM, key f
 ``PROMPTOPS_SECRET_KEY``) and its last four characters for display.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -73,6 +73,7 @@ def create_webhook(body: WebhookCreate, actor: ActorDep, st: StateDep) -> Webhoo
             enabled=body.enabled,
             allow_private=allow_private(st.settings),
             project_id=body.project_id,
+            format=body.format,
             box=st.secrets,
         )
         return _created(endpoint, secret)

@@ -1,0 +1,1 @@
+"""PromptLayer: prompt blueprints (:mod:`.blueprint`) and webhook envelopes (:mod:`.webhooks`)."""

@@ -1,0 +1,1 @@
+"""Wire shapes of the compatibility APIs (other products' formats PromptOps also speaks)."""
