@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from promptops import Client
+from promptops.sdk import AuthenticationError
 from tests.demo_server import serving
 from tests.stream.test_stream import Reader, within
 from tests.support import Api, LiveServer, Project, free_port, live_server
@@ -42,6 +44,32 @@ def test_revoking_a_key_ends_its_streams_within_1s(app: Any, api: Api, project: 
         assert again.response.status_code == 401
         for reader in (*doomed, kept, again):
             reader.close()
+
+
+def test_a_subscribed_client_whose_key_is_revoked_stops_reconnecting(
+    app: Any, api: Api, project: Project
+) -> None:
+    api.new_prompt(project.key)
+    api.new_version(project.key)
+    read = api.new_key(project.key, "dev", "read")
+    with live_server(app) as server:
+        client = Client(read, server.base_url, cache_ttl=3600, subscribe=True)
+        try:
+            assert client.wait_until_subscribed(5)
+            assert client.subscription_error is None
+            assert client.get_prompt("greeting").version == 1
+            r = api.as_(project.key).delete(f"/v1/keys/{_prefix(read)}")
+            assert r.status_code == 200, r.text
+            # The stream ends; the reconnect is refused with 401 and the thread gives up
+            # instead of retrying a dead key forever.
+            within(5, lambda: client.subscription_error is not None)
+            error = client.subscription_error
+            assert isinstance(error, AuthenticationError) and error.status_code == 401
+            assert not client.subscribed
+            thread = client._subscription._thread
+            within(2, lambda: not thread.is_alive())
+        finally:
+            client.close()
 
 
 def test_server_stops_promptly_with_open_streams_and_they_end_cleanly(

@@ -352,6 +352,15 @@ class BaseClient:
         """True while the live stream is connected (reads then never expire)."""
         return self._live
 
+    @property
+    def subscription_error(self) -> APIError | None:
+        """Why the live stream stopped for good (the key was refused: 401/403), else None.
+        Reads then follow ``cache_ttl`` again."""
+        if self._subscription is None:
+            return None
+        error: APIError | None = self._subscription.error
+        return error
+
     def wait_until_subscribed(self, timeout: float = 5.0) -> bool:
         """Block until the live stream is connected (or ``timeout``); returns whether."""
         if self._subscription is None:

@@ -5,7 +5,9 @@ the client's I/O-free ``_apply_stream_event``: a label move in the key's environ
 replaces the cached prompt at once, so while the stream is up a read never expires and
 never waits. When the connection drops, the client falls back to TTL behaviour and the thread
 reconnects (0.1 s plus a full-jitter backoff of up to 5 s: :mod:`promptops._backoff`) with
-``Last-Event-ID``; the server replays every event since, so nothing is missed. The same
+``Last-Event-ID``; the server replays every event since, so nothing is missed. A refusal
+for good (401: the key is unknown or revoked; 403) ends the thread instead: the error is
+kept in ``client.subscription_error`` and logged, and reads follow the TTL again. The same
 thread serves ``AsyncClient`` (the cache is thread-safe), so no event loop is ever blocked
 by it.
 """
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from promptops._backoff import Backoff
+from promptops.sdk.errors import APIError, AuthenticationError, PermissionDeniedError
 
 if TYPE_CHECKING:
     from promptops.sdk._base import BaseClient
@@ -100,6 +103,8 @@ class Subscription:
         self._stop = threading.Event()
         self.connected = threading.Event()
         self.last_event_id: str | None = None
+        # Set when the server refused the stream for good (401/403); the thread has ended.
+        self.error: APIError | None = None
         self._response: httpx.Response | None = None
         self._thread = threading.Thread(target=self._run, name="promptops-subscribe", daemon=True)
 
@@ -125,7 +130,15 @@ class Subscription:
                 if self._listen():
                     backoff.reset()
             except httpx.HTTPStatusError as exc:
-                log.warning("PromptOps: live stream refused (%s)", exc.response.status_code)
+                status = exc.response.status_code
+                if status in (401, 403):
+                    # The key is unknown, revoked or may not stream: retrying cannot help.
+                    # The client goes back to TTL reads (which raise the same error).
+                    self.error = _refusal(exc.response)
+                    log.error("PromptOps: live stream stopped: %s", self.error)
+                    self._set_live(False)
+                    return
+                log.warning("PromptOps: live stream refused (%s)", status)
                 backoff.failures = max(backoff.failures, 8)  # straight to the cap
             except Exception as exc:
                 if not self._stop.is_set():
@@ -140,6 +153,8 @@ class Subscription:
         headers = {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
         with self._http.stream("GET", "/v1/stream", headers=headers) as response:
             self._response = response
+            if response.status_code >= 400:
+                response.read()  # the error body names the problem
             response.raise_for_status()
             for sse in parse_sse(sse_lines(response.iter_text())):
                 if self._stop.is_set():
@@ -163,6 +178,18 @@ class Subscription:
         else:
             self.connected.clear()
         self._client._stream_state(live, resumed=resumed)
+
+
+def _refusal(response: httpx.Response) -> APIError:
+    status = response.status_code
+    cls = AuthenticationError if status == 401 else PermissionDeniedError
+    code, message = "http_error", f"HTTP {status}"
+    try:
+        detail = response.json()["error"]
+        code, message = str(detail.get("code", code)), str(detail.get("message", message))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return cls(f"live stream: {message}", status_code=status, code=code)
 
 
 def _json(data: str) -> Any:
