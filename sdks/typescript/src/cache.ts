@@ -26,31 +26,59 @@ export function cacheKey(slug: string, version: number | undefined): string {
   return version === undefined ? `${slug}\u0000` : `${slug}\u0000${version}`;
 }
 
+function slugOf(key: string): string {
+  return key.slice(0, key.indexOf("\u0000"));
+}
+
 export class PromptCache {
   readonly entries = new Map<string, Entry>();
   readonly flights = new Map<string, Promise<Outcome>>();
+  // Generations: a fetch that began before a value was pushed for its slug (the live
+  // stream), or before an invalidation, must not overwrite what came after it.
+  #generation = 0;
+  #clearedAt = 0;
+  readonly #droppedAt = new Map<string, number>();
 
-  /** Start `fetch` for `key` unless one is running; the flight, and whether it is new. */
-  begin(key: string, fetch: () => Promise<Outcome>): [Promise<Outcome>, boolean] {
+  /** Start `fetch` for `key` unless one is running; the flight, and whether it is new.
+   * `fetch` is given the generation to pass back to `store`. */
+  begin(key: string, fetch: (generation: number) => Promise<Outcome>): [Promise<Outcome>, boolean] {
     const running = this.flights.get(key);
     if (running !== undefined) return [running, false];
-    const flight = fetch().finally(() => {
+    const flight = fetch(this.#generation).finally(() => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
     });
     this.flights.set(key, flight);
     return [flight, true];
   }
 
+  /** Store what a fetch begun at `generation` brought back; refused (false) when a value
+   * was pushed or the slug invalidated since. */
+  store(key: string, entry: Entry, generation: number): boolean {
+    if (generation < Math.max(this.#clearedAt, this.#droppedAt.get(slugOf(key)) ?? 0)) return false;
+    this.entries.set(key, entry);
+    return true;
+  }
+
+  /** Store a value the server pushed: newer than anything a running fetch could bring. */
+  push(key: string, entry: Entry): void {
+    this.#droppedAt.set(slugOf(key), ++this.#generation);
+    this.entries.set(key, entry);
+  }
+
   /** Drop the entries of `slug` (every version), or all entries; how many were dropped. */
   invalidate(slug?: string): number {
+    this.#generation++;
     if (slug === undefined) {
+      this.#clearedAt = this.#generation;
+      this.#droppedAt.clear();
       const count = this.entries.size;
       this.entries.clear();
       return count;
     }
+    this.#droppedAt.set(slug, this.#generation);
     let count = 0;
     for (const key of [...this.entries.keys()]) {
-      if (key.slice(0, key.indexOf("\u0000")) === slug) {
+      if (slugOf(key) === slug) {
         this.entries.delete(key);
         count++;
       }
