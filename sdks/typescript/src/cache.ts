@@ -9,11 +9,18 @@
 import type { Prompt } from "./prompt.js";
 
 /** One cached prompt; replaced whole, never changed in place. `expires` is a clock
- * reading in ms (Infinity for pinned versions); `etag` is sent back as If-None-Match. */
+ * reading in ms (Infinity for pinned versions); `etag` is sent back as If-None-Match;
+ * `resolved` is the prompt as a settled promise, made once, so that a cache hit returns it
+ * without an `async` frame or a new promise. */
 export interface Entry {
   readonly prompt: Prompt;
   readonly expires: number;
   readonly etag: string | null;
+  readonly resolved: Promise<Prompt>;
+}
+
+export function makeEntry(prompt: Prompt, expires: number, etag: string | null): Entry {
+  return { prompt, expires, etag, resolved: Promise.resolve(prompt) };
 }
 
 /** What a fetch came to: a prompt to serve, an error to throw, or unavailability. */
@@ -22,12 +29,19 @@ export type Outcome =
   | { readonly error: Error }
   | { readonly unavailable: unknown };
 
+/** The slug itself for the active version (so a hit builds no string), else
+ * `slug NUL version` (a slug never holds NUL). */
 export function cacheKey(slug: string, version: number | undefined): string {
-  return version === undefined ? `${slug}\u0000` : `${slug}\u0000${version}`;
+  return version === undefined ? slug : `${slug}\u0000${version}`;
+}
+
+export function isPinnedKey(key: string): boolean {
+  return key.includes("\u0000");
 }
 
 function slugOf(key: string): string {
-  return key.slice(0, key.indexOf("\u0000"));
+  const cut = key.indexOf("\u0000");
+  return cut === -1 ? key : key.slice(0, cut);
 }
 
 export class PromptCache {

@@ -25,7 +25,7 @@
  */
 
 import { Backoff } from "./backoff.js";
-import { cacheKey, PromptCache, type Entry, type Outcome } from "./cache.js";
+import { cacheKey, isPinnedKey, makeEntry, PromptCache, type Entry, type Outcome } from "./cache.js";
 import { LiveStream } from "./live.js";
 import { Snapshot } from "./snapshot.js";
 import {
@@ -178,7 +178,18 @@ export class PromptOps {
   }
 
   /** The prompt `slug` (the version active in the key's environment, or `version`). */
-  async getPrompt(slug: string, options: GetPromptOptions = {}): Promise<Prompt> {
+  getPrompt(slug: string, options?: GetPromptOptions): Promise<Prompt> {
+    // The hit path: one Map.get, one clock reading (none while subscribed: entries then do
+    // not expire), a promise made when the entry was stored. The arguments are checked on
+    // a miss (only valid keys are ever stored).
+    if (options?.version === undefined) {
+      const entry = this.#cache.entries.get(slug);
+      if (entry !== undefined && (entry.expires === Infinity || entry.expires > this.#clock())) return entry.resolved;
+    }
+    return this.#read(slug, options ?? {});
+  }
+
+  async #read(slug: string, options: GetPromptOptions): Promise<Prompt> {
     const { version, fallback } = options;
     if (typeof slug !== "string" || !SLUG.test(slug)) {
       throw new ConfigurationError(`slug must be a prompt slug (lowercase letters, digits, - and _), got ${JSON.stringify(slug)}`);
@@ -192,7 +203,7 @@ export class PromptOps {
     if (entry !== undefined && entry.expires > now) return entry.prompt;
     if (this.#booting !== undefined) {
       await this.#booting; // the snapshot file, read once at boot
-      return this.getPrompt(slug, options);
+      return this.#read(slug, options);
     }
     if (this.#backoff.active(now)) {
       const cause = this.#backoff.cause ?? new Error("the server is unavailable");
@@ -262,7 +273,7 @@ export class PromptOps {
     const ttl = version === undefined && !this.subscribed ? this.cacheTtlMs : Infinity;
     if (status === 304 && prior !== undefined) {
       const prompt = prior.prompt.withFlags({});
-      return this.#store(key, { prompt, expires: this.#clock() + ttl, etag: prior.etag }, generation);
+      return this.#store(key, makeEntry(prompt, this.#clock() + ttl, prior.etag), generation);
     }
     if (status >= 200 && status < 300) {
       let prompt: Prompt;
@@ -279,7 +290,7 @@ export class PromptOps {
         return this.#failed(key, prior, bad);
       }
       const etag = response.headers.get("etag");
-      const outcome = this.#store(key, { prompt, expires: this.#clock() + ttl, etag }, generation);
+      const outcome = this.#store(key, makeEntry(prompt, this.#clock() + ttl, etag), generation);
       if (outcome.prompt === prompt && this.#snapshot?.put(key, slug, version, payload, etag)) void this.#snapshot.write();
       return outcome;
     }
@@ -314,7 +325,7 @@ export class PromptOps {
     const now = this.#clock();
     const entries = this.#cache.entries;
     for (const [key, entry] of entries) {
-      if (!key.endsWith("\u0000")) continue; // pinned versions never expire anyway
+      if (isPinnedKey(key)) continue; // pinned versions never expire anyway
       if (live && !resumed) entries.set(key, { ...entry, expires: Math.min(entry.expires, now) });
       else if (!live && entry.expires === Infinity) entries.set(key, { ...entry, expires: now + this.cacheTtlMs });
     }
@@ -334,7 +345,7 @@ export class PromptOps {
     }
     const key = cacheKey(prompt.slug, undefined);
     const expires = this.subscribed ? Infinity : this.#clock() + this.cacheTtlMs;
-    this.#cache.push(key, { prompt, expires, etag: null });
+    this.#cache.push(key, makeEntry(prompt, expires, null));
     if (this.#snapshot?.put(key, prompt.slug, undefined, body, null)) void this.#snapshot.write();
   }
 
@@ -349,7 +360,7 @@ export class PromptOps {
     const entry = this.#cache.entries.get(key) ?? prior ?? this.#snapshot?.get(key);
     if (entry === undefined) return { unavailable: cause };
     const prompt = entry.prompt.withFlags({ isStale: true });
-    this.#cache.entries.set(key, { prompt, expires: until, etag: entry.etag });
+    this.#cache.entries.set(key, makeEntry(prompt, until, entry.etag));
     return { prompt };
   }
 

@@ -16,7 +16,7 @@
  * stays importable on edge runtimes (where a snapshot path is reported as unusable).
  */
 
-import { cacheKey, type Entry } from "./cache.js";
+import { cacheKey, makeEntry, type Entry } from "./cache.js";
 import { Prompt } from "./prompt.js";
 
 const FORMAT = 1;
@@ -145,7 +145,7 @@ export class Snapshot {
       this.#records.delete(key);
       return undefined;
     }
-    const entry: Entry = { prompt, expires: -Infinity, etag: record.etag };
+    const entry = makeEntry(prompt, -Infinity, record.etag);
     this.#entries.set(key, entry);
     return entry;
   }
