@@ -58,6 +58,8 @@ def measure(runs: int, rounds: int, number: int, uncached: int) -> dict[str, Any
         "langfuse": [],
         "bound": [],
         "subscribed": [],
+        "clocked": [],
+        "clocked_floor": [],
     }
     lat: list[float] = []
     lf_lat: list[float] = []
@@ -91,6 +93,8 @@ def measure(runs: int, rounds: int, number: int, uncached: int) -> dict[str, Any
                 ratios["langfuse"].append(r["langfuse"][i] / ours)
                 ratios["bound"].append(r["langfuse"][i] / r["awaitOnly"][i])
                 ratios["subscribed"].append(r["langfuse"][i] / r["subscribed"][i])
+                ratios["clocked"].append(r["langfuse"][i] / r["clocked"][i])
+                ratios["clocked_floor"].append(r["clocked"][i] / r["floor"][i])
             lat += doc["uncachedNs"]
             lf_lat += doc["langfuseUncachedNs"]
             counts["promptops"] += doc["promptopsFetches"]
@@ -121,7 +125,7 @@ def section(res: dict[str, Any], command: str, runs: int, rounds: int) -> str:
     faster = "cached getPrompt >= 4x faster than @langfuse/client's"
     checks = [
         ("cached getPrompt within 3x of the floor (Map.get + clock check)", ratio["floor"] <= 3),
-        (f"{faster} (TTL mode)", ratio["langfuse"] >= 4),
+        (f"{faster} (TTL, Node)", ratio["langfuse"] >= 4),
         (f"{faster} (subscribed)", ratio["subscribed"] >= 4),
         ("an uncached fetch is exactly one HTTP request", per_fetch == 1),
     ]
@@ -133,7 +137,7 @@ def section(res: dict[str, Any], command: str, runs: int, rounds: int) -> str:
             fmt_ns(med["awaitOnly"]),
             "",
         ),
-        ("PromptOps `await po.getPrompt()`, cached", fmt_ns(med["promptops"]), ""),
+        ("PromptOps `await po.getPrompt()`, cached (TTL, Node)", fmt_ns(med["promptops"]), ""),
         ("ratio to the sync floor", f"{ratio['floor']:.2f}x", "target <= 3x"),
         ("ratio to the awaited floor", f"{ratio['asyncFloor']:.2f}x", ""),
         (
@@ -143,8 +147,11 @@ def section(res: dict[str, Any], command: str, runs: int, rounds: int) -> str:
         ),
         ("PromptOps speed-up over Langfuse", f"{ratio['langfuse']:.1f}x", "target >= 4x"),
         ("Langfuse over a bare `await` (the best speed-up possible)", f"{ratio['bound']:.1f}x", ""),
-        ("PromptOps `subscribe: true`, cached (no clock read)", fmt_ns(med["subscribed"]), ""),
+        ("PromptOps `subscribe: true`, cached", fmt_ns(med["subscribed"]), ""),
         ("its speed-up over Langfuse", f"{ratio['subscribed']:.1f}x", "target >= 4x"),
+        ("PromptOps with a clock read per hit (`clock` given)", fmt_ns(med["clocked"]), ""),
+        ("its ratio to the sync floor", f"{ratio['clocked_floor']:.2f}x", "target <= 3x"),
+        ("its speed-up over Langfuse", f"{ratio['clocked']:.1f}x", "target >= 4x"),
         ("uncached getPrompt, fresh client", fmt_ns(res["uncached"]), ""),
         ("HTTP requests per uncached fetch (server-side)", f"{per_fetch:g}", "must be 1"),
         ("Langfuse uncached prompt.get, fresh client", fmt_ns(res["lf_uncached"]), ""),
@@ -167,20 +174,26 @@ def section(res: dict[str, Any], command: str, runs: int, rounds: int) -> str:
     lines.append("")
     lines += [f"- {'PASS' if ok else 'FAIL'}: {what}" for what, ok in checks]
     lines.append(
-        "- The hit path is one `Map.get` keyed by the slug itself, one clock call, one"
-        " comparison, and returns a promise made when the entry was stored (no `async` frame,"
-        " no allocation); the arguments are checked on a miss only. What is left is the"
-        " caller's `await`."
+        "- The hit path is one `Map.get` keyed by the slug itself, one flag, and returns a"
+        " promise made when the entry was stored (no `async` frame, no allocation); the"
+        " arguments are checked on a miss only. On Node, with the default clock, entries"
+        " expire by an `unref()`ed timer each, so a hit reads no clock (below the floor,"
+        " which does); while subscribed they do not expire at all. Off Node (timers may not"
+        " outlive a request on Workers) or with a `clock` given, each hit reads the clock."
     )
-    if ratio["langfuse"] < 4:
+    lines.append(
+        "- Off Node (a clock read per hit): within 3x of the floor"
+        f" {'met' if ratio['clocked_floor'] <= 3 else 'NOT met'}, 4x over Langfuse"
+        f" {'met' if ratio['clocked'] >= 4 else 'NOT met'} (figures above)."
+    )
+    if ratio["clocked"] < 4:
         lines.append(
-            "- Why the 4x bar is missed in TTL mode: `@langfuse/client`'s cached `prompt.get` is"
-            " itself a lean async function (a key join, a `Map.get`, `Date.now()`), costing"
-            f" {ratio['bound']:.1f}x a bare `await` of a settled promise (the floor of any"
-            " promise-returning API), and one clock reading (`performance.now()` or"
-            " `Date.now()`, about 40 ns here) is most of what is left of our hit path. With"
-            " `subscribe: true` entries do not expire, the hit reads no clock, and the bar"
-            " holds. (The Python bar holds in both modes: bench/sdk_cache.)"
+            "- Why, with a clock read per hit, the 4x bar is missed: `@langfuse/client`'s cached"
+            " `prompt.get` is itself a lean async function (a key join, a `Map.get`,"
+            f" `Date.now()`), costing {ratio['bound']:.1f}x a bare `await` of a settled promise"
+            " (the floor of any promise-returning API), and one clock reading"
+            " (`performance.now()` or `Date.now()`, about 40 ns here) is most of what our hit"
+            " path adds to that `await`."
         )
     return "\n".join(lines) + "\n"
 

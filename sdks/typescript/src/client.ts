@@ -25,8 +25,8 @@
  */
 
 import { Backoff } from "./backoff.js";
-import { cacheKey, isPinnedKey, makeEntry, PromptCache, type Entry, type Outcome } from "./cache.js";
-import { LiveStream } from "./live.js";
+import { cacheKey, isPinnedKey, makeEntry, PromptCache, renewed, type Entry, type Outcome } from "./cache.js";
+import { isNode, LiveStream } from "./live.js";
 import { Snapshot } from "./snapshot.js";
 import {
   APIError,
@@ -100,7 +100,7 @@ export class PromptOps {
   readonly #fetch: typeof fetch;
   readonly #clock: () => number;
   readonly #background: boolean;
-  readonly #cache = new PromptCache();
+  readonly #cache: PromptCache;
   readonly #backoff = new Backoff();
   readonly #onError: (error: PromptOpsError) => void;
   #live: LiveStream | undefined;
@@ -131,6 +131,10 @@ export class PromptOps {
     }
     this.#fetch = options.fetch ?? given.bind(globalThis);
     this.#clock = options.clock ?? (() => performance.now());
+    // On Node, with the default clock, entries expire by unref()ed timers and a hit reads
+    // no clock; elsewhere (timers may not outlive a request: Workers) and with a given clock,
+    // each hit reads the clock.
+    this.#cache = new PromptCache(options.clock === undefined && isNode() ? this.#clock : undefined);
     this.#background = options.backgroundRefresh ?? true;
     this.#headers = { Authorization: `Bearer ${apiKey.trim()}`, Accept: "application/json" };
     this.#onError = options.onError ?? ((error) => console.warn(`PromptOps: ${error.message}`));
@@ -179,12 +183,12 @@ export class PromptOps {
 
   /** The prompt `slug` (the version active in the key's environment, or `version`). */
   getPrompt(slug: string, options?: GetPromptOptions): Promise<Prompt> {
-    // The hit path: one Map.get, one clock reading (none while subscribed: entries then do
-    // not expire), a promise made when the entry was stored. The arguments are checked on
-    // a miss (only valid keys are ever stored).
+    // The hit path: one Map.get, a flag (or, where entries are not timed, one clock
+    // reading), a promise made when the entry was stored. The arguments are checked on a
+    // miss (only valid keys are ever stored).
     if (options?.version === undefined) {
       const entry = this.#cache.entries.get(slug);
-      if (entry !== undefined && (entry.expires === Infinity || entry.expires > this.#clock())) return entry.resolved;
+      if (entry !== undefined && (entry.sure || entry.expires > this.#clock())) return entry.resolved;
     }
     return this.#read(slug, options ?? {});
   }
@@ -326,8 +330,8 @@ export class PromptOps {
     const entries = this.#cache.entries;
     for (const [key, entry] of entries) {
       if (isPinnedKey(key)) continue; // pinned versions never expire anyway
-      if (live && !resumed) entries.set(key, { ...entry, expires: Math.min(entry.expires, now) });
-      else if (!live && entry.expires === Infinity) entries.set(key, { ...entry, expires: now + this.cacheTtlMs });
+      if (live && !resumed) this.#cache.set(key, renewed(entry, Math.min(entry.expires, now)));
+      else if (!live && entry.expires === Infinity) this.#cache.set(key, renewed(entry, now + this.cacheTtlMs));
     }
   }
 
@@ -360,7 +364,7 @@ export class PromptOps {
     const entry = this.#cache.entries.get(key) ?? prior ?? this.#snapshot?.get(key);
     if (entry === undefined) return { unavailable: cause };
     const prompt = entry.prompt.withFlags({ isStale: true });
-    this.#cache.entries.set(key, makeEntry(prompt, until, entry.etag));
+    this.#cache.set(key, makeEntry(prompt, until, entry.etag));
     return { prompt };
   }
 

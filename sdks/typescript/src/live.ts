@@ -291,7 +291,8 @@ interface NodeResponse extends AsyncIterable<Uint8Array> {
   on(event: "error", listener: (error: Error) => void): NodeResponse;
 }
 
-function isNode(): boolean {
+/** Node itself (not Deno, Bun or an edge runtime imitating parts of it). */
+export function isNode(): boolean {
   const g = globalThis as { process?: { versions?: Record<string, string | undefined> }; Deno?: unknown; Bun?: unknown; EdgeRuntime?: unknown };
   return (
     typeof g.process?.versions?.["node"] === "string" &&
