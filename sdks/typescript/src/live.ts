@@ -76,7 +76,7 @@ export class LiveStream {
     this.#headers = { ...headers, Accept: "text/event-stream", "Cache-Control": "no-cache" };
     this.#sink = sink;
     this.#open = fetchFn !== undefined ? fetchOpener(fetchFn) : defaultOpener();
-    this.done = this.#run();
+    this.done = this.#run().catch(() => undefined); // never rejects: the loop catches all
   }
 
   /** Resolves true once connected, false if `timeoutMs` passes or it stops first. Its
