@@ -211,6 +211,22 @@ describe("subscribe and snapshot against a real server", () => {
     ].join("\n");
     const { stdout } = await run(python, ["-c", script, read, deadUrl, path], { env: { ...process.env, PYTHONPATH: join(REPO, "src") } });
     assert.equal(stdout.trim(), `${String(good.version)} True`);
+    // And the other way round: a file the Python SDK wrote (through a proxy, stopped after).
+    const relay = await new Proxy(server.url).start();
+    const fromPython = join(folder, "python.json");
+    const writer = [
+      "import sys",
+      "from promptops import Client",
+      "with Client(api_key=sys.argv[1], base_url=sys.argv[2], snapshot_path=sys.argv[3]) as c:",
+      `    c.get_prompt("${SLUG}")`,
+    ].join("\n");
+    await run(python, ["-c", writer, read, relay.url, fromPython], { env: { ...process.env, PYTHONPATH: join(REPO, "src") } });
+    await relay.stop();
+    const booted = new PromptOps({ apiKey: read, baseUrl: relay.url, snapshotPath: fromPython, onError: (e) => errors.push(e) });
+    const served = await booted.getPrompt(SLUG);
+    assert.equal(served.isStale, true);
+    assert.equal(served.version, good.version);
+    assert.equal(errors.length, 0);
     // A file for another key is ignored, never served.
     const other = new PromptOps({ apiKey: `${read}x`, baseUrl: deadUrl, snapshotPath: path, onError: (e) => errors.push(e) });
     assert.equal((await other.getPrompt(SLUG, { fallback: "fallback {{name}}" })).isFallback, true);
