@@ -109,6 +109,7 @@ def measure(runs: int, rounds: int, number: int, uncached: int) -> dict[str, Any
             )
     med = {name: statistics.median(values) for name, values in per_round.items()}
     return {
+        "load": os.getloadavg()[0],
         "node": node,
         "median": med,
         "ratio": {name: statistics.median(values) for name, values in ratios.items()},
@@ -161,7 +162,7 @@ def section(res: dict[str, Any], command: str, runs: int, rounds: int) -> str:
         SECTION,
         "",
         f"Command: `{command}` — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Node {res['node']},"
-        f" {platform.machine()}, {os.cpu_count()} CPUs.",
+        f" {platform.machine()}, {os.cpu_count()} CPUs (load average {res['load']:.1f}).",
         "Real PromptOps server (uvicorn thread, SQLite); `@langfuse/client` against a local fake"
         f" of its prompt endpoint. {runs} runs of `node bench/typescript/cache.mjs`, {rounds}"
         " rounds each; figures are medians over all rounds, ratios medians of per-round ratios"
