@@ -350,7 +350,11 @@ export class PromptOps {
     const key = cacheKey(prompt.slug, undefined);
     const expires = this.subscribed ? Infinity : this.#clock() + this.cacheTtlMs;
     this.#cache.push(key, makeEntry(prompt, expires, null));
-    if (this.#snapshot?.put(key, prompt.slug, undefined, body, null)) void this.#snapshot.write();
+    const remember = (): void => {
+      if (this.#snapshot?.put(key, prompt.slug, undefined, body, null)) void this.#snapshot.write();
+    };
+    if (this.#booting === undefined) remember();
+    else void this.#booting.then(remember); // the snapshot file is still being read
   }
 
   #failed(key: string, prior: Entry | undefined, cause: unknown): Outcome {

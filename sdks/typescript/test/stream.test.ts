@@ -3,6 +3,9 @@
  * do to the cache. The same against a real server is in live.test.ts. */
 
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 
 import { AuthenticationError, PromptOps, type PromptOpsError } from "../src/index.js";
@@ -104,6 +107,25 @@ describe("subscribe: true (scripted far end)", () => {
     assert.equal(end.reads.length, 2);
     await po.close();
     assert.equal(end.streams.length, 2);
+  });
+
+  it("writes a pushed value to the snapshot file", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "promptops-ts-push-"));
+    try {
+      const path = join(folder, "prompts.json");
+      const end = farEnd(() => ok(3));
+      const po = new PromptOps({ apiKey: "po_live_x", baseUrl: "http://127.0.0.1:9", fetch: end.fetch, subscribe: true, snapshotPath: path });
+      const stream = await until(() => end.streams[0]);
+      stream.send(ready(7) + moved(8, 5));
+      await until(() => po.subscribed);
+      assert.equal((await po.getPrompt("greeting")).version, 5);
+      await po.close(); // the file is written
+      const doc = JSON.parse(readFileSync(path, "utf8")) as { prompts: { slug: string; version: null; etag: null; data: { version: number } }[] };
+      assert.deepEqual(doc.prompts.map((p) => [p.slug, p.version, p.etag, p.data.version]), [["greeting", null, null, 5]]);
+      assert.equal(end.reads.length, 0);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it("stops on 401 with an AuthenticationError, without reconnecting", async () => {
