@@ -12,7 +12,11 @@
  *   caller's `fallback` (`isFallback`), else a `PromptUnavailableError`;
  * - a 404 evicts the entry and throws `PromptNotFoundError` (401, 403 and other 4xx also
  *   evict and throw their `APIError`);
- * - pinned versions (`{ version: 3 }`) never expire.
+ * - pinned versions (`{ version: 3 }`) never expire;
+ * - `subscribe: true` keeps the cache current from the live stream (live.ts): a promotion
+ *   replaces the cached prompt at once, and while connected active prompts never expire;
+ * - `snapshotPath` (Node) keeps the last good prompts in a file, read at boot, for a cold
+ *   start with the server down (snapshot.ts).
  *
  * Only `fetch`, `AbortSignal.timeout` and standard APIs are used, so it runs on Node 20+,
  * Deno, Bun and edge runtimes. No timer of its own is left running (the request timeout is
@@ -21,7 +25,9 @@
  */
 
 import { Backoff } from "./backoff.js";
-import { cacheKey, PromptCache, type Entry, type Outcome } from "./cache.js";
+import { cacheKey, isPinnedKey, makeEntry, PromptCache, renewed, type Entry, type Outcome } from "./cache.js";
+import { isNode, LiveStream } from "./live.js";
+import { Snapshot } from "./snapshot.js";
 import {
   APIError,
   AuthenticationError,
@@ -29,6 +35,7 @@ import {
   InvalidResponseError,
   PermissionDeniedError,
   PromptNotFoundError,
+  PromptOpsError,
   PromptUnavailableError,
   ServerError,
 } from "./errors.js";
@@ -39,6 +46,12 @@ export const DEFAULT_CACHE_TTL_MS = 60_000;
 export const DEFAULT_TIMEOUT_MS = 5_000;
 const SLUG = /^[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?$/;
 const UNAVAILABLE_STATUSES = new Set([408, 429]);
+/** Stream events that carry a prompt to cache (`data.prompt`): the Python SDK's set. */
+const LABEL_EVENTS = new Set([
+  "prompt_template_label_moved",
+  "prompt_template_label_change_approved",
+  "prompt_template_updated",
+]);
 
 export interface PromptOpsOptions {
   /** The API key (default: the PROMPTOPS_API_KEY environment variable). */
@@ -55,6 +68,15 @@ export interface PromptOpsOptions {
   backgroundRefresh?: boolean;
   /** The clock, in ms (default `performance.now`); for tests. */
   clock?: () => number;
+  /** Keep the cache current from the server's live stream (`GET /v1/stream`): a promotion
+   * reaches `getPrompt` in milliseconds. Stop it with `close()` (default false). */
+  subscribe?: boolean;
+  /** Node: a file holding the last good prompts (the Python SDK's format), read at boot
+   * so a cold start with the server down serves them (`isStale`). */
+  snapshotPath?: string;
+  /** Background problems (the live stream refused for good, a snapshot file that cannot
+   * be read or written); default: `console.warn`. */
+  onError?: (error: PromptOpsError) => void;
 }
 
 export interface GetPromptOptions {
@@ -78,8 +100,12 @@ export class PromptOps {
   readonly #fetch: typeof fetch;
   readonly #clock: () => number;
   readonly #background: boolean;
-  readonly #cache = new PromptCache();
+  readonly #cache: PromptCache;
   readonly #backoff = new Backoff();
+  readonly #onError: (error: PromptOpsError) => void;
+  #live: LiveStream | undefined;
+  #snapshot: Snapshot | undefined;
+  #booting: Promise<void> | undefined;
 
   constructor(options: PromptOpsOptions = {}) {
     const apiKey = options.apiKey ?? env("PROMPTOPS_API_KEY");
@@ -105,12 +131,69 @@ export class PromptOps {
     }
     this.#fetch = options.fetch ?? given.bind(globalThis);
     this.#clock = options.clock ?? (() => performance.now());
+    // On Node, with the default clock, entries expire by unref()ed timers and a hit reads
+    // no clock; elsewhere (timers may not outlive a request: Workers) and with a given clock,
+    // each hit reads the clock.
+    this.#cache = new PromptCache(options.clock === undefined && isNode() ? this.#clock : undefined);
     this.#background = options.backgroundRefresh ?? true;
     this.#headers = { Authorization: `Bearer ${apiKey.trim()}`, Accept: "application/json" };
+    this.#onError = options.onError ?? ((error) => console.warn(`PromptOps: ${error.message}`));
+    if (options.snapshotPath !== undefined) {
+      if (typeof options.snapshotPath !== "string" || !options.snapshotPath) {
+        throw new ConfigurationError(`snapshotPath must be a file path, got ${JSON.stringify(options.snapshotPath)}`);
+      }
+      const report = (message: string): void => this.#report(new PromptOpsError(message));
+      this.#booting = Snapshot.open(options.snapshotPath, this.baseUrl, apiKey.trim(), report).then(
+        (snapshot) => { this.#snapshot = snapshot; this.#booting = undefined; },
+        (err: unknown) => { report(`cannot open the snapshot file: ${String(err)}`); this.#booting = undefined; },
+      );
+    }
+    if (options.subscribe) {
+      this.#live = new LiveStream(this.baseUrl, this.#headers, {
+        state: (live, resumed) => this.#streamState(live, resumed),
+        event: (type, payload) => this.#streamEvent(type, payload),
+        stopped: (error) => this.#report(error as PromptOpsError),
+      }, options.fetch);
+    }
+  }
+
+  /** True while the live stream is connected (active prompts then never expire). */
+  get subscribed(): boolean {
+    return this.#live?.live ?? false;
+  }
+
+  /** Why the live stream stopped for good (a revoked key: `AuthenticationError`), if it did. */
+  get streamError(): Error | undefined {
+    return this.#live?.error;
+  }
+
+  /** Resolves true once the live stream is connected; false after `timeoutMs`, without
+   * `subscribe`, or when the stream stopped. */
+  waitUntilSubscribed(timeoutMs = 5000): Promise<boolean> {
+    return this.#live?.waitUntilLive(timeoutMs) ?? Promise.resolve(false);
+  }
+
+  /** Stop the live stream and finish writing the snapshot file. Reads keep working (on the
+   * TTL). Nothing of the client keeps a process alive, so calling it is optional. */
+  async close(): Promise<void> {
+    this.#live?.close();
+    await this.#live?.done;
+    await this.settle();
   }
 
   /** The prompt `slug` (the version active in the key's environment, or `version`). */
-  async getPrompt(slug: string, options: GetPromptOptions = {}): Promise<Prompt> {
+  getPrompt(slug: string, options?: GetPromptOptions): Promise<Prompt> {
+    // The hit path: one Map.get, a flag (or, where entries are not timed, one clock
+    // reading), a promise made when the entry was stored. The arguments are checked on a
+    // miss (only valid keys are ever stored).
+    if (options?.version === undefined) {
+      const entry = this.#cache.entries.get(slug);
+      if (entry !== undefined && (entry.sure || entry.expires > this.#clock())) return entry.resolved;
+    }
+    return this.#read(slug, options ?? {});
+  }
+
+  async #read(slug: string, options: GetPromptOptions): Promise<Prompt> {
     const { version, fallback } = options;
     if (typeof slug !== "string" || !SLUG.test(slug)) {
       throw new ConfigurationError(`slug must be a prompt slug (lowercase letters, digits, - and _), got ${JSON.stringify(slug)}`);
@@ -122,11 +205,15 @@ export class PromptOps {
     const entry = this.#cache.entries.get(key);
     const now = this.#clock();
     if (entry !== undefined && entry.expires > now) return entry.prompt;
+    if (this.#booting !== undefined) {
+      await this.#booting; // the snapshot file, read once at boot
+      return this.#read(slug, options);
+    }
     if (this.#backoff.active(now)) {
       const cause = this.#backoff.cause ?? new Error("the server is unavailable");
       return this.#finish(slug, version, this.#stale(key, entry, cause, this.#backoff.until), fallback);
     }
-    const [flight, started] = this.#cache.begin(key, () => this.#load(key, slug, version, entry));
+    const [flight, started] = this.#cache.begin(key, (generation) => this.#load(key, slug, version, entry, generation));
     if (entry !== undefined && (!started || this.#background)) return entry.prompt;
     return this.#finish(slug, version, await flight, fallback);
   }
@@ -138,7 +225,9 @@ export class PromptOps {
 
   /** Resolves when no fetch or background refresh is in flight. */
   async settle(): Promise<void> {
+    await this.#booting;
     while (this.#cache.flights.size) await Promise.all([...this.#cache.flights.values()]);
+    await this.#snapshot?.settle();
   }
 
   #url(slug: string, version: number | undefined): string {
@@ -149,7 +238,14 @@ export class PromptOps {
   }
 
   /** One request, turned into an outcome (never a rejection), the cache updated. */
-  async #load(key: string, slug: string, version: number | undefined, prior: Entry | undefined): Promise<Outcome> {
+  async #load(
+    key: string,
+    slug: string,
+    version: number | undefined,
+    entry: Entry | undefined,
+    generation: number,
+  ): Promise<Outcome> {
+    const prior = entry ?? this.#snapshot?.get(key); // what can be revalidated
     const headers: Record<string, string> = { ...this.#headers };
     if (prior?.etag && version === undefined) headers["If-None-Match"] = prior.etag;
     let response: Response;
@@ -163,7 +259,7 @@ export class PromptOps {
       return this.#failed(key, prior, err);
     }
     try {
-      return await this.#apply(key, slug, version, prior, response);
+      return await this.#apply(key, slug, version, prior, response, generation);
     } catch (err) {
       return this.#failed(key, prior, err);
     }
@@ -175,18 +271,20 @@ export class PromptOps {
     version: number | undefined,
     prior: Entry | undefined,
     response: Response,
+    generation: number,
   ): Promise<Outcome> {
     const status = response.status;
-    const ttl = version === undefined ? this.cacheTtlMs : Infinity;
+    const ttl = version === undefined && !this.subscribed ? this.cacheTtlMs : Infinity;
     if (status === 304 && prior !== undefined) {
       const prompt = prior.prompt.withFlags({});
-      this.#store(key, { prompt, expires: this.#clock() + ttl, etag: prior.etag });
-      return { prompt };
+      return this.#store(key, makeEntry(prompt, this.#clock() + ttl, prior.etag), generation);
     }
     if (status >= 200 && status < 300) {
       let prompt: Prompt;
+      let payload: unknown;
       try {
-        prompt = Prompt.fromPayload(await response.json());
+        payload = await response.json();
+        prompt = Prompt.fromPayload(payload);
       } catch (err) {
         const detail = err instanceof Error ? err.message : String(err);
         const bad = new InvalidResponseError(
@@ -195,20 +293,68 @@ export class PromptOps {
         );
         return this.#failed(key, prior, bad);
       }
-      this.#store(key, { prompt, expires: this.#clock() + ttl, etag: response.headers.get("etag") });
-      return { prompt };
+      const etag = response.headers.get("etag");
+      const outcome = this.#store(key, makeEntry(prompt, this.#clock() + ttl, etag), generation);
+      if (outcome.prompt === prompt && this.#snapshot?.put(key, slug, version, payload, etag)) void this.#snapshot.write();
+      return outcome;
     }
     const error = await statusError(slug, version, response);
     if (status >= 500 || UNAVAILABLE_STATUSES.has(status)) return this.#failed(key, prior, error);
     // A definitive answer: the cached value must not be served any more.
     this.#cache.entries.delete(key);
     this.#backoff.succeeded();
+    if (status === 404 && this.#snapshot?.discard(key)) void this.#snapshot.write();
     return { error };
   }
 
-  #store(key: string, entry: Entry): void {
-    this.#cache.entries.set(key, entry);
+  /** Store what a fetch brought; a value pushed (or an invalidation) since it began wins. */
+  #store(key: string, entry: Entry, generation: number): { prompt: Prompt } {
     this.#backoff.succeeded();
+    if (this.#cache.store(key, entry, generation)) return { prompt: entry.prompt };
+    return { prompt: this.#cache.entries.get(key)?.prompt ?? entry.prompt };
+  }
+
+  #report(error: PromptOpsError): void {
+    try {
+      this.#onError(error);
+    } catch {
+      // the caller's callback must not break the client
+    }
+  }
+
+  /** The stream connected or dropped. Connected afresh (not resumed), what is cached may
+   * predate it, so active prompts revalidate on their next read; dropped, they go back to
+   * expiring after the TTL. */
+  #streamState(live: boolean, resumed: boolean): void {
+    const now = this.#clock();
+    const entries = this.#cache.entries;
+    for (const [key, entry] of entries) {
+      if (isPinnedKey(key)) continue; // pinned versions never expire anyway
+      if (live && !resumed) this.#cache.set(key, renewed(entry, Math.min(entry.expires, now)));
+      else if (!live && entry.expires === Infinity) this.#cache.set(key, renewed(entry, now + this.cacheTtlMs));
+    }
+  }
+
+  /** A stream event: a moved label replaces the cached active prompt at once. */
+  #streamEvent(type: string, payload: unknown): void {
+    if (!LABEL_EVENTS.has(type)) return;
+    const body = (payload as { data?: { prompt?: unknown } } | undefined)?.data?.prompt;
+    if (typeof body !== "object" || body === null) return;
+    let prompt: Prompt;
+    try {
+      prompt = Prompt.fromPayload(body);
+    } catch {
+      this.#report(new PromptOpsError(`ignoring a ${type} stream event with an unreadable prompt`));
+      return;
+    }
+    const key = cacheKey(prompt.slug, undefined);
+    const expires = this.subscribed ? Infinity : this.#clock() + this.cacheTtlMs;
+    this.#cache.push(key, makeEntry(prompt, expires, null));
+    const remember = (): void => {
+      if (this.#snapshot?.put(key, prompt.slug, undefined, body, null)) void this.#snapshot.write();
+    };
+    if (this.#booting === undefined) remember();
+    else void this.#booting.then(remember); // the snapshot file is still being read
   }
 
   #failed(key: string, prior: Entry | undefined, cause: unknown): Outcome {
@@ -219,10 +365,10 @@ export class PromptOps {
   /** Serve the last good value flagged stale until `until` (when the next attempt may be
    * made), else unavailability. */
   #stale(key: string, prior: Entry | undefined, cause: unknown, until: number): Outcome {
-    const entry = this.#cache.entries.get(key) ?? prior;
+    const entry = this.#cache.entries.get(key) ?? prior ?? this.#snapshot?.get(key);
     if (entry === undefined) return { unavailable: cause };
     const prompt = entry.prompt.withFlags({ isStale: true });
-    this.#cache.entries.set(key, { prompt, expires: until, etag: entry.etag });
+    this.#cache.set(key, makeEntry(prompt, until, entry.etag));
     return { prompt };
   }
 

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -39,11 +39,12 @@ describe("README examples", () => {
   });
   after(async () => server.stop());
 
-  it("has the three blocks this test knows", () => {
-    assert.equal(BLOCKS.length, 3);
+  it("has the four blocks this test knows", () => {
+    assert.equal(BLOCKS.length, 4);
     assert.match(BLOCKS[0] as string, /getPrompt\("onboarding-email"/);
-    assert.match(BLOCKS[1] as string, /Prompt\.fromPayload/);
-    assert.match(BLOCKS[2] as string, /export async function POST/);
+    assert.match(BLOCKS[1] as string, /subscribe: true/);
+    assert.match(BLOCKS[2] as string, /Prompt\.fromPayload/);
+    assert.match(BLOCKS[3] as string, /export async function POST/);
   });
 
   it("gets and renders a prompt (block 1)", async () => {
@@ -53,19 +54,33 @@ describe("README examples", () => {
     assert.match(stdout, /Pro plan|Acme/);
   });
 
-  it("renders with placeholders and errors (block 2)", async () => {
+  it("subscribes and keeps a snapshot file (block 2)", async () => {
+    const dir = join(DIR, "live");
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "block1.mjs");
+    writeFileSync(file, BLOCKS[1] as string);
+    const { stdout, stderr } = await run(process.execPath, [file], { env, cwd: dir });
+    assert.equal(stderr, "");
+    assert.match(stdout, /^true\n\d+ true\n$/);
+    const snapshot = JSON.parse(readFileSync(join(dir, "prompts.json"), "utf8")) as { format: number; prompts: { slug: string }[] };
+    assert.equal(snapshot.format, 1);
+    assert.deepEqual(snapshot.prompts.map((p) => p.slug), ["onboarding-email"]);
+  });
+
+  it("renders with placeholders and errors (block 3)", async () => {
     // console.assert prints "Assertion failed" on stderr instead of throwing
-    const { stderr } = await run(process.execPath, ["--input-type=module", "-e", BLOCKS[1] as string], {
+    const { stderr } = await run(process.execPath, ["--input-type=module", "-e", BLOCKS[2] as string], {
       env,
       cwd: DIR,
     });
     assert.equal(stderr, "");
   });
 
-  it("verifies webhooks in a Web-standard handler (block 3)", async () => {
+  it("verifies webhooks in a Web-standard handler (block 4)", async () => {
     process.env["PROMPTOPS_WEBHOOK_SECRET"] = SECRET;
     try {
-      const { POST } = (await import(write(2))) as { POST: (r: Request) => Promise<Response> };
+      const { POST } = (await import(write(3))) as { POST: (r: Request) => Promise<Response> };
       const body = JSON.stringify({ id: "evt_1", type: "webhook_test", data: {} });
       const timestamp = Math.floor(Date.now() / 1000);
       const headers = {

@@ -19,6 +19,8 @@ export interface RunningServer {
   grab(label: string): string;
   /** Stop it (SIGKILL when `kill`, else SIGINT) and remove its folder. */
   stop(kill?: boolean): Promise<void>;
+  /** Kill it (SIGKILL) and start it again on the same port and database. */
+  restart(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -32,9 +34,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startServer(): Promise<RunningServer> {
-  const folder = mkdtempSync(join(tmpdir(), "promptops-ts-"));
-  const port = await freePort();
+interface Spawned {
+  child: ChildProcess;
+  ended: Promise<void>;
+  exited(): boolean;
+}
+
+async function spawnServer(folder: string, port: number, lines: string[]): Promise<Spawned> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("PROMPTOPS_") && v !== undefined) env[k] = v;
   env["PROMPTOPS_BCRYPT_ROUNDS"] = "4";
@@ -45,7 +51,6 @@ export async function startServer(): Promise<RunningServer> {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const lines: string[] = [];
   let exited = false;
   const ended = new Promise<void>((resolve) => child.once("exit", () => { exited = true; resolve(); }));
   await new Promise<void>((resolve, reject) => {
@@ -78,19 +83,34 @@ export async function startServer(): Promise<RunningServer> {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+  return { child, ended, exited: () => exited };
+}
+
+export async function startServer(): Promise<RunningServer> {
+  const folder = mkdtempSync(join(tmpdir(), "promptops-ts-"));
+  const port = await freePort();
+  const lines: string[] = [];
+  let current = await spawnServer(folder, port, lines);
   return {
-    url,
+    url: `http://127.0.0.1:${port}`,
     lines,
-    process: child,
+    get process() {
+      return current.child;
+    },
     grab(label: string): string {
       const line = lines.find((l) => l.includes(label));
       if (line === undefined) throw new Error(`${label} not printed:\n${lines.join("\n")}`);
       return line.trim().split(/\s+/).pop() as string;
     },
     async stop(kill = false): Promise<void> {
-      if (!exited) child.kill(kill ? "SIGKILL" : "SIGINT");
-      await ended;
+      if (!current.exited()) current.child.kill(kill ? "SIGKILL" : "SIGINT");
+      await current.ended;
       rmSync(folder, { recursive: true, force: true });
+    },
+    async restart(): Promise<void> {
+      if (!current.exited()) current.child.kill("SIGKILL");
+      await current.ended;
+      current = await spawnServer(folder, port, lines);
     },
   };
 }
