@@ -163,6 +163,7 @@ def config_from(args: argparse.Namespace, environ: Mapping[str, str]) -> BridgeC
             raise BridgeConfigError(o.flag, f"required (or set {o.env})")
         return value.strip()
 
+    repo = need("repo")
     provider = need("provider")
     if provider not in ("github", "gitlab"):
         raise BridgeConfigError("--provider", f"expected github or gitlab, got {provider!r}")
@@ -198,7 +199,7 @@ def config_from(args: argparse.Namespace, environ: Mapping[str, str]) -> BridgeC
     url = need("url").rstrip("/")
     work_dir = raw["work_dir"]
     return BridgeConfig(
-        repo=need("repo"),
+        repo=repo,
         base_branch=base,
         prompts_dir=prompts_dir,
         work_dir=Path(work_dir).expanduser() if work_dir else None,

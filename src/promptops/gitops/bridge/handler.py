@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from promptops.contract.events import parse_event
+from promptops.contract.events import EVENT_MODELS, Event
 from promptops.gitops.bridge.config import BridgeConfig
 from promptops.gitops.bridge.errors import BridgeError
 from promptops.gitops.bridge.forge import Forge
@@ -70,9 +70,9 @@ def _header(headers: Iterable[tuple[str, str]], name: str) -> str:
     return next((v for k, v in headers if k.lower() == name), "")
 
 
-def _field(exc: ValidationError) -> str:
+def _field(exc: ValidationError, prefix: str = "") -> str:
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
+    where = prefix + ".".join(str(p) for p in first["loc"])
     return f"{where}: {first['msg']}" if where else first["msg"]
 
 
@@ -110,10 +110,14 @@ class Bridge:
         return reply
 
     def _event(self, payload: Any) -> Reply:
-        try:
-            event, data = parse_event(payload)
+        try:  # the contract's event: the envelope, then its type's data
+            event = Event.model_validate(payload)
         except ValidationError as exc:
             return Reply(400, {"error": f"not a PromptOps event: {_field(exc)}"})
+        try:
+            data = EVENT_MODELS[event.type].model_validate(event.data)
+        except ValidationError as exc:
+            return Reply(400, {"error": f"not a PromptOps event: {_field(exc, 'data.')}"})
         if event.type not in HANDLED_EVENTS:
             return Reply(200, {"status": "ignored", "reason": f"{event.type} is not handled"})
         slug: str = data.slug  # type: ignore[attr-defined]

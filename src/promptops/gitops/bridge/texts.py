@@ -43,13 +43,14 @@ def git_author(author: str | None, fallback: Identity) -> Identity:
     """The git author of a version whose ``author`` is ``user:<email>`` (a dashboard user),
     an email, ``Name <email>``, or a label (a key prefix, ``admin``): that label as the name
     with ``fallback``'s email."""
-    text = _UNSAFE.sub("", (author or "").strip().removeprefix("user:").strip())
-    if not text:
-        return fallback
+    text = re.sub(r"[\n\r\x00]", "", (author or "").strip().removeprefix("user:")).strip()
     match = _NAME_AND_EMAIL.match(text)
     if match:
         email = match.group(2)
-        return Identity(match.group(1).strip() or email.split("@")[0], email)
+        return Identity(_UNSAFE.sub("", match.group(1)).strip() or email.split("@")[0], email)
+    text = _UNSAFE.sub("", text).strip()
+    if not text:
+        return fallback
     if _EMAIL.match(text):
         return Identity(text.split("@")[0], text)
     return Identity(text, fallback.email)
