@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from promptops.cli.main import build_parser
 from promptops.cli.main import main as cli
-from promptops.gitops.bridge.config import config_from
+from promptops.gitops.bridge.config import OPTIONS, config_from
 from promptops.gitops.bridge.errors import BridgeConfigError
 from promptops.gitops.bridge.repo import Identity, auth_config
 from promptops.gitops.bridge.texts import (
@@ -164,3 +165,13 @@ def test_https_remotes_get_the_token_in_git_config_not_the_command_line() -> Non
     assert auth_config("/srv/prompts.git", "oauth2", "t") == {}
     assert auth_config("git@github.com:acme/prompts.git", "oauth2", "t") == {}
     assert auth_config("https://me:pw@gitlab.com/a/b.git", "oauth2", "t") == {}
+
+
+def test_the_guide_lists_every_flag_and_variable() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "gitops.md").read_text()
+    table = guide[guide.index("| flag | environment variable |") :]
+    for option in OPTIONS:
+        assert f"`{option.flag}`" in table, option.flag
+        assert f"`{option.env}`" in table, option.env
+        if option.default:
+            assert f"`{option.default}`" in table, option.default
