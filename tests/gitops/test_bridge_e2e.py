@@ -234,3 +234,14 @@ def test_dashboard_change_becomes_one_request_and_git_changes_do_not_come_back(
         assert "promptops/greeting-v3" not in branches(bare)
         assert len(forge.reviews()) == 2
         assert len(forge.requests) == before  # the forge was not even asked
+
+        # -- a request closed without merging is not reopened -----------------------------
+        forge.close(1)
+        r = api.as_(project.key).post("/v1/prompts/greeting/deployments/dev", json={"version": 1})
+        assert r.status_code in (200, 201), r.text
+        before = len(forge.requests)
+        rows = settled()
+        assert {d["status"] for d in rows} == {"succeeded"}
+        assert [(x["number"], x["state"]) for x in forge.reviews()] == [(1, "closed"), (2, "open")]
+        assert [q.method for q in forge.requests[before:]] == ["GET"]  # looked up, no more
+        assert git(bare, "rev-parse", "promptops/greeting-v1") == head

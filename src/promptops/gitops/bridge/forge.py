@@ -17,11 +17,13 @@ State = Literal["open", "closed", "merged"]
 @dataclass(frozen=True)
 class Review:
     """A pull request (GitHub) or merge request (GitLab): its number (GitLab's ``iid``),
-    web page and state."""
+    web page, state, and the title and body (description) it has now."""
 
     number: int
     url: str
     state: State
+    title: str = ""
+    body: str = ""
 
 
 class Forge(Protocol):

@@ -17,7 +17,7 @@ __all__ = ["GitHubForge"]
 
 def _review(pull: Any) -> Review:
     state: State = "merged" if pull.merged else ("open" if pull.state == "open" else "closed")
-    return Review(number=pull.number, url=pull.html_url, state=state)
+    return Review(pull.number, pull.html_url, state, pull.title or "", pull.body or "")
 
 
 def _problem(exc: Exception) -> str:

@@ -19,7 +19,8 @@ _STATES: dict[str, State] = {"opened": "open", "merged": "merged"}  # closed, lo
 
 
 def _review(mr: Any) -> Review:
-    return Review(number=int(mr.iid), url=mr.web_url, state=_STATES.get(mr.state, "closed"))
+    state = _STATES.get(mr.state, "closed")
+    return Review(int(mr.iid), mr.web_url, state, mr.title or "", mr.description or "")
 
 
 def _problem(exc: Exception) -> str:
@@ -67,4 +68,5 @@ class GitLabForge:
             )
         except (GitlabError, requests.RequestException) as exc:
             raise ForgeError(_problem(exc)) from None
-        return Review(review.number, str(done.get("web_url") or review.url), review.state)
+        url = str(done.get("web_url") or review.url)
+        return Review(review.number, url, review.state, title, body)

@@ -188,8 +188,10 @@ class Bridge:
         if review is None:
             review = self.forge.open(branch, config.base_branch, title, body)
             status = "opened"
-        else:
+        elif (review.title, review.body) != (title, body):
             review = self.forge.update(review, title, body)
             status = "updated"
+        else:
+            status = "current"  # the request says this already: no write
         result = {"status": status, "committed": committed, "number": review.number}
         return Reply(200, {**done, **result, "url": review.url})
