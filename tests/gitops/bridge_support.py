@@ -61,9 +61,9 @@ def branches(bare: Path) -> set[str]:
 
 def commits(bare: Path, branch: str) -> list[dict[str, str]]:
     """The commits ``branch`` has over ``main``, newest first."""
-    fmt = "%an%x1f%ae%x1f%cn%x1f%s%x1f%(trailers:key=PromptOps-Version,valueonly,separator=,)%x1e"
+    fmt = "%an%x1f%ae%x1f%aI%x1f%cn%x1f%s%x1f%(trailers:key=PromptOps-Version,valueonly)%x1e"
     out = git(bare, "log", f"--format={fmt}", f"main..{branch}")
-    keys = ("author", "email", "committer", "subject", "trailer")
+    keys = ("author", "email", "date", "committer", "subject", "trailer")
     rows = [r.strip("\n") for r in out.split("\x1e") if r.strip("\n")]
     return [dict(zip(keys, (v.strip() for v in r.split("\x1f")), strict=True)) for r in rows]
 

@@ -158,10 +158,12 @@ def test_dashboard_change_becomes_one_request_and_git_changes_do_not_come_back(
         assert code == 0
         on_branch = git(bare, "show", "promptops/greeting-v1:prompts/greeting.yaml")
         assert on_branch == (pulled / "greeting.yaml").read_text()
+        v1 = api.as_(project.key).get("/v1/prompts/greeting/versions/1").json()
         assert commits(bare, "promptops/greeting-v1") == [
             {
                 "author": "ada",
                 "email": "ada@example.com",
+                "date": v1["created_at"][:19] + "+00:00",  # when the version was made
                 "committer": "PromptOps bridge",
                 "subject": "Friendlier greeting",
                 "trailer": "greeting@1",

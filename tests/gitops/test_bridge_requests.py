@@ -123,6 +123,11 @@ def test_refused_requests_change_nothing(bridge: Setup) -> None:
     r = _post(url, raw, sign_headers(SECRET, raw, msg_id="m6"))
     assert r.status_code == 400
     assert r.json()["error"].startswith("not a PromptOps event: data.version: ")
+    odd = {**event()}
+    odd["data"] = {**odd["data"], "slug": "../../etc/x"}
+    raw = json.dumps(odd).encode()
+    r = _post(url, raw, sign_headers(SECRET, raw, msg_id="m7"))
+    assert (r.status_code, r.json()["error"][:10]) == (400, "data.slug:")
     assert bridge.forge.requests == []
     assert branches(bridge.bare) == {"main"}
 

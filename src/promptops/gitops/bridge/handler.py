@@ -13,6 +13,7 @@ event for the same version updates what the first made.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,7 @@ HANDLED_EVENTS = frozenset(
         "prompt_template_label_change_approved",
     }
 )
+_SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the prompt file's slug: safe in a path or a ref
 _REMEMBERED = 4096  # webhook-ids answered 2xx, kept to answer a redelivery at once
 
 
@@ -122,6 +124,8 @@ class Bridge:
             return Reply(200, {"status": "ignored", "reason": f"{event.type} is not handled"})
         slug: str = data.slug  # type: ignore[attr-defined]
         number: int = data.version  # type: ignore[attr-defined]
+        if not _SLUG.match(slug):
+            return Reply(400, {"error": f"data.slug: not a prompt slug: {slug[:80]!r}"})
         if from_git(data.prompt.metadata):  # type: ignore[attr-defined]
             return Reply(200, {"status": "skipped", "reason": "the version came from git"})
         try:
