@@ -14,6 +14,7 @@ Every error raised on purpose by PromptOps code derives from :class:`PromptOpsEr
     │   └── TemplateRenderError       a value or partial that cannot be rendered (a function)
     │       └── UnresolvedPartialError  ``{{> slug}}`` rendered without its template
     ├── SDK errors (promptops.sdk.errors)
+    ├── BridgeError                   promptops gitops-bridge (promptops.gitops.bridge.errors)
     └── DomainError                   a request the server refuses (``code``, ``status``)
         ├── InvalidInputError         bad input (422): raised by the contract's validators
         └── the other domain errors (promptops.domain.errors, server side)
