@@ -33,6 +33,11 @@ import {
   ServerError,
 } from "./errors.js";
 import { Prompt, type Fallback } from "./prompt.js";
+import { logSettings, type LogOptions } from "./logs/options.js";
+import { LogSender, type LogStats } from "./logs/sender.js";
+import { PriceTable, type Prices } from "./pricing.js";
+import type { Json } from "./providers/spec.js";
+import { Runner, type RunOptions, type RunResult, type RunStream } from "./run.js";
 
 export const DEFAULT_BASE_URL = "http://127.0.0.1:8000";
 export const DEFAULT_CACHE_TTL_MS = 60_000;
@@ -40,7 +45,7 @@ export const DEFAULT_TIMEOUT_MS = 5_000;
 const SLUG = /^[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?$/;
 const UNAVAILABLE_STATUSES = new Set([408, 429]);
 
-export interface PromptOpsOptions {
+export interface PromptOpsOptions extends LogOptions {
   /** The API key (default: the PROMPTOPS_API_KEY environment variable). */
   apiKey?: string;
   /** The server (default: PROMPTOPS_BASE_URL, else http://127.0.0.1:8000). */
@@ -55,6 +60,8 @@ export interface PromptOpsOptions {
   backgroundRefresh?: boolean;
   /** The clock, in ms (default `performance.now`); for tests. */
   clock?: () => number;
+  /** Model prices for `run()`'s cost estimates, over the defaults (see pricing.ts). */
+  prices?: Prices;
 }
 
 export interface GetPromptOptions {
@@ -80,6 +87,9 @@ export class PromptOps {
   readonly #background: boolean;
   readonly #cache = new PromptCache();
   readonly #backoff = new Backoff();
+  readonly #logSettings: ReturnType<typeof logSettings>;
+  readonly #prices: PriceTable;
+  #runner: Runner | undefined;
 
   constructor(options: PromptOpsOptions = {}) {
     const apiKey = options.apiKey ?? env("PROMPTOPS_API_KEY");
@@ -107,6 +117,49 @@ export class PromptOps {
     this.#clock = options.clock ?? (() => performance.now());
     this.#background = options.backgroundRefresh ?? true;
     this.#headers = { Authorization: `Bearer ${apiKey.trim()}`, Accept: "application/json" };
+    this.#logSettings = logSettings(options);
+    this.#prices = new PriceTable(options.prices);
+  }
+
+  /** Fetch `slug`, render it with `variables`, call the provider through its official
+   * library and log the exchange in the background (see run.ts). */
+  run(slug: string, variables?: Json, options?: RunOptions & { stream?: false }): Promise<RunResult>;
+  run(slug: string, variables: Json | undefined, options: RunOptions & { stream: true }): Promise<RunStream>;
+  run(slug: string, variables?: Json, options?: RunOptions): Promise<RunResult | RunStream>;
+  async run(slug: string, variables: Json = {}, options: RunOptions = {}): Promise<RunResult | RunStream> {
+    return this.#run().run(slug, variables, options);
+  }
+
+  /** Resolves true once every request-log record queued before the call was sent (or
+   * dropped); false when `timeoutMs` passed first. */
+  async flush(timeoutMs?: number): Promise<boolean> {
+    return this.#runner === undefined ? true : this.#runner.sender.flush(timeoutMs);
+  }
+
+  /** Send the request log for up to `timeoutMs` (default 5000), then stop it: records
+   * still unsent are counted abandoned, and later `run()` calls are not logged. */
+  async close(timeoutMs?: number): Promise<void> {
+    await this.#runner?.sender.close(timeoutMs);
+  }
+
+  /** Request-log records of `run()` that will never reach the server (see `logStats`). */
+  get droppedLogs(): number {
+    return this.logStats.dropped;
+  }
+
+  /** Counters of the request log: queued, in flight, sent, overflowed, rejected, abandoned. */
+  get logStats(): LogStats {
+    return this.#runner?.sender.stats() ??
+      { queued: 0, inFlight: 0, sent: 0, overflowed: 0, rejected: 0, abandoned: 0, queuedBytes: 0, dropped: 0 };
+  }
+
+  #run(): Runner {
+    if (this.#runner === undefined) {
+      const transport = { baseUrl: this.baseUrl, headers: this.#headers, fetch: this.#fetch, timeoutMs: this.timeoutMs };
+      const sender = new LogSender(this.#logSettings, transport, this.#prices);
+      this.#runner = new Runner((slug, options) => this.getPrompt(slug, options), sender, this.#prices);
+    }
+    return this.#runner;
   }
 
   /** The prompt `slug` (the version active in the key's environment, or `version`). */

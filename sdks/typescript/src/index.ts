@@ -12,6 +12,15 @@ export { Template, compileTemplate, formatValue, render, variables } from "./tem
 export type { Partial, RenderOptions } from "./template/index.js";
 export { verifyWebhook, sign as signWebhook, DEFAULT_TOLERANCE_SECONDS, SECRET_PREFIX } from "./webhooks.js";
 export type { VerifyOptions, WebhookHeaders } from "./webhooks.js";
+export { RunResult, RunStream } from "./run.js";
+export type { RunOptions, Usage } from "./run.js";
+export type { ToolCall } from "./providers/spec.js";
+export type { ProviderName } from "./providers/base.js";
+export type { LogStats } from "./logs/sender.js";
+export type { LogOptions } from "./logs/options.js";
+export { DEFAULT_PRICES, PriceTable } from "./pricing.js";
+export type { ModelPrice, Prices } from "./pricing.js";
+export { uuid7 } from "./ids.js";
 export { SseParser } from "./sse.js";
 export type { SseEvent } from "./sse.js";
 export * from "./errors.js";

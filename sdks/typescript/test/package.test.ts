@@ -23,6 +23,9 @@ const PUBLIC = [
   "TimestampOutOfToleranceError", "UnknownVariablesError", "UnresolvedPartialError",
   "WebhookVerificationError", "compileTemplate", "formatValue", "render", "signWebhook",
   "variables", "verifyWebhook",
+  // run() and its request log
+  "DEFAULT_PRICES", "InvalidOutputError", "PriceTable", "RunResult", "RunStream",
+  "UnsupportedFieldError", "uuid7",
 ];
 
 function files(dir: string): string[] {
