@@ -38,6 +38,8 @@ import { LogSender, type LogStats } from "./logs/sender.js";
 import { PriceTable, type Prices } from "./pricing.js";
 import type { Json } from "./providers/spec.js";
 import { Runner, type RunOptions, type RunResult, type RunStream } from "./run.js";
+import type { SharedCache } from "./receivers/cache.js";
+import { SharedLink } from "./receivers/link.js";
 
 export const DEFAULT_BASE_URL = "http://127.0.0.1:8000";
 export const DEFAULT_CACHE_TTL_MS = 60_000;
@@ -62,6 +64,9 @@ export interface PromptOpsOptions extends LogOptions {
   clock?: () => number;
   /** Model prices for `run()`'s cost estimates, over the defaults (see pricing.ts). */
   prices?: Prices;
+  /** A shared cache that webhook receivers keep fresh (MemoryCache, RedisCache), read on a
+   * local miss before the server and written after a fetch (see receivers/link.ts). */
+  cache?: SharedCache;
 }
 
 export interface GetPromptOptions {
@@ -90,6 +95,7 @@ export class PromptOps {
   readonly #logSettings: ReturnType<typeof logSettings>;
   readonly #prices: PriceTable;
   #runner: Runner | undefined;
+  readonly #shared: SharedLink | undefined;
 
   constructor(options: PromptOpsOptions = {}) {
     const apiKey = options.apiKey ?? env("PROMPTOPS_API_KEY");
@@ -119,6 +125,7 @@ export class PromptOps {
     this.#headers = { Authorization: `Bearer ${apiKey.trim()}`, Accept: "application/json" };
     this.#logSettings = logSettings(options);
     this.#prices = new PriceTable(options.prices);
+    this.#shared = options.cache === undefined ? undefined : new SharedLink(options.cache);
   }
 
   /** Fetch `slug`, render it with `variables`, call the provider through its official
@@ -203,6 +210,11 @@ export class PromptOps {
 
   /** One request, turned into an outcome (never a rejection), the cache updated. */
   async #load(key: string, slug: string, version: number | undefined, prior: Entry | undefined): Promise<Outcome> {
+    const shared = await this.#shared?.read(slug, version);
+    if (shared) {
+      this.#store(key, { prompt: shared, expires: this.#clock() + (version === undefined ? this.cacheTtlMs : Infinity), etag: null });
+      return { prompt: shared };
+    }
     const headers: Record<string, string> = { ...this.#headers };
     if (prior?.etag && version === undefined) headers["If-None-Match"] = prior.etag;
     let response: Response;
@@ -249,6 +261,7 @@ export class PromptOps {
         return this.#failed(key, prior, bad);
       }
       this.#store(key, { prompt, expires: this.#clock() + ttl, etag: response.headers.get("etag") });
+      this.#shared?.fetched(prompt, version === undefined);
       return { prompt };
     }
     const error = await statusError(slug, version, response);

@@ -26,6 +26,8 @@ const PUBLIC = [
   // run() and its request log
   "DEFAULT_PRICES", "InvalidOutputError", "PriceTable", "RunResult", "RunStream",
   "UnsupportedFieldError", "uuid7",
+  // webhook receivers and the shared cache
+  "MemoryCache", "RedisCache", "WebhookReceiver",
 ];
 
 function files(dir: string): string[] {
