@@ -4,6 +4,10 @@
  * for each provider. */
 
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 
 import Anthropic from "@anthropic-ai/sdk";
@@ -13,6 +17,7 @@ import OpenAI from "openai";
 import { ConfigurationError, PromptOps, RunResult, RunStream, UnsupportedFieldError } from "../src/index.js";
 import { startFakeProviders, type FakeProviders } from "./fakes.js";
 import { startServer, type RunningServer } from "./server.js";
+import { PACKAGE } from "./support.js";
 
 const MODELS = { openai: "gpt-4o-mini", anthropic: "claude-sonnet-4-5", gemini: "gemini-2.5-flash" } as const;
 type Name = keyof typeof MODELS;
@@ -204,6 +209,29 @@ for (const name of Object.keys(MODELS) as Name[]) {
     });
   });
 }
+
+describe("a process that never flushes", () => {
+  it("exits by itself (no timer keeps it alive) and sends its log on the way out", async () => {
+    const dir = join(PACKAGE, "build-test", "exit-flush");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "script.mjs");
+    writeFileSync(file, `
+      import OpenAI from "openai";
+      import { PromptOps } from "promptops";
+      const po = new PromptOps({ logFlushIntervalMs: 60000 }); // no timer fires before exit
+      const openai = new OpenAI({ baseURL: process.env.FAKE_URL + "/v1", apiKey: "sk-test", maxRetries: 0 });
+      const result = await po.run("chat-openai", { tone: "kind", name: "Ada" }, { client: openai });
+      console.log(result.logId);
+    `);
+    const env = { ...process.env, PROMPTOPS_API_KEY: server.grab("dev read key:"), PROMPTOPS_BASE_URL: server.url, FAKE_URL: fake.url };
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [file], { env, cwd: dir, timeout: 20_000 });
+    assert.equal(stderr, "");
+    // Stored before the process ended (the exit hook sent it): one read, no waiting.
+    const response = await fetch(`${server.url}/v1/logs/${stdout.trim()}`, { headers: { Authorization: `Bearer ${writeKey}` } });
+    assert.equal(response.status, 200);
+    assert.equal((await response.json()).prompt_slug, "chat-openai");
+  });
+});
 
 describe("run() before any call", () => {
   it("refuses what the provider cannot express, before calling it", async () => {
