@@ -40,6 +40,13 @@ import {
   ServerError,
 } from "./errors.js";
 import { Prompt, type Fallback } from "./prompt.js";
+import { logSettings, type LogOptions } from "./logs/options.js";
+import { LogSender, type LogStats } from "./logs/sender.js";
+import { PriceTable, type Prices } from "./pricing.js";
+import type { Json } from "./providers/spec.js";
+import { Runner, type RunOptions, type RunResult, type RunStream } from "./run.js";
+import type { SharedCache } from "./receivers/cache.js";
+import { SharedLink } from "./receivers/link.js";
 
 export const DEFAULT_BASE_URL = "http://127.0.0.1:8000";
 export const DEFAULT_CACHE_TTL_MS = 60_000;
@@ -53,7 +60,7 @@ const LABEL_EVENTS = new Set([
   "prompt_template_updated",
 ]);
 
-export interface PromptOpsOptions {
+export interface PromptOpsOptions extends LogOptions {
   /** The API key (default: the PROMPTOPS_API_KEY environment variable). */
   apiKey?: string;
   /** The server (default: PROMPTOPS_BASE_URL, else http://127.0.0.1:8000). */
@@ -77,6 +84,11 @@ export interface PromptOpsOptions {
   /** Background problems (the live stream refused for good, a snapshot file that cannot
    * be read or written); default: `console.warn`. */
   onError?: (error: PromptOpsError) => void;
+  /** Model prices for `run()`'s cost estimates, over the defaults (see pricing.ts). */
+  prices?: Prices;
+  /** A shared cache that webhook receivers keep fresh (MemoryCache, RedisCache), read on a
+   * local miss before the server and written after a fetch (see receivers/link.ts). */
+  cache?: SharedCache;
 }
 
 export interface GetPromptOptions {
@@ -106,6 +118,10 @@ export class PromptOps {
   #live: LiveStream | undefined;
   #snapshot: Snapshot | undefined;
   #booting: Promise<void> | undefined;
+  readonly #logSettings: ReturnType<typeof logSettings>;
+  readonly #prices: PriceTable;
+  #runner: Runner | undefined;
+  readonly #shared: SharedLink | undefined;
 
   constructor(options: PromptOpsOptions = {}) {
     const apiKey = options.apiKey ?? env("PROMPTOPS_API_KEY");
@@ -137,6 +153,9 @@ export class PromptOps {
     this.#cache = new PromptCache(options.clock === undefined && isNode() ? this.#clock : undefined);
     this.#background = options.backgroundRefresh ?? true;
     this.#headers = { Authorization: `Bearer ${apiKey.trim()}`, Accept: "application/json" };
+    this.#logSettings = logSettings(options);
+    this.#prices = new PriceTable(options.prices);
+    this.#shared = options.cache === undefined ? undefined : new SharedLink(options.cache);
     this.#onError = options.onError ?? ((error) => console.warn(`PromptOps: ${error.message}`));
     if (options.snapshotPath !== undefined) {
       if (typeof options.snapshotPath !== "string" || !options.snapshotPath) {
@@ -173,12 +192,50 @@ export class PromptOps {
     return this.#live?.waitUntilLive(timeoutMs) ?? Promise.resolve(false);
   }
 
-  /** Stop the live stream and finish writing the snapshot file. Reads keep working (on the
-   * TTL). Nothing of the client keeps a process alive, so calling it is optional. */
-  async close(): Promise<void> {
+  /** Stop the live stream, finish writing the snapshot file, send the request log for up
+   * to `timeoutMs` (default 5000), then stop it: records still unsent are counted
+   * abandoned, and later `run()` calls are not logged. Reads keep working (on the TTL).
+   * Nothing of the client keeps a process alive, so calling it is optional. */
+  async close(timeoutMs?: number): Promise<void> {
     this.#live?.close();
     await this.#live?.done;
     await this.settle();
+    await this.#runner?.sender.close(timeoutMs);
+  }
+
+  /** Fetch `slug`, render it with `variables`, call the provider through its official
+   * library and log the exchange in the background (see run.ts). */
+  run(slug: string, variables?: Json, options?: RunOptions & { stream?: false }): Promise<RunResult>;
+  run(slug: string, variables: Json | undefined, options: RunOptions & { stream: true }): Promise<RunStream>;
+  run(slug: string, variables?: Json, options?: RunOptions): Promise<RunResult | RunStream>;
+  async run(slug: string, variables: Json = {}, options: RunOptions = {}): Promise<RunResult | RunStream> {
+    return this.#run().run(slug, variables, options);
+  }
+
+  /** Resolves true once every request-log record queued before the call was sent (or
+   * dropped); false when `timeoutMs` passed first. */
+  async flush(timeoutMs?: number): Promise<boolean> {
+    return this.#runner === undefined ? true : this.#runner.sender.flush(timeoutMs);
+  }
+
+  /** Request-log records of `run()` that will never reach the server (see `logStats`). */
+  get droppedLogs(): number {
+    return this.logStats.dropped;
+  }
+
+  /** Counters of the request log: queued, in flight, sent, overflowed, rejected, abandoned. */
+  get logStats(): LogStats {
+    return this.#runner?.sender.stats() ??
+      { queued: 0, inFlight: 0, sent: 0, overflowed: 0, rejected: 0, abandoned: 0, queuedBytes: 0, dropped: 0 };
+  }
+
+  #run(): Runner {
+    if (this.#runner === undefined) {
+      const transport = { baseUrl: this.baseUrl, headers: this.#headers, fetch: this.#fetch, timeoutMs: this.timeoutMs };
+      const sender = new LogSender(this.#logSettings, transport, this.#prices);
+      this.#runner = new Runner((slug, options) => this.getPrompt(slug, options), sender, this.#prices);
+    }
+    return this.#runner;
   }
 
   /** The prompt `slug` (the version active in the key's environment, or `version`). */
@@ -246,6 +303,11 @@ export class PromptOps {
     generation: number,
   ): Promise<Outcome> {
     const prior = entry ?? this.#snapshot?.get(key); // what can be revalidated
+    const shared = await this.#shared?.read(slug, version);
+    if (shared) {
+      const ttl = version === undefined && !this.subscribed ? this.cacheTtlMs : Infinity;
+      return this.#store(key, makeEntry(shared, this.#clock() + ttl, null), generation);
+    }
     const headers: Record<string, string> = { ...this.#headers };
     if (prior?.etag && version === undefined) headers["If-None-Match"] = prior.etag;
     let response: Response;
@@ -295,7 +357,10 @@ export class PromptOps {
       }
       const etag = response.headers.get("etag");
       const outcome = this.#store(key, makeEntry(prompt, this.#clock() + ttl, etag), generation);
-      if (outcome.prompt === prompt && this.#snapshot?.put(key, slug, version, payload, etag)) void this.#snapshot.write();
+      if (outcome.prompt === prompt) {
+        if (this.#snapshot?.put(key, slug, version, payload, etag)) void this.#snapshot.write();
+        this.#shared?.fetched(prompt, version === undefined);
+      }
       return outcome;
     }
     const error = await statusError(slug, version, response);

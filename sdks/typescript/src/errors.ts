@@ -19,6 +19,10 @@
  * │   └── InvalidPayloadError          signed correctly but not JSON
  * ├── InvalidSecretError               a webhook secret is not whsec_<base64> (configuration)
  * ├── ConfigurationError               the client is set up wrongly (no API key, bad option)
+ * │   └── UnsupportedFieldError        run(): the provider cannot express a prompt field
+ * │                                    (.provider, .field, .reason), before any call
+ * ├── InvalidOutputError               run(): the model's output is not what the prompt asked
+ * │                                    for (.field, .reason, .raw)
  * ├── APIError                         the server answered an error (.status, .code, .field, .slug)
  * │   ├── AuthenticationError          401
  * │   ├── PermissionDeniedError        403
@@ -189,6 +193,30 @@ export class PromptUnavailableError extends PromptOpsError {
     );
     this.slug = slug;
     this.version = version;
+  }
+}
+
+export class UnsupportedFieldError extends ConfigurationError {
+  readonly provider: string;
+  readonly field: string;
+  readonly reason: string;
+  constructor(provider: string, field: string, reason: string) {
+    super(`${provider} cannot express ${field}: ${reason}`);
+    this.provider = provider;
+    this.field = field;
+    this.reason = reason;
+  }
+}
+
+export class InvalidOutputError extends PromptOpsError {
+  readonly field: string;
+  readonly reason: string;
+  readonly raw: string | null;
+  constructor(field: string, reason: string, raw: string | null) {
+    super(`${field}: ${reason}`);
+    this.field = field;
+    this.reason = reason;
+    this.raw = raw;
   }
 }
 

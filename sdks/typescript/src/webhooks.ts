@@ -56,7 +56,7 @@ function base64Encode(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function keyBytes(secret: string | Uint8Array): Uint8Array {
+export function keyBytes(secret: string | Uint8Array): Uint8Array {
   if (secret instanceof Uint8Array) {
     if (!secret.length) throw new InvalidSecretError("the webhook secret is empty");
     return secret;

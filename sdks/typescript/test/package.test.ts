@@ -23,6 +23,11 @@ const PUBLIC = [
   "TimestampOutOfToleranceError", "UnknownVariablesError", "UnresolvedPartialError",
   "WebhookVerificationError", "compileTemplate", "formatValue", "render", "signWebhook",
   "variables", "verifyWebhook",
+  // run() and its request log
+  "DEFAULT_PRICES", "InvalidOutputError", "PriceTable", "RunResult", "RunStream",
+  "UnsupportedFieldError", "uuid7",
+  // webhook receivers and the shared cache
+  "MemoryCache", "RedisCache", "WebhookReceiver",
 ];
 
 function files(dir: string): string[] {
