@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from promptops import __version__
+from promptops.cli.commands.evals import add_eval_commands
 from promptops.cli.commands.imports import add_import_commands
 from promptops.cli.commands.prompts import add_prompt_commands
 from promptops.cli.commands.sync import add_sync_commands
@@ -224,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_webhook_commands(sub)
     add_import_commands(sub)
     add_sync_commands(sub)
+    add_eval_commands(sub)
     return parser
 
 
