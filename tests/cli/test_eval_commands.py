@@ -233,3 +233,50 @@ def test_a_bad_report_exits_1_and_records_nothing(
     )
     assert code == 1 and "HTTP 422" in err and "eval name" in err
     assert row_counts(app) == before
+
+
+def test_require_evals_then_promote_from_the_cli(
+    server: str,
+    api: Api,
+    project: Project,
+    greeting: str,
+    admin_key: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    admin = ["--url", server, "--key", admin_key, "--project-id", project.id]
+    code, out, err = run(
+        capsys, "environments", "set", "staging", "--require-eval", "quality:0.8", *admin
+    )
+    assert code == 0, err
+    assert out.strip() == "staging: not protected; required evals: quality >= 0.8"
+    code, out, _ = run(capsys, "environments", "list", *admin)
+    assert out.splitlines()[0] == "dev: not protected; required evals: -"
+    code, _, err = run(capsys, "environments", "set", "dev", "--require-eval", "q:1", *admin)
+    assert code == 1 and "HTTP 422" in err and "--require-eval" in err
+    with pytest.raises(SystemExit):
+        run(capsys, "environments", "set", "staging", "--require-eval", "quality", *admin)
+    staging = api.new_key(admin_key, "staging", "write", project_id=project.id)
+    common = ["--url", server, "--key", staging]
+    code, _, err = run(capsys, "promote", "greeting", "--to", "staging", "--version", "2", *common)
+    assert code == 1 and "HTTP 409" in err and "quality (no result" in err
+    code, _, err = run(
+        capsys,
+        "evals",
+        "push",
+        "greeting",
+        "2",
+        "--name",
+        "quality",
+        "--score",
+        "0.9",
+        "--passed",
+        "--server",
+        server,
+        "--key",
+        staging,
+    )
+    assert code == 0, err
+    code, _, err = run(capsys, "promote", "greeting", "--to", "staging", "--version", "2", *common)
+    assert code == 0, err
+    code, out, _ = run(capsys, "environments", "set", "staging", "--no-required-evals", *admin)
+    assert out.strip() == "staging: not protected; required evals: -"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from promptops import __version__
+from promptops.cli.commands.environments import add_environment_commands
 from promptops.cli.commands.evals import add_eval_commands
 from promptops.cli.commands.imports import add_import_commands
 from promptops.cli.commands.prompts import add_prompt_commands
@@ -226,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_commands(sub)
     add_sync_commands(sub)
     add_eval_commands(sub)
+    add_environment_commands(sub)
     return parser
 
 
