@@ -151,3 +151,28 @@ def test_sync_push_promoting_is_refused_whole(
     detail = assert_error(r, 409)
     assert "quality (no result" in detail["message"]
     assert row_counts(app) == before
+
+
+def test_the_dashboard_forms_say_what_is_missing(
+    site: Any, api: Api, people: dict[str, Person], project: Project, protected: str
+) -> None:
+    assert _require(api, people["owner"], project, "staging", REQUIRED[:1]).status_code == 200
+    assert _require(api, people["owner"], project, "production", REQUIRED[:1]).status_code == 200
+    editor = site.signed_in(people["editor"])
+    base = f"/p/{project.id}/prompts/greeting"
+    assert "requires evals: quality ≥ 0.8" in editor.get(f"{base}/promote").text
+    r = editor.post(f"{base}/promote", {"version": "2", "environment": "staging"})
+    assert r.status_code == 409
+    assert "quality (no result; needs passed and score &gt;= 0.8)" in r.text
+    assert 'id="environment-error"' in r.text
+    r = editor.post(f"{base}/promote", {"version": "2", "environment": "production"})
+    assert r.status_code == 303  # the change request is opened
+    request_id = api.http.get(
+        "/v1/change-requests", headers=people["admin"].headers(project.id)
+    ).json()["data"][0]["id"]
+    admin = site.signed_in(people["admin"])
+    r = admin.post(f"/p/{project.id}/changes/{request_id}/approve", {"comment": "ok"})
+    assert r.status_code == 409 and "quality (no result" in r.text
+    _result(api, project.key, 2, "quality", 0.9, True)
+    r = admin.post(f"/p/{project.id}/changes/{request_id}/approve", {"comment": "ok"})
+    assert r.status_code == 303
