@@ -176,3 +176,13 @@ def test_the_dashboard_forms_say_what_is_missing(
     _result(api, project.key, 2, "quality", 0.9, True)
     r = admin.post(f"/p/{project.id}/changes/{request_id}/approve", {"comment": "ok"})
     assert r.status_code == 303
+
+
+def test_the_settings_page_lists_required_evals(
+    site: Any, api: Api, people: dict[str, Person], project: Project, greeting: str
+) -> None:
+    owner = site.signed_in(people["owner"])
+    assert "</code>):\n  none.</p>" in owner.get(f"/p/{project.id}/settings").text
+    assert _require(api, people["owner"], project, "production", REQUIRED).status_code == 200
+    page = owner.get(f"/p/{project.id}/settings").text
+    assert "<code>quality</code> ≥ 0.8, <code>safety</code> ≥ 1" in page
