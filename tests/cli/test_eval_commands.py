@@ -231,7 +231,15 @@ def test_a_bad_report_exits_1_and_records_nothing(
     code, _, err = run(
         capsys, "evals", "push", "greeting", "1", "--name", "a  b", "--score", "1", *common
     )
-    assert code == 1 and "HTTP 422" in err and "eval name" in err
+    assert code == 1 and "eval name" in err
+    # A report with one suite the contract refuses records none of its suites.
+    mixed = tmp_path / "mixed.xml"
+    mixed.write_text(
+        "<testsuites><testsuite name='good'><testcase name='a'/></testsuite>"
+        "<testsuite name='bad&quot;name'><testcase name='b'/></testsuite></testsuites>"
+    )
+    code, _, err = run(capsys, "evals", "push", "greeting", "1", "--junit", str(mixed), *common)
+    assert code == 1 and "suite 'bad\"name'" in err and "eval name" in err
     assert row_counts(app) == before
 
 

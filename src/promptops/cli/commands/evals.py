@@ -89,12 +89,30 @@ def evals_push(api: ApiCaller, args: argparse.Namespace) -> Shown:
         if args.threshold is not None:
             body["threshold"] = args.threshold
         bodies = [body]
+    for body in bodies:  # all of them before any is sent: a report is recorded whole
+        _check(body, args.junit)
     number = resolve_version(api, args.slug, args.version)
     path = f"/v1/prompts/{q(args.slug)}/versions/{number}/evals"
     made = [api.call("POST", path, json=body) for body in bodies]
     lines = [f"{args.slug} v{number}: recorded {len(made)} eval result(s)"]
     lines += eval_lines(list(reversed(made)))
     return Shown(made, "\n".join(lines))
+
+
+def _check(body: dict[str, Any], report: Path | None) -> None:
+    """The contract's verdict on a result (nothing when the contract is not installed: the
+    server checks it)."""
+    try:
+        from promptops.contract.evals import EvalCreate
+        from promptops.contract.validation import parse
+        from promptops.errors import InvalidInputError
+    except ImportError:  # the SDK-only install
+        return
+    try:
+        parse(EvalCreate, body)
+    except InvalidInputError as exc:
+        where = f"{report}: suite {body['name'][:60]!r}: " if report is not None else ""
+        raise CliError(f"{where}{exc.message}") from None
 
 
 def _junit_name(prefix: str | None, suite: str, count: int) -> str:
