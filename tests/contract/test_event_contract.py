@@ -29,6 +29,11 @@ def test_every_event_of_a_scenario_matches_the_contract(
     api.new_prompt(project.key, description="d")
     api.new_version(project.key, system_prompt="Be {{tone}}.", metadata={"k": [1, {"x": None}]})
     api.new_version(project.key, max_tokens=20)
+    r = api.as_(project.key).post(
+        "/v1/prompts/greeting/versions/2/evals",
+        json={"name": "quality", "score": 0.5, "passed": False, "details": {"cases": [1]}},
+    )
+    assert r.status_code == 201, r.text
     staging = api.new_key(admin_key, "staging", "write", project_id=project.id)
     s = api.as_(staging)
     assert s.post("/v1/prompts/greeting/deployments/staging", json={"version": 1}).is_success

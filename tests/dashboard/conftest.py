@@ -99,5 +99,6 @@ def protected(api: Api, people: dict[str, Person], project: Project, greeting: s
         json={"protected": True},
         headers=people["owner"].headers(project.id),
     )
-    assert r.status_code == 200 and r.json() == {"name": "production", "protected": True}
+    assert r.status_code == 200, r.text
+    assert r.json() == {"name": "production", "protected": True, "required_evals": []}
     return greeting

@@ -37,9 +37,9 @@ def test_settings_are_per_project_and_audited(
 ) -> None:
     r = api.http.get("/v1/environments", headers=people["viewer"].headers(project.id))
     assert r.json() == [
-        {"name": "dev", "protected": False},
-        {"name": "staging", "protected": False},
-        {"name": "production", "protected": True},
+        {"name": "dev", "protected": False, "required_evals": []},
+        {"name": "staging", "protected": False, "required_evals": []},
+        {"name": "production", "protected": True, "required_evals": []},
     ]
     r = api.http.put(
         "/v1/environments/dev",

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from promptops.cli.main import build_parser, main
+from promptops.cli.main import main
 from tests.support import Api, Project, live_server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "gitops"
@@ -65,9 +65,16 @@ def gitlab_steps() -> list[tuple[str, str]]:
     return out
 
 
-def _has_command(name: str) -> bool:
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
-    return name in sub.choices  # type: ignore[operator]
+CI_VARIABLES = {
+    "GITHUB_SERVER_URL": "https://github.com",
+    "GITHUB_REPOSITORY": "acme/prompts",
+    "GITHUB_RUN_ID": "42",
+    "CI_PIPELINE_URL": "https://gitlab.com/acme/prompts/-/pipelines/42",
+}
+RUN_URLS = {
+    "github": "https://github.com/acme/prompts/actions/runs/42",
+    "gitlab": CI_VARIABLES["CI_PIPELINE_URL"],
+}
 
 
 @pytest.fixture
@@ -103,11 +110,11 @@ def _run_all(
 ) -> list[tuple[str, int]]:
     monkeypatch.setenv("PROMPTOPS_BASE_URL", server)
     monkeypatch.setenv("PROMPTOPS_API_KEY", key)
+    for name, value in CI_VARIABLES.items():  # what the CI services set for --url
+        monkeypatch.setenv(name, value)
     ran = []
     for job, command in steps:
         argv = shlex.split(command)[1:]
-        if argv[0] == "evals" and not _has_command("evals"):
-            continue  # `promptops evals` is not in this build yet (the eval results work)
         if argv[0] == "evals":
             (Path.cwd() / "evals.xml").write_text(
                 '<testsuite name="support-reply" tests="2" failures="0" errors="0">'
@@ -118,8 +125,13 @@ def _run_all(
     return ran
 
 
-@pytest.mark.parametrize("steps", [github_steps, gitlab_steps], ids=["github", "gitlab"])
+@pytest.mark.parametrize(
+    ("provider", "steps"),
+    [("github", github_steps), ("gitlab", gitlab_steps)],
+    ids=["github", "gitlab"],
+)
 def test_the_workflows_promptops_steps_run(
+    provider: str,
     steps: Any,
     repo: Path,
     server: str,
@@ -143,8 +155,15 @@ def test_the_workflows_promptops_steps_run(
     [version] = api.as_(staging).get("/v1/prompts/support-reply/versions").json()["data"]
     assert version["metadata"]["git"]["path"] == "prompts/support-reply.yaml"
     assert version["commit_message"] == "Prompts"
+    # The evals step recorded the report's suite on the version staging serves.
+    [result] = api.as_(staging).get("/v1/prompts/support-reply/versions/1/evals").json()["data"]
+    assert (result["name"], result["score"], result["passed"]) == ("support-reply", 1.0, True)
+    assert result["url"] == RUN_URLS[provider]
     # The next merge with no prompt change: the same steps change nothing.
     again = _run_all(found, server, staging, monkeypatch)
     assert all(code == 0 for _, code in again), again
     versions = api.as_(staging).get("/v1/prompts/support-reply/versions").json()["data"]
     assert len(versions) == 1
+    # Each run records its results (a new run is new evidence); the latest counts.
+    results = api.as_(staging).get("/v1/prompts/support-reply/versions/1/evals").json()["data"]
+    assert len(results) == 2

@@ -54,7 +54,16 @@ GOOD_BODIES: dict[str, dict[str, Any]] = {
         "is_instance_admin": False,
     },
     "MemberSet": {"email": "nobody@example.com", "role": "viewer"},
-    "EnvironmentUpdate": {"protected": False},
+    "EnvironmentUpdate": {"protected": False, "required_evals": []},
+    "EvalCreate": {
+        "name": "quality",
+        "score": 0.9,
+        "passed": True,
+        "details": {"tests": 2},
+        "url": "https://ci.example/run/1",
+        "ci_run_id": "1",
+        "commit": "abcdef0",
+    },
     "WebhookCreate": {"url": "https://hooks.example/x", "description": "d", "enabled": True},
     "WebhookUpdate": {"url": "https://hooks.example/y", "description": "d", "enabled": True},
     "SyncPush": {

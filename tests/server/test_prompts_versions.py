@@ -367,10 +367,17 @@ def test_versions_are_immutable(api: Api, project: Project, app: Any) -> None:
     # Deploying elsewhere, renaming the prompt: v1 stays byte-for-byte what it was.
     w.patch("/v1/prompts/greeting", json={"name": "Renamed"})
     assert w.get("/v1/prompts/greeting/versions/1").json() == v1
-    # No route in the API document changes a version.
+    # No route in the API document changes a version (eval results are recorded beside it).
     spec = api.get("/openapi.json").json()
     version_paths = [p for p in spec["paths"] if "/versions/" in p]
-    assert version_paths == ["/v1/prompts/{slug}/versions/{number}"]
+    evals = "/v1/prompts/{slug}/versions/{number}/evals"
+    assert version_paths == ["/v1/prompts/{slug}/versions/{number}", evals]
+    r = w.post(
+        evals.replace("{slug}", "greeting").replace("{number}", "1"),
+        json={"name": "q", "score": 1, "passed": True},
+    )
+    assert r.status_code == 201
+    assert w.get("/v1/prompts/greeting/versions/1").json() == v1
     assert set(spec["paths"]["/v1/prompts/{slug}/versions/{number}"]) == {"get"}
     assert set(spec["paths"]["/v1/prompts/{slug}/versions"]) == {"get", "post"}
 

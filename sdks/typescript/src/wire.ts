@@ -209,6 +209,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/prompts/{slug}/versions/{number}/evals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Evals
+         * @description The version's eval results, newest first (any key of the project).
+         */
+        get: operations["list_evals_v1_prompts__slug__versions__number__evals_get"];
+        put?: never;
+        /**
+         * Record Eval
+         * @description Record an eval result on the version (a write key of the project, any environment;
+         *     or an editor). Results are never changed: the latest of each `name` is the one an
+         *     environment's `required_evals` checks. Announced as `eval_result_created`.
+         */
+        post: operations["record_eval_v1_prompts__slug__versions__number__evals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/prompts/{slug}/deployments": {
         parameters: {
             query?: never;
@@ -521,7 +547,10 @@ export interface paths {
         /**
          * Set Environment
          * @description Protect an environment (staging or production): promotions and rollbacks there then
-         *     need another person's approval. Project admins/owners or the instance admin key.
+         *     need another person's approval; and/or require evals there (`required_evals`): a
+         *     version is promoted only with a passing latest result of each (409 naming what is
+         *     missing; a change request waits, and approving it is refused until they pass). A field
+         *     left out is unchanged. Project admins/owners or the instance admin key.
          */
         put: operations["set_environment_v1_environments__environment__put"];
         post?: never;
@@ -1323,11 +1352,24 @@ export interface components {
             name: string;
             /** Protected */
             protected: boolean;
+            /**
+             * Required Evals
+             * @description Promotion here needs a passing latest result of each (see evals).
+             */
+            required_evals: components["schemas"]["RequiredEval"][];
         };
-        /** EnvironmentUpdate */
+        /**
+         * EnvironmentUpdate
+         * @description What to change; a field left out keeps its value.
+         */
         EnvironmentUpdate: {
             /** Protected */
-            protected: boolean;
+            protected?: boolean | null;
+            /**
+             * Required Evals
+             * @description The evals a version needs to be promoted here: its latest result of each name passed with a score of at least min_score. [] requires none.
+             */
+            required_evals?: components["schemas"]["RequiredEval"][] | null;
         };
         /** ErrorBody */
         ErrorBody: {
@@ -1341,6 +1383,92 @@ export interface components {
             message: string;
             /** Field */
             field?: string | null;
+        };
+        /** EvalCreate */
+        EvalCreate: {
+            /**
+             * Name
+             * @description Which evaluation: 1 to 100 letters, digits, spaces (single, inside) and . : / @ + # = , ( ) [ ] _ -.
+             */
+            name: string;
+            /**
+             * Score
+             * @description Its score (any finite number; e.g. 0.93).
+             */
+            score: number;
+            /**
+             * Passed
+             * @description Whether it passed.
+             */
+            passed: boolean;
+            /**
+             * Threshold
+             * @description The score it had to reach, if any.
+             */
+            threshold?: number | null;
+            /**
+             * Details
+             * @description Anything else (a JSON object of at most 32768 bytes).
+             */
+            details?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Url
+             * @description A link to the run (http or https).
+             */
+            url?: string | null;
+            /**
+             * Ci Run Id
+             * @description The CI run's id.
+             */
+            ci_run_id?: string | null;
+            /** Commit */
+            commit?: string | null;
+        };
+        /** EvalResultList */
+        EvalResultList: {
+            /**
+             * Data
+             * @description Newest first.
+             */
+            data: components["schemas"]["EvalResultOut"][];
+            /** Next Cursor */
+            next_cursor: number | null;
+        };
+        /** EvalResultOut */
+        EvalResultOut: {
+            /** Id */
+            id: number;
+            /** Slug */
+            slug: string;
+            /** Version */
+            version: number;
+            /** Name */
+            name: string;
+            /** Score */
+            score: number;
+            /** Passed */
+            passed: boolean;
+            /** Threshold */
+            threshold: number | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            } | null;
+            /** Url */
+            url: string | null;
+            /** Ci Run Id */
+            ci_run_id: string | null;
+            /** Commit */
+            commit: string | null;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** FunctionDef */
         FunctionDef: {
@@ -2073,6 +2201,16 @@ export interface components {
             /** Base Url */
             base_url?: string | null;
         };
+        /** RequiredEval */
+        RequiredEval: {
+            /** Name */
+            name: string;
+            /**
+             * Min Score
+             * @description The least score its latest result must have.
+             */
+            min_score: number;
+        };
         /** RotateRequest */
         RotateRequest: {
             /**
@@ -2591,7 +2729,7 @@ export interface components {
              * Event Types
              * @description Event types to send; empty: all.
              */
-            event_types?: ("prompt_created" | "prompt_template_version_created" | "prompt_template_label_moved" | "prompt_template_label_change_approved" | "prompt_template_updated" | "agent_run_completed")[];
+            event_types?: ("prompt_created" | "prompt_template_version_created" | "prompt_template_label_moved" | "prompt_template_label_change_approved" | "prompt_template_updated" | "agent_run_completed" | "eval_result_created")[];
             /**
              * Environments
              * @description Default: the key's own environment (people, admin key: all).
@@ -2719,7 +2857,7 @@ export interface components {
             /** Description */
             description?: string | null;
             /** Event Types */
-            event_types?: ("prompt_created" | "prompt_template_version_created" | "prompt_template_label_moved" | "prompt_template_label_change_approved" | "prompt_template_updated" | "agent_run_completed")[] | null;
+            event_types?: ("prompt_created" | "prompt_template_version_created" | "prompt_template_label_moved" | "prompt_template_label_change_approved" | "prompt_template_updated" | "agent_run_completed" | "eval_result_created")[] | null;
             /** Environments */
             environments?: ("dev" | "staging" | "production")[] | null;
             /** Enabled */
@@ -3263,6 +3401,78 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_evals_v1_prompts__slug__versions__number__evals_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                cursor?: number | null;
+            };
+            header?: never;
+            path: {
+                slug: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalResultList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_eval_v1_prompts__slug__versions__number__evals_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvalCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvalResultOut"];
                 };
             };
             /** @description Validation Error */

@@ -35,9 +35,14 @@ def project_params(args: argparse.Namespace) -> dict[str, str]:
     return {"project_id": args.project_id} if getattr(args, "project_id", None) else {}
 
 
-def add_client(parser: argparse.ArgumentParser, handler: Handler) -> argparse.ArgumentParser:
-    """The flags of a command that calls the API, and the handler that does it."""
-    parser.add_argument("--url", help="server URL (default: PROMPTOPS_BASE_URL or :8000)")
+def add_client(
+    parser: argparse.ArgumentParser, handler: Handler, *, server_flag: str = "--url"
+) -> argparse.ArgumentParser:
+    """The flags of a command that calls the API, and the handler that does it
+    (``server_flag``: another name for ``--url`` where that means something else)."""
+    parser.add_argument(
+        server_flag, dest="url", help="server URL (default: PROMPTOPS_BASE_URL or :8000)"
+    )
     parser.add_argument("--key", help="API key (default: PROMPTOPS_API_KEY)")
     parser.add_argument(
         "--json", action="store_true", help="print the API's JSON instead of the human output"

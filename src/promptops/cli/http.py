@@ -93,4 +93,6 @@ CLI_NAMES = {
     "event_types": "--event",
     "environments": "--env",
     "status": "--status",
+    "required_evals": "--require-eval",
+    "protected": "--protected",
 }

@@ -19,6 +19,8 @@ from typing import Any
 
 from promptops import __version__
 from promptops.cli.bridge import add_bridge_command
+from promptops.cli.commands.environments import add_environment_commands
+from promptops.cli.commands.evals import add_eval_commands
 from promptops.cli.commands.imports import add_import_commands
 from promptops.cli.commands.prompts import add_prompt_commands
 from promptops.cli.commands.sync import add_sync_commands
@@ -226,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_commands(sub)
     add_sync_commands(sub)
     add_bridge_command(sub)
+    add_eval_commands(sub)
+    add_environment_commands(sub)
     return parser
 
 

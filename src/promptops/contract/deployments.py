@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from promptops.contract.evals import RequiredEval, RequiredEvals
 from promptops.contract.fields import Environment, Input, Output, Str
 
 __all__ = [
@@ -68,10 +69,20 @@ class DeploymentHistory(BaseModel):
 class EnvironmentOut(BaseModel):
     name: str
     protected: bool
+    required_evals: list[RequiredEval] = Field(
+        description="Promotion here needs a passing latest result of each (see evals)."
+    )
 
 
 class EnvironmentUpdate(Input):
-    protected: Annotated[bool, Field(strict=True)]
+    """What to change; a field left out keeps its value."""
+
+    protected: Annotated[bool, Field(strict=True)] | None = None
+    required_evals: RequiredEvals | None = Field(
+        None,
+        description="The evals a version needs to be promoted here: its latest result of"
+        " each name passed with a score of at least min_score. [] requires none.",
+    )
 
 
 class ChangeRequestOut(BaseModel):

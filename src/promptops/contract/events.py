@@ -12,11 +12,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 
+from promptops.contract.evals import EvalResultOut
 from promptops.contract.prompts import VersionOut
 
 __all__ = [
     "EVENT_MODELS",
     "AgentRunCompletedData",
+    "EvalResultCreatedData",
     "Event",
     "EventProject",
     "LabelData",
@@ -106,6 +108,20 @@ class AgentRunCompletedData(BaseModel):
     actor: str | None
 
 
+class EventEvalResult(EvalResultOut):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EvalResultCreatedData(_Strict):
+    """CI recorded an eval result on version ``version`` of ``slug`` (project-wide: sent to
+    every endpoint and stream of the project, like a new version)."""
+
+    slug: str
+    actor: str | None
+    version: int
+    result: EventEvalResult
+
+
 class WebhookTestData(_Strict):
     endpoint_id: str
     message: str
@@ -119,6 +135,7 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {
     "prompt_template_label_change_approved": LabelData,
     "prompt_template_updated": TemplateUpdatedData,
     "agent_run_completed": AgentRunCompletedData,
+    "eval_result_created": EvalResultCreatedData,
     "webhook_test": WebhookTestData,
 }
 
@@ -132,6 +149,7 @@ class Event(_Strict):
         "prompt_template_label_change_approved",
         "prompt_template_updated",
         "agent_run_completed",
+        "eval_result_created",
         "webhook_test",
     ]
     timestamp: datetime

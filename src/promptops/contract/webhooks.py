@@ -37,6 +37,7 @@ EventType = Literal[
     "prompt_template_label_change_approved",
     "prompt_template_updated",
     "agent_run_completed",
+    "eval_result_created",
 ]
 DeliveryStatus = Literal["pending", "succeeded", "failed", "cancelled"]
 WebhookFormat = Literal["standard", "promptlayer"]

@@ -29,6 +29,7 @@ __all__ = [
     "Base",
     "ChangeRequest",
     "Deployment",
+    "EvalResult",
     "Event",
     "InstanceSetting",
     "Membership",
@@ -306,6 +307,9 @@ class ProjectEnvironment(Base):
     )
     environment: Mapped[str] = mapped_column(String(16), primary_key=True)
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    # [{"name", "min_score"}]: a version is promoted here only with a passing result of each
+    # (promptops.domain.evals; migration 0015). NULL: none required.
+    required_evals: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
 
 
@@ -526,3 +530,29 @@ class ProjectSecret(Base):
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class EvalResult(Base):
+    """One evaluation result recorded on a version (CI pushes them); rows are never
+    updated. The latest per (version, name) is what a protected environment's gate reads."""
+
+    __tablename__ = "eval_results"
+    __table_args__ = (Index("ix_eval_results_version_name", "version_id", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    score: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    url: Mapped[str | None] = mapped_column(Text)
+    ci_run_id: Mapped[str | None] = mapped_column(String(200))
+    commit: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)

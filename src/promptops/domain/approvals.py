@@ -9,7 +9,9 @@ and never by a key of the requesting key's chain (see :func:`_require_not_reques
 Approval applies the change with the approver as the actor of the deployment (history and
 audit log), and announces a
 ``label_change_approved`` change (webhooks: ``prompt_template_label_change_approved``). A
-request whose environment moved since it was made is stale: approving it is refused (409).
+request whose environment moved since it was made is stale: approving it is refused (409),
+and so is approving a promotion whose version lacks a passing result of an eval the
+environment requires (:mod:`promptops.domain.evals`), until one is recorded.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from promptops.db.models import (
     PromptVersion,
     utcnow,
 )
-from promptops.domain import audit, changes, keys
+from promptops.domain import audit, changes, evals, keys, protection
 from promptops.domain.access import APPROVER_ROLES, Actor
 from promptops.domain.deployments import deploy
 from promptops.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
@@ -204,6 +206,10 @@ def approve(
             f" was requested (it was at {was}, it is now at {now}); reject or withdraw it and"
             " request the change again"
         )
+    if request.action == "promote":  # the environment's required evals must pass first
+        target = _target(session, prompt, request.version)
+        required = protection.required_evals(session, prompt.project_id, request.environment)
+        evals.require(session, prompt, target, request.environment, required)
     row = _apply(session, actor, prompt, request, current)
     _decide(request, actor, "approved", comment)
     request.deployment_id = row.id
@@ -241,6 +247,16 @@ def approve(
     return request, row
 
 
+def _target(session: Session, prompt: Prompt, number: int) -> PromptVersion:
+    version = session.scalar(
+        select(PromptVersion).where(
+            PromptVersion.prompt_id == prompt.id, PromptVersion.version == number
+        )
+    )
+    assert version is not None  # versions are never deleted
+    return version
+
+
 def _apply(
     session: Session,
     actor: Actor,
@@ -249,12 +265,7 @@ def _apply(
     current: ActiveDeployment | None,
 ) -> Deployment:
     if request.action == "promote":
-        version = session.scalar(
-            select(PromptVersion).where(
-                PromptVersion.prompt_id == prompt.id, PromptVersion.version == request.version
-            )
-        )
-        assert version is not None  # versions are never deleted
+        version = _target(session, prompt, request.version)
         return deploy(session, actor, prompt, request.environment, version, action="promote")
     # A rollback: the environment is where it was when requested (not stale), so the
     # deployment it returns to is the one its current deployment replaced.
@@ -263,14 +274,14 @@ def _apply(
     previous = session.get(Deployment, row.previous_deployment_id) if row else None
     if previous is None:
         raise ConflictError(f"{request.environment!r} has no previous version to roll back to")
-    version = session.get(PromptVersion, previous.version_id)
-    assert version is not None
+    back = session.get(PromptVersion, previous.version_id)
+    assert back is not None
     return deploy(
         session,
         actor,
         prompt,
         request.environment,
-        version,
+        back,
         action="rollback",
         previous_deployment_id=previous.previous_deployment_id,
         stack_from_current=False,

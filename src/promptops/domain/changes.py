@@ -28,6 +28,7 @@ class ChangeKind(StrEnum):
     LABEL_CHANGE_APPROVED = "label_change_approved"
     TEMPLATE_UPDATED = "template_updated"  # a snippet's label moved: a dependent's content
     AGENT_RUN_COMPLETED = "agent_run_completed"
+    EVAL_RESULT_CREATED = "eval_result_created"  # CI recorded an eval result on a version
     KEY_REVOKED = "key_revoked"
     EVENTS_APPENDED = "events_appended"  # a commit added rows to the event log
     WEBHOOK_JOBS_QUEUED = "webhook_jobs_queued"  # new deliveries outside the event hook

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from promptops.db.models import (
     ActiveDeployment,
     Deployment,
+    EvalResult,
     Event,
     Project,
     Prompt,
@@ -40,6 +41,7 @@ from promptops.db.models import (
 )
 from promptops.domain import changes
 from promptops.domain.changes import Change, ChangeKind
+from promptops.domain.evals import result_out
 from promptops.domain.payloads import resolved_out, version_out
 from promptops.domain.snippets import SnippetError
 
@@ -64,6 +66,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "prompt_template_label_change_approved",
     "prompt_template_updated",
     "agent_run_completed",
+    "eval_result_created",
 )
 # Subscribable already (an endpoint may opt in ahead) but sent by nothing yet: managed agents
 # will record AGENT_RUN_COMPLETED. Forms offer only SENT_EVENT_TYPES.
@@ -79,6 +82,7 @@ _KIND_TO_TYPE: dict[str, str] = {  # ChangeKind (a StrEnum) -> event type
     ChangeKind.LABEL_CHANGE_APPROVED: "prompt_template_label_change_approved",
     ChangeKind.TEMPLATE_UPDATED: "prompt_template_updated",
     ChangeKind.AGENT_RUN_COMPLETED: "agent_run_completed",
+    ChangeKind.EVAL_RESULT_CREATED: "eval_result_created",
 }
 
 
@@ -187,6 +191,15 @@ def _data(session: Session, change: Change, type_: str) -> dict[str, Any] | None
     data: dict[str, Any] = {"slug": prompt.slug, "actor": change.actor}
     if type_ == "prompt_created":
         data.update(name=prompt.name, description=prompt.description, prompt=None)
+        return data
+    if type_ == "eval_result_created":
+        result_id = (change.data or {}).get("eval_result_id")
+        row = session.get(EvalResult, result_id) if isinstance(result_id, int) else None
+        if row is None or row.prompt_id != prompt.id:
+            return None
+        data.update(
+            version=row.version, result=result_out(prompt.slug, row).model_dump(mode="json")
+        )
         return data
     if type_ == "prompt_template_version_created":
         version = session.scalar(

@@ -28,6 +28,7 @@ from promptops.server.api.routes import (
     audit,
     compat_promptlayer,
     deployments,
+    evals,
     keys,
     log_metrics,
     logs,
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         lifespan=_lifespan,
     )
     install_error_handlers(api)
-    for module in (projects, keys, prompts, deployments, audit, logs, log_metrics):
+    for module in (projects, keys, prompts, evals, deployments, audit, logs, log_metrics):
         api.include_router(module.router)
     for module in (users, approvals, secrets):  # people, protection, providers/secrets
         api.include_router(module.router)

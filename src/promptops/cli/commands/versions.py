@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from promptops._json import json_equal
+from promptops.cli.commands.evals import eval_lines, list_evals
 from promptops.cli.commands.prompts import version_text
 from promptops.cli.common import ENVS, add_client, q, resolve_version, slug_arg, version_ref
 from promptops.cli.files import VERSION_FIELDS
@@ -38,12 +39,16 @@ def _get(api: ApiCaller, slug: str, ref: int | str) -> dict[str, Any]:
 
 
 def versions_show(api: ApiCaller, args: argparse.Namespace) -> Shown:
+    """The version and the latest of each of its eval results; with --json the API's
+    version as it is (`promptops evals list --json` gives the results)."""
     version = _get(api, args.slug, args.version)
+    results = list_evals(api, args.slug, int(version["version"]))
     lines = [f"{version['slug']} v{version['version']}"]
     lines += [
         f"{k}: {cell(version.get(k))}"
         for k in ("commit_message", "author", "created_at", "variables")
     ]
+    lines += ["evals:", *eval_lines(results)] if results else ["evals: -"]
     return Shown(version, "\n".join(lines + version_text(version)))
 
 

@@ -34,6 +34,7 @@ EVENT_TYPES: dict[str, str] = {
     "prompt_template_label_change_approved": "prompt_template_label_change_approved",
     "prompt_template_updated": "prompt_template_updated",
     "agent_run_completed": "agent_run_finished",
+    "eval_result_created": "eval_result_created",  # PromptLayer has none: ours, as named
     "webhook_test": "webhook_test",
 }
 

@@ -50,11 +50,13 @@ def _confirm(request: Request, ctx: ProjectCtx, slug: str, template: str, **extr
         prompt = prompts.get_prompt(session, ctx.id, slug)
         active = deployments.active_deployments(session, prompt)
         environments = protection.environment_settings(session, ctx.id)
+        required = protection.all_required_evals(session, ctx.id)
         numbers = [v.version for v in versions.list_versions(session, prompt, limit=500)]
     context = {
         "prompt": prompt,
         "active": active,
         "environments": environments,
+        "required": required,
         "numbers": numbers,
         "section": "prompts",
         **extra,
@@ -95,7 +97,8 @@ def promote(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) -> 
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
-        errors = {exc.field or "environment": exc.message}
+        shown = exc.field if exc.field in ("version", "comment") else "environment"
+        errors = {shown: exc.message}  # required_evals too: a rule of the environment
         return _confirm(
             request, ctx, slug, "promote.html", values=values, errors=errors, status=exc.status
         )

@@ -163,9 +163,11 @@ def _settings(request: Request, ctx: ProjectCtx, **extra: Any) -> Response:
     status = int(extra.pop("status", 200))
     with app_state(request).db.read() as session:
         environments = protection.environment_settings(session, ctx.id)
+        required = protection.all_required_evals(session, ctx.id)
         members = users.list_members(session, ctx.id)
     context = {
         "environments": environments,
+        "required": required,
         "protectable": protection.PROTECTABLE,
         "members": members,
         # The only owner cannot be removed (users.remove_member refuses it too).

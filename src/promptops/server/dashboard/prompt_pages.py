@@ -15,6 +15,7 @@ from promptops.domain import (
     actors,
     approvals,
     deployments,
+    evals,
     prompts,
     protection,
     snippets,
@@ -160,13 +161,23 @@ def version_page(
         prompt = prompts.get_prompt(session, ctx.id, slug)
         version = versions.get_version(session, prompt, number)
         active = deployments.active_deployments(session, prompt)
-        names = actors.display_names(session, ctx.id, [version.author])
+        results = evals.results_of(session, version)
+        required = protection.all_required_evals(session, ctx.id)
+        gates = [
+            (env, evals.unmet(session, version, needs)) for env, needs in required.items() if needs
+        ]
+        names = actors.display_names(
+            session, ctx.id, [version.author, *(r.created_by for r in results)]
+        )
     envs = [env for env, row in active.items() if row is not None and row.version == number]
     context = {
         "prompt": prompt,
         "version": version,
         "active_in": envs,
         "actor_names": names,
+        "eval_results": results,
+        "required": required,
+        "gates": gates,
         "section": "prompts",
     }
     return render(request, "version.html", context, ctx=ctx)
@@ -189,7 +200,14 @@ def diff_page(
             a = b - 1 if b > 1 else b
         left = versions.get_version(session, prompt, a)
         right = versions.get_version(session, prompt, b)
+        latest = evals.latest_by_name(session, [left.id, right.id])
+    by_name = [{r.name: r for r in latest[v.id]} for v in (left, right)]
+    eval_rows = [
+        (name, by_name[0].get(name), by_name[1].get(name))
+        for name in sorted(by_name[0].keys() | by_name[1].keys())
+    ]
     context = {
+        "eval_rows": eval_rows,
         "prompt": prompt,
         "numbers": numbers,
         "left": left,

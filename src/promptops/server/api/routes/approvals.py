@@ -17,6 +17,7 @@ from promptops.contract.deployments import (
 )
 from promptops.contract.fields import Environment
 from promptops.domain import approvals, protection
+from promptops.domain.errors import InvalidInputError
 from promptops.server.api.deps import ActorDep, Limit, ProjectQuery, ReadSession, StateDep
 from promptops.server.serialize import change_request_out
 
@@ -29,8 +30,15 @@ RequestId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 def list_environments(
     actor: ActorDep, session: ReadSession, project_id: ProjectQuery = None
 ) -> list[EnvironmentOut]:
-    settings = protection.environment_settings(session, actor.project_for(project_id))
-    return [EnvironmentOut(name=env, protected=on) for env, on in settings.items()]
+    project = actor.project_for(project_id)
+    settings = protection.environment_settings(session, project)
+    required = protection.all_required_evals(session, project)
+    return [
+        EnvironmentOut.model_validate(
+            {"name": env, "protected": on, "required_evals": required[env]}
+        )
+        for env, on in settings.items()
+    ]
 
 
 @router.put("/v1/environments/{environment}", response_model=EnvironmentOut)
@@ -42,10 +50,28 @@ def set_environment(
     project_id: ProjectQuery = None,
 ) -> EnvironmentOut:
     """Protect an environment (staging or production): promotions and rollbacks there then
-    need another person's approval. Project admins/owners or the instance admin key."""
+    need another person's approval; and/or require evals there (`required_evals`): a
+    version is promoted only with a passing latest result of each (409 naming what is
+    missing; a change request waits, and approving it is refused until they pass). A field
+    left out is unchanged. Project admins/owners or the instance admin key."""
+    if body.protected is None and body.required_evals is None:
+        raise InvalidInputError("give protected and/or required_evals", field="protected")
     with st.db.write() as session:
-        row = protection.set_protected(session, actor, environment, body.protected, project_id)
-        return EnvironmentOut(name=row.environment, protected=row.protected)
+        row = protection.set_environment(
+            session,
+            actor,
+            environment,
+            protected=body.protected,
+            required=body.required_evals,
+            project_id=project_id,
+        )
+        return EnvironmentOut.model_validate(
+            {
+                "name": row.environment,
+                "protected": row.protected,
+                "required_evals": row.required_evals or [],
+            }
+        )
 
 
 @router.get("/v1/change-requests", response_model=ChangeRequestList)
