@@ -27,7 +27,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-__all__ = ["COLUMNS", "insert_rows"]
+__all__ = ["COLUMNS", "LOCK_KEY", "insert_rows"]
+
+# Held shared by every batch on PostgreSQL, to its commit: the worker's passes over the logs
+# take it exclusively for an instant to learn which seq values are final
+# (``promptops.domain.log_rollups.committed_seq``). Shared holders never wait for each other.
+LOCK_KEY = 0x706F6C6F6773
 
 COLUMNS: tuple[str, ...] = (
     "id",
@@ -80,6 +85,7 @@ _PG_CREATE_STAGE = (
     )
     + ") ON COMMIT DELETE ROWS"
 )
+_PG_BEGIN = f"SELECT pg_advisory_xact_lock_shared({LOCK_KEY}); {_PG_CREATE_STAGE}"
 _PG_COPY = f"COPY {_PG_STAGE} ({_COLUMN_LIST}) FROM STDIN"
 # The table is partitioned (migration 0007), so (project_id, id) cannot be unique there:
 # request_log_ids (migration 0010) holds it. The batch's ids go there first, ON CONFLICT DO
@@ -142,7 +148,7 @@ def _sqlite_time(value: datetime) -> str:
 
 def _postgres(driver: Any, rows: Sequence[list[Any]]) -> int:
     with driver.cursor() as cursor:
-        cursor.execute(_PG_CREATE_STAGE)
+        cursor.execute(_PG_BEGIN)
         with cursor.copy(_PG_COPY) as copy:
             for row in rows:
                 copy.write_row(row)

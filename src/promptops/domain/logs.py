@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, literal_column, or_, select
+from sqlalchemy import Select, Text, and_, cast, func, literal_column, or_, select, tuple_
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from promptops.contract.text import NOT_FINITE, check_text, encoded_json_problem
-from promptops.db.models import RequestLog, utcnow
+from promptops.db.models import RequestLog, RequestLogCursor, utcnow
 from promptops.domain import log_store
 from promptops.domain.access import Actor, check_environment
 from promptops.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -162,16 +162,36 @@ def list_logs(
     limit: int = 50,
     before: int | None = None,
 ) -> tuple[list[RequestLog], int | None]:
-    """Logs newest first (by arrival), and the cursor of the next page (None at the end)."""
+    """Logs newest first, and the cursor of the next page (None at the end).
+
+    Newest by arrival (``seq``); with a time range (``since``/``until``), newest by call time
+    (``created_at``, then ``seq``), so that the ``(project, environment, created_at, seq)``
+    index walks the range itself however far back it lies. The cursor is the ``seq`` of
+    the page's last row either way (a range's next page looks that row's ``created_at``
+    up; if retention removed it meanwhile, the pages end there)."""
     filters = filters or LogFilters()
     project, environment = _read_scope(actor, project_id, filters.environment)
     query = select(RequestLog).where(RequestLog.project_id == project)
     if environment is not None:
         query = query.where(RequestLog.environment == environment)
-    if before is not None:
+    by_time = filters.since is not None or filters.until is not None
+    if before is not None and by_time:
+        at = session.scalar(
+            select(RequestLog.created_at).where(
+                RequestLog.project_id == project, RequestLog.seq == before
+            )
+        )
+        if at is None:
+            return [], None
+        query = query.where(tuple_(RequestLog.created_at, RequestLog.seq) < tuple_(at, before))
+    elif before is not None:
         query = query.where(RequestLog.seq < before)
     query = _filtered(session, query, filters)
-    rows = list(session.scalars(query.order_by(RequestLog.seq.desc()).limit(limit + 1)))
+    if by_time:
+        query = query.order_by(RequestLog.created_at.desc(), RequestLog.seq.desc())
+    else:
+        query = query.order_by(RequestLog.seq.desc())
+    rows = list(session.scalars(query.limit(limit + 1)))
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].seq
     return rows, None
@@ -292,6 +312,12 @@ def _filtered(session: Session, query: Select[Any], filters: LogFilters) -> Sele
     return query
 
 
+def _search_table() -> Any:
+    from sqlalchemy import column, table
+
+    return table("request_log_search", column("seq"), column("project_id"), column("body"))
+
+
 # The request and response JSON text (no bound parameter inside, so that a future expression
 # index spelled alike can serve it). A trigram index over it cut PostgreSQL ingestion
 # five-fold, so none exists: ``q`` scans within the other filters for now.
@@ -303,7 +329,22 @@ _SEARCH_TEXT: Any = literal_column(
 def _has_text(postgres: bool, needle: str) -> Any:
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     if postgres:
-        return _SEARCH_TEXT.ilike(pattern, escape="\\")
+        # Up to the search cursor, the worker's copy of the text and its trigram index
+        # (domain/log_rollups); after it (the last seconds), the rows themselves. The cursor
+        # is read in the same statement, so in the same snapshot as the copy.
+        search = _search_table()
+        done = (
+            select(func.coalesce(func.max(RequestLogCursor.seq), 0))
+            .where(RequestLogCursor.name == "search")
+            .scalar_subquery()
+        )
+        copied = select(search.c.seq).where(
+            search.c.project_id == RequestLog.project_id, search.c.body.ilike(pattern, escape="\\")
+        )
+        return or_(
+            and_(RequestLog.seq <= done, RequestLog.seq.in_(copied)),
+            and_(RequestLog.seq > done, _SEARCH_TEXT.ilike(pattern, escape="\\")),
+        )
     return or_(
         cast(RequestLog.request, Text).ilike(pattern, escape="\\"),
         cast(RequestLog.response, Text).ilike(pattern, escape="\\"),
