@@ -215,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"seeded {args.records:,} records by COPY in {seconds:.0f} s", flush=True)
         rolled, copied = catch_up(target.url)
-        print(f"worker catch-up: rollups {rolled:.0f} s, search copy {copied:.0f} s", flush=True)
+        args.catch_up = (
+            f"seeded in {seconds:.0f} s; rollups {rolled:.0f} s, search copy {copied:.0f} s"
+        )
+        print(args.catch_up, flush=True)
         start(target, workdir)
         headers = {"Authorization": f"Bearer {target.key}"}
         base = f"http://127.0.0.1:{target.port}"
@@ -270,21 +273,21 @@ def _report(results: list[tuple[str, str, list[float]]], args: argparse.Namespac
             f"| {name} | {statistics.median(times):.1f} ms | {_p95(times):.1f} ms"
             f" | {bar:.0f} ms {verdict} |"
         )
-    lines += ["", _NOTE]
+    lines += ["", f"Seeding (COPY) and the worker's catch-up: {args.catch_up}.", "", _NOTE]
     return "\n".join(lines) + "\n"
 
 
 _NOTE = (
-    "Where the bars are missed, and why: a time range alone (or with a prompt and status)"
-    " is answered by walking the newest-first `seq` index back to the range, because the"
-    " planner expects matches to be spread evenly, not all at the far end; the daily"
-    " metrics over a prompt's whole history aggregate all its rows (the covering index"
-    " makes it an index-only scan, but it still grows with the rows); text (`q`) has no"
-    " index since migration 0010 (a trigram index cost ingestion five-fold), so a rare"
-    " word scans every row of the other filters. They need more than b-tree indexes: pages"
-    " keyed by `created_at` when a range is given, rollups maintained by the worker, a"
-    " cheaper text index (not done yet). The issue's figure is for 10,000,000 records;"
-    " this run's size is in the command."
+    "How (issue 16; migration 0016, `domain/log_rollups.py`): a time range pages by"
+    " `created_at` on `(project_id, environment, created_at, seq)`, so a day long ago is"
+    " read where it lies; `q` is answered from the worker's copy of the text"
+    " (`request_log_search`, trigram GIN index; ingestion never writes it) up to the"
+    " worker's cursor and from the rows after it; the metrics read the worker's hourly and"
+    " daily rollups for whole buckets and the rows only for the partial hours at the edges"
+    " and the rows after the cursor. The worker catch-up line is the time its passes took"
+    " over the seeded rows (the search copy in bulk, its index built after); in steady"
+    " state a pass every 5 s folds what arrived since. The issue's figure is for"
+    " 10,000,000 records; this run's size is in the command."
 )
 
 

@@ -199,16 +199,29 @@ def _from_rollups(
             bounds.append(rollup.bucket < end)
         pieces.append(and_(*bounds))
     joined.append(or_(*pieces) if pieces else false())
+    table = rollup.__table__.c
     query = (
-        select(cursor.seq, rollup)
+        select(
+            cursor.seq,
+            table.prompt_version,
+            table.bucket,
+            table.requests,
+            table.errors,
+            table.input_tokens,
+            table.output_tokens,
+            table.cost_usd,
+            table.latency_min,
+            table.latency_max,
+            table.histogram,
+        )
         .select_from(cursor)
         .outerjoin(rollup, and_(*joined))
         .where(*conditions)
     )
     done = 0
-    for seq, row in session.execute(query):
-        done = int(seq)
-        if row is None:
+    for row in session.execute(query):
+        done = int(row.seq)
+        if row.bucket is None:  # no rollup: the cursor alone
             continue
         key = (row.prompt_version or None, int(row.bucket) // span * span)
         summary = groups.get(key)

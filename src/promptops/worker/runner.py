@@ -213,8 +213,12 @@ class Worker:
         """Fold new request logs into the metric rollups and the search text (a pass of
         at most a few chunks, so that deliveries never wait long; the next goes on)."""
         limit = 4 * log_rollups.CHUNK
-        rolled = log_rollups.roll_up(self.db, limit=limit)
-        copied = log_rollups.fill_search(self.db, limit=limit)
+        try:
+            rolled = log_rollups.roll_up(self.db, limit=limit)
+            copied = log_rollups.fill_search(self.db, limit=limit)
+        except Exception:  # e.g. the lock timed out behind a long batch: the next cycle
+            log.exception("request-log rollups/search copy failed; retrying next cycle")
+            return
         if max(rolled, copied) >= limit:  # more to catch up on: the next cycle goes on
             self._next_roll = 0.0
 
