@@ -8,7 +8,8 @@ per row (which cost about half of the server's CPU per record before):
 - **PostgreSQL**: ``COPY`` (psycopg 3 ``cursor.copy``) into a temporary staging table of the
   session (emptied at commit), then one statement that inserts the batch's ids into
   ``request_log_ids`` (``ON CONFLICT DO NOTHING``) and the rows of the ids that were new
-  into ``request_logs``; its rowcount is the number of new rows.
+  into ``request_logs``; its rowcount is the number of new rows. The batch's first
+  statement also takes the shared advisory lock :data:`LOCK_KEY` (no extra round trip).
 
 Both run inside the caller's transaction, so "all or nothing, acknowledged after the commit"
 holds exactly as with the ORM, and so does idempotency, also between racing copies: a
