@@ -227,7 +227,7 @@ def _from_rollups(
         summary = groups.get(key)
         if summary is None:
             summary = groups[key] = log_rollups.Summary()
-        summary.add_summary(log_rollups.Summary.of_rollup(row))
+        summary.add_rollup(row)
     where = [RequestLog.project_id == project, RequestLog.prompt_slug == slug]
     if scope is not None:
         where.append(RequestLog.environment == scope)

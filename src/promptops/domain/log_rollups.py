@@ -113,6 +113,22 @@ class Summary:
             self.bins[index] = self.bins.get(index, 0) + count
         self.values = None  # a histogram part: percentiles from the bins from now on
 
+    def add_rollup(self, row: Any) -> None:
+        """:meth:`add_summary` of a rollup row, its histogram merged as it is parsed."""
+        self.requests += int(row.requests)
+        self.errors += int(row.errors)
+        self.input_tokens += int(row.input_tokens)
+        self.output_tokens += int(row.output_tokens)
+        self.cost_usd += float(row.cost_usd)
+        self.latency_min = min(self.latency_min, float(row.latency_min))
+        self.latency_max = max(self.latency_max, float(row.latency_max))
+        bins = self.bins
+        get = bins.get
+        for key, count in json.loads(row.histogram).items():
+            index = int(key)
+            bins[index] = get(index, 0) + count
+        self.values = None
+
     def percentile(self, fraction: float) -> float:
         """``percentile_cont`` of the latencies: exact from ``values``, else from the bins
         (each rank's value is its bin's middle, kept within the group's min and max)."""
@@ -124,21 +140,22 @@ class Summary:
         low = math.floor(position)
         ranks = (low, min(low + 1, self.requests - 1))
         found: list[float] = []
+        want = ranks[0]
         seen = 0
         for index in sorted(self.bins):
             seen += self.bins[index]
-            while len(found) < 2 and ranks[len(found)] < seen:
-                rank = ranks[len(found)]
-                if rank == 0:  # the extremes are known exactly
-                    value = self.latency_min
-                elif rank == self.requests - 1:
-                    value = self.latency_max
+            while seen > want:  # rank ``want`` falls in this bin
+                if want == 0:  # the extremes are known exactly
+                    found.append(self.latency_min)
+                elif want == self.requests - 1:
+                    found.append(self.latency_max)
                 else:
-                    value = min(max(bin_value(index), self.latency_min), self.latency_max)
-                found.append(value)
-            if len(found) == 2:
-                break
-        return found[0] + (found[1] - found[0]) * (position - low)
+                    value = bin_value(index)
+                    found.append(min(max(value, self.latency_min), self.latency_max))
+                if len(found) == 2:
+                    return found[0] + (found[1] - found[0]) * (position - low)
+                want = ranks[1]
+        raise AssertionError("the bins hold fewer rows than counted")  # pragma: no cover
 
     def row(self) -> dict[str, Any]:
         return {
@@ -162,7 +179,7 @@ class Summary:
             cost_usd=float(row.cost_usd),
             latency_min=float(row.latency_min),
             latency_max=float(row.latency_max),
-            bins={int(k): int(v) for k, v in json.loads(row.histogram).items()},
+            bins={int(k): v for k, v in json.loads(row.histogram).items()},
             values=None,
         )
 
