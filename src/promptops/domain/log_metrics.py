@@ -7,6 +7,13 @@ Counts and sums are computed by the database on both; the percentiles by Postgre
 ``percentile_cont`` there, and on SQLite (which has none) from the group's latencies in
 Python by the same definition. Logs without a version are reported under version None.
 
+With ``bucket`` hour or day, whole buckets come from the worker's rollups
+(``promptops.domain.log_rollups``) and only the partial hours at the edges of the range and
+the rows after the rollups' cursor from the logs themselves (:func:`split`); a bucket with a
+rollup part gets its percentiles from the merged latency histogram (within 2.2%, the
+lowest and highest rank exact), one answered from rows alone exactly as above. Minutes are
+read from the rows.
+
 The same read rules as the logs themselves: a ``write`` key, its own environment; the
 instance admin key names the project and may pick any environment.
 """
