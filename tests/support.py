@@ -53,7 +53,11 @@ class PostgresDatabases:
 
     def reset(self) -> None:
         # request_log_ids: PostgreSQL's log idempotency table (migration 0010), no model
-        tables = [t.name for t in Base.metadata.sorted_tables] + ["request_log_ids"]
+        # and request_log_search its text-search copy (0016)
+        tables = [t.name for t in Base.metadata.sorted_tables] + [
+            "request_log_ids",
+            "request_log_search",
+        ]
         with self._engine.begin() as conn:
             present = {
                 row[0]

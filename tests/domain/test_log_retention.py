@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from promptops.db.models import RequestLog
 from promptops.db.session import _MIGRATIONS, Database, migrate
-from promptops.domain import keys, log_retention, logs, projects
+from promptops.domain import keys, log_retention, log_rollups, logs, projects
 from promptops.domain.access import Actor
 from tests.support import PostgresDatabases
 
@@ -123,7 +123,10 @@ def test_retention_drops_whole_partitions_on_postgres(db: Database) -> None:
     store(db, actor, NOW, kept[1])
     # 60 days before NOW is 2026-10-03: August and September are wholly older, October
     # straddles the cutoff and stays whole.
+    log_rollups.fill_search(db)  # the worker's text copy goes with its rows
     assert log_retention.apply_retention(db, 60, NOW) == 3
+    with db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM request_log_search")) == 2
     names = log_retention.partitions(db)
     assert "request_logs_p202608" not in names and "request_logs_p202609" not in names
     assert "request_logs_p202610" in names

@@ -57,8 +57,10 @@ def assert_error(
 
 
 def row_counts(app: Any) -> dict[str, int]:
-    """Rows per table: equal before and after a refused request means nothing was stored."""
-    tables = Base.metadata.sorted_tables
+    """Rows per table: equal before and after a refused request means nothing was stored.
+    Not the tables the worker derives from the logs on its own schedule (log_rollups)."""
+    derived = {"request_log_rollups", "request_log_cursors"}
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in derived]
     query = select(
         *[select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables]
     )

@@ -342,7 +342,8 @@ export interface paths {
          * List Logs
          * @description Logs newest first. A project key needs role `write` and sees its own environment;
          *     the instance admin key names the project and may filter by any environment. Every
-         *     filter given must match; pages follow `next_cursor` (keyset on arrival order).
+         *     filter given must match; pages follow `next_cursor` (keyset on arrival order; with
+         *     `since`/`until`, newest call time first).
          */
         get: operations["list_logs_v1_logs_get"];
         put?: never;
@@ -1862,11 +1863,14 @@ export interface components {
              * @description Logs with status `error`
              */
             errors: number;
-            /** Latency P50 Ms */
+            /**
+             * Latency P50 Ms
+             * @description Linear interpolation between closest ranks; exact for buckets read from the logs alone, within 2.2% where the worker's rollups (latency histograms) answer
+             */
             latency_p50_ms: number;
             /**
              * Latency P95 Ms
-             * @description Linear interpolation between closest ranks
+             * @description Linear interpolation between closest ranks; exact for buckets read from the logs alone, within 2.2% where the worker's rollups (latency histograms) answer
              */
             latency_p95_ms: number;
             /** Input Tokens */

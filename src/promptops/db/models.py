@@ -38,6 +38,8 @@ __all__ = [
     "Prompt",
     "PromptVersion",
     "RequestLog",
+    "RequestLogCursor",
+    "RequestLogRollup",
     "User",
     "UserSession",
     "UserToken",
@@ -392,6 +394,39 @@ class RequestLog(Base):
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON(none_as_null=True))
     tags: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class RequestLogRollup(Base):
+    """A prompt's logs of one version, environment and UTC hour or day of ``created_at``,
+    summed by the worker (migration 0016; ``promptops.domain.log_rollups``). ``span`` is
+    3600 or 86400, ``bucket`` the start in epoch seconds, ``prompt_version`` 0 for none;
+    ``histogram`` is JSON ``{bin: count}`` of the latencies."""
+
+    __tablename__ = "request_log_rollups"
+
+    project_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    prompt_slug: Mapped[str] = mapped_column(String(100), primary_key=True)
+    environment: Mapped[str] = mapped_column(String(16), primary_key=True)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    prompt_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(BigInteger)
+    input_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    latency_min: Mapped[float] = mapped_column(Float)
+    latency_max: Mapped[float] = mapped_column(Float)
+    histogram: Mapped[str] = mapped_column(Text)
+
+
+class RequestLogCursor(Base):
+    """How far (``seq``, inclusive) a worker pass over the request logs got (0016)."""
+
+    __tablename__ = "request_log_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
 
 
 # ---- the event log and webhooks (migration 0004; docs/webhooks.md) -------------------------

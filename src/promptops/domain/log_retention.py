@@ -17,7 +17,9 @@ its own short write transaction, so ingestion is never blocked for long.
 A partitioned table's unique keys must include the partition key, so idempotency by
 ``(project_id, id)`` cannot be a unique constraint there: ``request_log_ids`` (migration
 0010, not partitioned) holds every stored id with its arrival time (``domain/log_store.py``
-inserts there first); retention deletes, in batches, the ids of the rows it removed.
+inserts there first); retention deletes, in batches, the ids of the rows it removed, and
+their search text (``request_log_search``). Metric rollups are kept: they hold no
+request or response content.
 """
 
 from __future__ import annotations
@@ -128,15 +130,22 @@ def apply_retention(
 
 
 def _delete_ids(db: Database, bound: datetime, batch: int) -> None:
-    statement = text(
-        "DELETE FROM request_log_ids WHERE (project_id, id) IN (SELECT project_id, id"
-        f" FROM request_log_ids WHERE received_at < :bound LIMIT {int(batch)})"
-    )
-    while True:
-        with db.write() as session:
-            result: Any = session.execute(statement, {"bound": bound})
-            if int(result.rowcount or 0) < batch:
-                return
+    """Also the search text of those rows (request_log_search, migration 0016)."""
+    for statement in (
+        text(
+            "DELETE FROM request_log_ids WHERE (project_id, id) IN (SELECT project_id, id"
+            f" FROM request_log_ids WHERE received_at < :bound LIMIT {int(batch)})"
+        ),
+        text(
+            "DELETE FROM request_log_search WHERE seq IN (SELECT seq"
+            f" FROM request_log_search WHERE received_at < :bound LIMIT {int(batch)})"
+        ),
+    ):
+        while True:
+            with db.write() as session:
+                result: Any = session.execute(statement, {"bound": bound})
+                if int(result.rowcount or 0) < batch:
+                    break
 
 
 def _delete_batches(db: Database, table: str, cutoff: datetime, batch: int) -> int:

@@ -8,7 +8,8 @@ per row (which cost about half of the server's CPU per record before):
 - **PostgreSQL**: ``COPY`` (psycopg 3 ``cursor.copy``) into a temporary staging table of the
   session (emptied at commit), then one statement that inserts the batch's ids into
   ``request_log_ids`` (``ON CONFLICT DO NOTHING``) and the rows of the ids that were new
-  into ``request_logs``; its rowcount is the number of new rows.
+  into ``request_logs``; its rowcount is the number of new rows. The batch's first
+  statement also takes the shared advisory lock :data:`LOCK_KEY` (no extra round trip).
 
 Both run inside the caller's transaction, so "all or nothing, acknowledged after the commit"
 holds exactly as with the ORM, and so does idempotency, also between racing copies: a
@@ -27,7 +28,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-__all__ = ["COLUMNS", "insert_rows"]
+__all__ = ["COLUMNS", "LOCK_KEY", "insert_rows"]
+
+# Held shared by every batch on PostgreSQL, to its commit: the worker's passes over the logs
+# take it exclusively for an instant to learn which seq values are final
+# (``promptops.domain.log_rollups.committed_seq``). Shared holders never wait for each other.
+LOCK_KEY = 0x706F6C6F6773
 
 COLUMNS: tuple[str, ...] = (
     "id",
@@ -80,6 +86,7 @@ _PG_CREATE_STAGE = (
     )
     + ") ON COMMIT DELETE ROWS"
 )
+_PG_BEGIN = f"SELECT pg_advisory_xact_lock_shared({LOCK_KEY}); {_PG_CREATE_STAGE}"
 _PG_COPY = f"COPY {_PG_STAGE} ({_COLUMN_LIST}) FROM STDIN"
 # The table is partitioned (migration 0007), so (project_id, id) cannot be unique there:
 # request_log_ids (migration 0010) holds it. The batch's ids go there first, ON CONFLICT DO
@@ -142,7 +149,7 @@ def _sqlite_time(value: datetime) -> str:
 
 def _postgres(driver: Any, rows: Sequence[list[Any]]) -> int:
     with driver.cursor() as cursor:
-        cursor.execute(_PG_CREATE_STAGE)
+        cursor.execute(_PG_BEGIN)
         with cursor.copy(_PG_COPY) as copy:
             for row in rows:
                 copy.write_row(row)

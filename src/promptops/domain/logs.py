@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, literal_column, or_, select
+from sqlalchemy import Select, Text, cast, func, literal_column, or_, select, tuple_
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from promptops.contract.text import NOT_FINITE, check_text, encoded_json_problem
-from promptops.db.models import RequestLog, utcnow
+from promptops.db.models import RequestLog, RequestLogCursor, utcnow
 from promptops.domain import log_store
 from promptops.domain.access import Actor, check_environment
 from promptops.domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -162,16 +162,42 @@ def list_logs(
     limit: int = 50,
     before: int | None = None,
 ) -> tuple[list[RequestLog], int | None]:
-    """Logs newest first (by arrival), and the cursor of the next page (None at the end)."""
+    """Logs newest first, and the cursor of the next page (None at the end).
+
+    Newest by arrival (``seq``); with a time range (``since``/``until``), newest by call time
+    (``created_at``, then ``seq``), so that the ``(project, environment, created_at, seq)``
+    index walks the range itself however far back it lies. The cursor is the ``seq`` of
+    the page's last row either way (a range's next page looks that row's ``created_at``
+    up; if retention removed it meanwhile, the pages end there)."""
     filters = filters or LogFilters()
     project, environment = _read_scope(actor, project_id, filters.environment)
     query = select(RequestLog).where(RequestLog.project_id == project)
     if environment is not None:
         query = query.where(RequestLog.environment == environment)
-    if before is not None:
+    by_time = filters.since is not None or filters.until is not None
+    if before is not None and by_time:
+        at = session.scalar(
+            select(RequestLog.created_at).where(
+                RequestLog.project_id == project, RequestLog.seq == before
+            )
+        )
+        if at is None:
+            return [], None
+        query = query.where(tuple_(RequestLog.created_at, RequestLog.seq) < tuple_(at, before))
+    elif before is not None:
         query = query.where(RequestLog.seq < before)
-    query = _filtered(session, query, filters)
-    rows = list(session.scalars(query.order_by(RequestLog.seq.desc()).limit(limit + 1)))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    text_filter = filters.text if postgres else None
+    query = _filtered(session, query, filters, text=not postgres)
+    if by_time:
+        query = query.order_by(RequestLog.created_at.desc(), RequestLog.seq.desc())
+    else:
+        query = query.order_by(RequestLog.seq.desc())
+    query = query.limit(limit + 1)
+    if text_filter is None:
+        rows = list(session.scalars(query))
+    else:
+        rows = _searched(session, query, check_text(text_filter, "q"), by_time, limit)
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].seq
     return rows, None
@@ -263,7 +289,9 @@ def _read_scope(
     return project, actor.environment  # None: the admin (or a user) reads every environment
 
 
-def _filtered(session: Session, query: Select[Any], filters: LogFilters) -> Select[Any]:
+def _filtered(
+    session: Session, query: Select[Any], filters: LogFilters, *, text: bool = True
+) -> Select[Any]:
     if filters.prompt_slug is not None:
         check_text(filters.prompt_slug, "slug")
         query = query.where(RequestLog.prompt_slug == filters.prompt_slug)
@@ -287,27 +315,65 @@ def _filtered(session: Session, query: Select[Any], filters: LogFilters) -> Sele
         check_text(key, "metadata")
         check_text(value, "metadata")
         query = query.where(_has_metadata(postgres, key, value))
-    if filters.text is not None:
-        query = query.where(_has_text(postgres, check_text(filters.text, "q")))
+    if filters.text is not None and text:
+        query = query.where(_has_text(check_text(filters.text, "q")))
     return query
 
 
-# The request and response JSON text (no bound parameter inside, so that a future expression
-# index spelled alike can serve it). A trigram index over it cut PostgreSQL ingestion
-# five-fold, so none exists: ``q`` scans within the other filters for now.
+def _search_table() -> Any:
+    from sqlalchemy import column, table
+
+    return table("request_log_search", column("seq"), column("project_id"), column("body"))
+
+
+# The request and response JSON text, as the worker copies it into request_log_search
+# (log_rollups.SEARCH_TEXT; a trigram index on request_logs itself cut ingestion five-fold).
 _SEARCH_TEXT: Any = literal_column(
     "(request_logs.request::text || ' ' || coalesce(request_logs.response::text, ''))"
 )
 
 
-def _has_text(postgres: bool, needle: str) -> Any:
-    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    if postgres:
-        return _SEARCH_TEXT.ilike(pattern, escape="\\")
+def _pattern(needle: str) -> str:
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _has_text(needle: str) -> Any:
+    pattern = _pattern(needle)
     return or_(
         cast(RequestLog.request, Text).ilike(pattern, escape="\\"),
         cast(RequestLog.response, Text).ilike(pattern, escape="\\"),
     )
+
+
+def _searched(
+    session: Session, query: Select[Any], needle: str, by_time: bool, limit: int
+) -> list[RequestLog]:
+    """``q`` on PostgreSQL: up to the search cursor from the worker's copy of the text
+    (``request_log_search``, trigram index: the planner walks the page order probing the
+    copy for a common word, or starts from the index for a rare one), after it (the last
+    seconds) from the rows themselves; two statements, merged in the page order. Rows
+    after the cursor have the higher ``seq``, so by arrival they come first."""
+    pattern = _pattern(needle)
+    done = int(
+        session.scalar(select(RequestLogCursor.seq).where(RequestLogCursor.name == "search")) or 0
+    )
+    fresh = list(
+        session.scalars(
+            query.where(RequestLog.seq > done, _SEARCH_TEXT.ilike(pattern, escape="\\"))
+        )
+    )
+    if len(fresh) > limit and not by_time:
+        return fresh
+    search = _search_table()
+    copied = (
+        select(search.c.seq)
+        .where(search.c.seq == RequestLog.seq, search.c.body.ilike(pattern, escape="\\"))
+        .exists()
+    )
+    rows = fresh + list(session.scalars(query.where(RequestLog.seq <= done, copied)))
+    if by_time:
+        rows.sort(key=lambda row: (row.created_at, row.seq), reverse=True)
+    return rows[: limit + 1]
 
 
 def _has_metadata(postgres: bool, key: str, value: str) -> Any:

@@ -23,7 +23,7 @@ from typing import Any
 from promptops._backoff import Backoff
 from promptops.db.models import utcnow
 from promptops.db.session import Database
-from promptops.domain import log_retention, webhooks
+from promptops.domain import log_retention, log_rollups, webhooks
 from promptops.domain import secrets as sealed_secrets
 from promptops.domain.changes import Change
 from promptops.domain.events import EVENTS_APPENDED
@@ -37,6 +37,7 @@ __all__ = ["Worker", "allow_private"]
 log = logging.getLogger("promptops.worker")
 
 _PURGE_EVERY_SECONDS = 3600.0
+_ROLL_EVERY_SECONDS = 5.0  # request-log rollups and search text (domain/log_rollups)
 _WAKE_KINDS = frozenset({EVENTS_APPENDED, JOBS_QUEUED})
 
 
@@ -67,6 +68,7 @@ class Worker:
         self._lock = threading.Lock()
         self._inflight = 0
         self._next_purge = 0.0
+        self._next_roll = 0.0
         self._failures = Backoff(1.0, 10.0)  # consecutive failed cycles (database outage)
 
     # -- control --------------------------------------------------------------------------
@@ -156,6 +158,7 @@ class Worker:
         poll = float(self.settings.worker_poll_seconds)
         try:
             self._maybe_purge()
+            self._maybe_roll()
             with self._lock:
                 free = concurrency - self._inflight
             if free <= 0:
@@ -198,6 +201,26 @@ class Worker:
         if removed:
             log.info("removed %d events older than %s", removed, cutoff.isoformat())
         self._maintain_logs()
+
+    def _maybe_roll(self) -> None:
+        now = time.monotonic()
+        if now < self._next_roll:
+            return
+        self._next_roll = now + _ROLL_EVERY_SECONDS
+        self.roll_logs()
+
+    def roll_logs(self) -> None:
+        """Fold new request logs into the metric rollups and the search text (a pass of
+        at most a few chunks, so that deliveries never wait long; the next goes on)."""
+        limit = 4 * log_rollups.CHUNK
+        try:
+            rolled = log_rollups.roll_up(self.db, limit=limit)
+            copied = log_rollups.fill_search(self.db, limit=limit)
+        except Exception:  # e.g. the lock timed out behind a long batch: the next cycle
+            log.exception("request-log rollups/search copy failed; retrying next cycle")
+            return
+        if max(rolled, copied) >= limit:  # more to catch up on: the next cycle goes on
+            self._next_roll = 0.0
 
     def _maintain_logs(self) -> None:
         """Request-log partitions ahead (PostgreSQL) and retention (domain/log_retention)."""

@@ -262,7 +262,8 @@ def list_logs(
 ) -> LogList:
     """Logs newest first. A project key needs role `write` and sees its own environment;
     the instance admin key names the project and may filter by any environment. Every
-    filter given must match; pages follow `next_cursor` (keyset on arrival order)."""
+    filter given must match; pages follow `next_cursor` (keyset on arrival order; with
+    `since`/`until`, newest call time first)."""
     filters = logs.LogFilters(
         environment=environment,
         prompt_slug=slug,
