@@ -370,8 +370,12 @@ def test_versions_are_immutable(api: Api, project: Project, app: Any) -> None:
     # No route in the API document changes a version.
     spec = api.get("/openapi.json").json()
     version_paths = [p for p in spec["paths"] if "/versions/" in p]
-    assert version_paths == ["/v1/prompts/{slug}/versions/{number}"]
+    assert version_paths == [
+        "/v1/prompts/{slug}/versions/{number}",
+        "/v1/agents/{slug}/versions/{number}",
+    ]
     assert set(spec["paths"]["/v1/prompts/{slug}/versions/{number}"]) == {"get"}
+    assert set(spec["paths"]["/v1/agents/{slug}/versions/{number}"]) == {"get"}
     assert set(spec["paths"]["/v1/prompts/{slug}/versions"]) == {"get", "post"}
 
 

@@ -24,6 +24,7 @@ from promptops.domain.secretbox import box_from_settings
 from promptops.server import sqlite_lock
 from promptops.server.api.deps import AppState
 from promptops.server.api.routes import (
+    agents,
     approvals,
     audit,
     compat_promptlayer,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     for module in (users, approvals, secrets):  # people, protection, providers/secrets
         api.include_router(module.router)
     api.include_router(webhooks.router)
+    api.include_router(agents.router)
     api.include_router(sync.router)
     api.include_router(stream_router)
     api.include_router(compat_promptlayer.router)  # /compat/promptlayer (not in openapi.json)
