@@ -921,6 +921,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agents/{slug}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Runs */
+        get: operations["list_runs_v1_agents__slug__runs_get"];
+        put?: never;
+        /**
+         * Start Run
+         * @description Queue a run of the version active in the key's environment (or `version`); `202`
+         *     with its id. The same `idempotency_key` again returns the same run (`created: false`).
+         */
+        post: operations["start_run_v1_agents__slug__runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{slug}/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Run
+         * @description The run: status, every step's status, input, output, error, attempts, timing,
+         *     tokens and cost, and the run's output.
+         */
+        get: operations["get_run_v1_agents__slug__runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{slug}/runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Run */
+        post: operations["cancel_run_v1_agents__slug__runs__run_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{slug}/runs/{run_id}/input": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Input
+         * @description What the waiting step receives (its output); the run goes on.
+         */
+        post: operations["send_input_v1_agents__slug__runs__run_id__input_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sync": {
         parameters: {
             query?: never;
@@ -2406,6 +2486,119 @@ export interface components {
              */
             overlap_seconds?: number | null;
         };
+        /**
+         * RunCreate
+         * @description ``POST /v1/agents/{slug}/runs``.
+         */
+        RunCreate: {
+            /** Inputs */
+            inputs?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Version
+             * @description Run this version (default: the one active in the key's environment)
+             */
+            version?: number | null;
+            /**
+             * Environment
+             * @description Users only (a key runs in its own environment); default production
+             */
+            environment?: ("dev" | "staging" | "production") | null;
+            /**
+             * Idempotency Key
+             * @description A second request with the same key returns the same run
+             */
+            idempotency_key?: string | null;
+            /**
+             * Callback Url
+             * @description Gets a signed POST of the finished run (as webhooks are signed)
+             */
+            callback_url?: string | null;
+        };
+        /** RunCreated */
+        RunCreated: {
+            /** Run Id */
+            run_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            /**
+             * Created
+             * @description false: the idempotency key named an existing run
+             */
+            created: boolean;
+        };
+        /**
+         * RunInput
+         * @description ``POST /v1/agents/{slug}/runs/{id}/input``: what a waiting step receives.
+         */
+        RunInput: {
+            /**
+             * Input
+             * @description Any JSON value; the wait step's output
+             */
+            input: unknown;
+        };
+        /** RunList */
+        RunList: {
+            /** Data */
+            data: components["schemas"]["RunOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** RunOut */
+        RunOut: {
+            /** Id */
+            id: string;
+            /**
+             * Agent
+             * @default
+             */
+            agent: string;
+            /** Version */
+            version: number;
+            /** Environment */
+            environment: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** Output */
+            output: unknown | null;
+            /** Error */
+            error: string | null;
+            /** Idempotency Key */
+            idempotency_key: string | null;
+            /** Callback Url */
+            callback_url: string | null;
+            /** Steps Run */
+            steps_run: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Cost */
+            cost: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Steps */
+            steps?: components["schemas"]["StepOut"][];
+        };
         /** SecretList */
         SecretList: {
             /** Data */
@@ -2477,6 +2670,41 @@ export interface components {
             slug: string;
             /** Version */
             version: number | null;
+        };
+        /** StepOut */
+        StepOut: {
+            /**
+             * Key
+             * @description The step's name; name[i] for a map's item i
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+            /** Status */
+            status: string;
+            /** Input */
+            input: unknown | null;
+            /** Output */
+            output: unknown | null;
+            /** Error */
+            error: string | null;
+            /** Attempts */
+            attempts: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Cost */
+            cost: number;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Finished At */
+            finished_at: string | null;
         };
         /** SyncFile */
         SyncFile: {
@@ -5485,6 +5713,179 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentVersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_runs_v1_agents__slug__runs_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                status?: ("queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled" | "timed_out") | null;
+                version?: number | null;
+                /** @description next_cursor */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_run_v1_agents__slug__runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_run_v1_agents__slug__runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_run_v1_agents__slug__runs__run_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    send_input_v1_agents__slug__runs__run_id__input_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunInput"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
                 };
             };
             /** @description Validation Error */

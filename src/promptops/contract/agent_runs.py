@@ -116,7 +116,7 @@ class StepOut(Output):
 
 class RunOut(Output):
     id: str
-    agent: str
+    agent: str = ""
     version: int
     environment: str
     status: RunStatus
