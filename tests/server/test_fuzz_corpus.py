@@ -82,6 +82,13 @@ GOOD_BODIES: dict[str, dict[str, Any]] = {
     "ProviderCreate": {"name": "fz-openai", "provider": "openai", "api_key": "sk-fuzz-000000"},
     "ProviderUpdate": {"api_key": "sk-fuzz-111111"},
     "SecretSet": {"value": "fuzz-secret-value"},
+    "AgentCreate": {"slug": "fz-agent", "name": "F"},
+    "AgentVersionCreate": {
+        "start": "a",
+        "steps": {"a": {"type": "http", "url": "https://hooks.example/a"}},
+    },
+    "RunCreate": {"inputs": {}},
+    "RunInput": {"input": {"ok": True}},
 }
 LOG_FIELDS = [
     "id", "provider", "model", "request", "response", "status", "latency_ms", "prompt_slug",

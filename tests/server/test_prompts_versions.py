@@ -371,7 +371,9 @@ def test_versions_are_immutable(api: Api, project: Project, app: Any) -> None:
     spec = api.get("/openapi.json").json()
     version_paths = [p for p in spec["paths"] if "/versions/" in p]
     evals = "/v1/prompts/{slug}/versions/{number}/evals"
-    assert version_paths == ["/v1/prompts/{slug}/versions/{number}", evals]
+    assert sorted(version_paths) == sorted(
+        ["/v1/prompts/{slug}/versions/{number}", evals, "/v1/agents/{slug}/versions/{number}"]
+    )
     r = w.post(
         evals.replace("{slug}", "greeting").replace("{number}", "1"),
         json={"name": "q", "score": 1, "passed": True},
@@ -379,6 +381,7 @@ def test_versions_are_immutable(api: Api, project: Project, app: Any) -> None:
     assert r.status_code == 201
     assert w.get("/v1/prompts/greeting/versions/1").json() == v1
     assert set(spec["paths"]["/v1/prompts/{slug}/versions/{number}"]) == {"get"}
+    assert set(spec["paths"]["/v1/agents/{slug}/versions/{number}"]) == {"get"}
     assert set(spec["paths"]["/v1/prompts/{slug}/versions"]) == {"get", "post"}
 
 

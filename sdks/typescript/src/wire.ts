@@ -876,6 +876,161 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Agents */
+        get: operations["list_agents_v1_agents_get"];
+        put?: never;
+        /** Create Agent */
+        post: operations["create_agent_v1_agents_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Agent */
+        get: operations["get_agent_v1_agents__slug__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{slug}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Versions */
+        get: operations["list_versions_v1_agents__slug__versions_get"];
+        put?: never;
+        /**
+         * Create Version
+         * @description The next version of the workflow, checked whole (422 naming the step and field); it
+         *     becomes active in `dev`. A workflow identical to the one active in `dev` creates
+         *     nothing: `200` with that version and `created: false`.
+         */
+        post: operations["create_version_v1_agents__slug__versions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{slug}/versions/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Version */
+        get: operations["get_version_v1_agents__slug__versions__number__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{slug}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Runs */
+        get: operations["list_runs_v1_agents__slug__runs_get"];
+        put?: never;
+        /**
+         * Start Run
+         * @description Queue a run of the version active in the key's environment (or `version`); `202`
+         *     with its id. The same `idempotency_key` again returns the same run (`created: false`).
+         */
+        post: operations["start_run_v1_agents__slug__runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{slug}/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Run
+         * @description The run: status, every step's status, input, output, error, attempts, timing,
+         *     tokens and cost, and the run's output.
+         */
+        get: operations["get_run_v1_agents__slug__runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{slug}/runs/{run_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Run */
+        post: operations["cancel_run_v1_agents__slug__runs__run_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{slug}/runs/{run_id}/input": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Input
+         * @description What the waiting step receives (its output); the run goes on.
+         */
+        post: operations["send_input_v1_agents__slug__runs__run_id__input_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sync": {
         parameters: {
             query?: never;
@@ -1070,6 +1225,121 @@ export interface components {
             /** Deployment Id */
             deployment_id: number;
         };
+        /** AgentCreate */
+        AgentCreate: {
+            /** Slug */
+            slug: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description?: string | null;
+        };
+        /** AgentList */
+        AgentList: {
+            /** Data */
+            data: components["schemas"]["AgentOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** AgentOut */
+        AgentOut: {
+            /** Slug */
+            slug: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+            /** Latest Version */
+            latest_version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Deployments
+             * @description Active version per environment.
+             */
+            deployments?: {
+                [key: string]: number | null;
+            };
+        };
+        /**
+         * AgentVersionCreate
+         * @description ``POST /v1/agents/{slug}/versions``: the workflow, and why it changed.
+         */
+        AgentVersionCreate: {
+            /** Inputs */
+            inputs?: components["schemas"]["InputDecl"][];
+            /**
+             * Output
+             * @description The run's output (default: the last step's output)
+             */
+            output?: string | null;
+            /** Start */
+            start: string;
+            /** Steps */
+            steps: {
+                [key: string]: components["schemas"]["PromptStep"] | components["schemas"]["HttpStep"] | components["schemas"]["BranchStep"] | components["schemas"]["MapStep"] | components["schemas"]["WaitStep"];
+            };
+            /**
+             * Max Steps
+             * @default 100
+             */
+            max_steps: number;
+            /**
+             * Timeout Seconds
+             * @default 3600
+             */
+            timeout_seconds: number;
+            /** Max Cost */
+            max_cost?: number | null;
+            /** Commit Message */
+            commit_message?: string | null;
+            /** Author */
+            author?: string | null;
+        };
+        /** AgentVersionList */
+        AgentVersionList: {
+            /** Data */
+            data: components["schemas"]["AgentVersionOut"][];
+            /** Next Cursor */
+            next_cursor: number | null;
+        };
+        /** AgentVersionOut */
+        AgentVersionOut: {
+            /** Slug */
+            slug: string;
+            /** Version */
+            version: number;
+            /**
+             * Definition
+             * @description The workflow (see docs/agents.md)
+             */
+            definition: {
+                [key: string]: unknown;
+            };
+            /** Commit Message */
+            commit_message: string | null;
+            /** Author */
+            author: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Created
+             * @description false: identical to the version active in dev
+             * @default true
+             */
+            created: boolean;
+        };
         /** ApprovalOut */
         ApprovalOut: {
             change_request: components["schemas"]["ChangeRequestOut"];
@@ -1130,6 +1400,34 @@ export interface components {
             data: components["schemas"]["AuditEventOut"][];
             /** Next Cursor */
             next_cursor: number | null;
+        };
+        /** BranchCase */
+        BranchCase: {
+            /** When */
+            when: string;
+            /** Next */
+            next: string;
+        };
+        /** BranchStep */
+        BranchStep: {
+            /** Description */
+            description?: string | null;
+            /** Timeout Seconds */
+            timeout_seconds?: number | null;
+            /**
+             * Retries
+             * @default 0
+             */
+            retries: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "branch";
+            /** Cases */
+            cases: components["schemas"]["BranchCase"][];
+            /** Default */
+            default?: string | null;
         };
         /** ChangeRequestList */
         ChangeRequestList: {
@@ -1505,6 +1803,39 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** HttpStep */
+        HttpStep: {
+            /** Description */
+            description?: string | null;
+            /** Timeout Seconds */
+            timeout_seconds?: number | null;
+            /**
+             * Retries
+             * @default 0
+             */
+            retries: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "http";
+            /**
+             * Method
+             * @default POST
+             * @enum {string}
+             */
+            method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+            /** Url */
+            url: string;
+            /** Headers */
+            headers?: {
+                [key: string]: string;
+            };
+            /** Body */
+            body?: string | null;
+            /** Next */
+            next?: string | null;
+        };
         /**
          * IncludingVersion
          * @description A version of the dependent that includes the snippet: ``{{> slug}}``
@@ -1751,6 +2082,37 @@ export interface components {
              * @description Who sent the record: the API key's prefix
              */
             actor: string | null;
+        };
+        /** MapStep */
+        MapStep: {
+            /** Description */
+            description?: string | null;
+            /** Timeout Seconds */
+            timeout_seconds?: number | null;
+            /**
+             * Retries
+             * @default 0
+             */
+            retries: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "map";
+            /** Items */
+            items: string;
+            /**
+             * Step
+             * @description The step run for each item (it reads `item`)
+             */
+            step: string;
+            /**
+             * Concurrency
+             * @default 4
+             */
+            concurrency: number;
+            /** Next */
+            next?: string | null;
         };
         /** MeOut */
         MeOut: {
@@ -2105,6 +2467,49 @@ export interface components {
                 [key: string]: components["schemas"]["ActiveHash"] | null;
             };
         };
+        /** PromptStep */
+        PromptStep: {
+            /** Description */
+            description?: string | null;
+            /** Timeout Seconds */
+            timeout_seconds?: number | null;
+            /**
+             * Retries
+             * @default 0
+             */
+            retries: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "prompt";
+            /** Prompt */
+            prompt: string;
+            /** Version */
+            version?: number | null;
+            /** Variables */
+            variables?: {
+                [key: string]: string;
+            };
+            /** History */
+            history?: string | null;
+            /** Tools */
+            tools?: {
+                [key: string]: components["schemas"]["ToolBinding"];
+            };
+            /**
+             * Max Turns
+             * @default 5
+             */
+            max_turns: number;
+            /**
+             * Provider
+             * @description A provider connection of the project
+             */
+            provider?: string | null;
+            /** Next */
+            next?: string | null;
+        };
         /** PromptUpdate */
         PromptUpdate: {
             /** Name */
@@ -2223,6 +2628,119 @@ export interface components {
              */
             overlap_seconds?: number | null;
         };
+        /**
+         * RunCreate
+         * @description ``POST /v1/agents/{slug}/runs``.
+         */
+        RunCreate: {
+            /** Inputs */
+            inputs?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Version
+             * @description Run this version (default: the one active in the key's environment)
+             */
+            version?: number | null;
+            /**
+             * Environment
+             * @description Users only (a key runs in its own environment); default production
+             */
+            environment?: ("dev" | "staging" | "production") | null;
+            /**
+             * Idempotency Key
+             * @description A second request with the same key returns the same run
+             */
+            idempotency_key?: string | null;
+            /**
+             * Callback Url
+             * @description Gets a signed POST of the finished run (as webhooks are signed)
+             */
+            callback_url?: string | null;
+        };
+        /** RunCreated */
+        RunCreated: {
+            /** Run Id */
+            run_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            /**
+             * Created
+             * @description false: the idempotency key named an existing run
+             */
+            created: boolean;
+        };
+        /**
+         * RunInput
+         * @description ``POST /v1/agents/{slug}/runs/{id}/input``: what a waiting step receives.
+         */
+        RunInput: {
+            /**
+             * Input
+             * @description Any JSON value; the wait step's output
+             */
+            input: unknown;
+        };
+        /** RunList */
+        RunList: {
+            /** Data */
+            data: components["schemas"]["RunOut"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** RunOut */
+        RunOut: {
+            /** Id */
+            id: string;
+            /**
+             * Agent
+             * @default
+             */
+            agent: string;
+            /** Version */
+            version: number;
+            /** Environment */
+            environment: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** Output */
+            output: unknown | null;
+            /** Error */
+            error: string | null;
+            /** Idempotency Key */
+            idempotency_key: string | null;
+            /** Callback Url */
+            callback_url: string | null;
+            /** Steps Run */
+            steps_run: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Cost */
+            cost: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Steps */
+            steps?: components["schemas"]["StepOut"][];
+        };
         /** SecretList */
         SecretList: {
             /** Data */
@@ -2294,6 +2812,41 @@ export interface components {
             slug: string;
             /** Version */
             version: number | null;
+        };
+        /** StepOut */
+        StepOut: {
+            /**
+             * Key
+             * @description The step's name; name[i] for a map's item i
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+            /** Status */
+            status: string;
+            /** Input */
+            input: unknown | null;
+            /** Output */
+            output: unknown | null;
+            /** Error */
+            error: string | null;
+            /** Attempts */
+            attempts: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Cost */
+            cost: number;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Finished At */
+            finished_at: string | null;
         };
         /** SyncFile */
         SyncFile: {
@@ -2438,6 +2991,16 @@ export interface components {
              */
             type: "function";
             function: components["schemas"]["FunctionDef"];
+        };
+        /**
+         * ToolBinding
+         * @description What answers a tool call: an ``http`` step of this agent, or another agent.
+         */
+        ToolBinding: {
+            /** Step */
+            step?: string | null;
+            /** Agent */
+            agent?: string | null;
         };
         /** ToolOut */
         ToolOut: {
@@ -2722,6 +3285,30 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** WaitStep */
+        WaitStep: {
+            /** Description */
+            description?: string | null;
+            /** Timeout Seconds */
+            timeout_seconds?: number | null;
+            /**
+             * Retries
+             * @default 0
+             */
+            retries: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "wait";
+            /**
+             * Prompt
+             * @description What the reviewer is asked
+             */
+            prompt?: string | null;
+            /** Next */
+            next?: string | null;
         };
         /** WebhookCreate */
         WebhookCreate: {
@@ -5131,6 +5718,388 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeliveryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_agents_v1_agents_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description next_cursor */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_agent_v1_agents_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_agent_v1_agents__slug__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_versions_v1_agents__slug__versions_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                cursor?: number | null;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentVersionList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_version_v1_agents__slug__versions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentVersionCreate"];
+            };
+        };
+        responses: {
+            /** @description identical to the dev version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentVersionOut"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentVersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_version_v1_agents__slug__versions__number__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentVersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_runs_v1_agents__slug__runs_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                status?: ("queued" | "running" | "waiting" | "succeeded" | "failed" | "cancelled" | "timed_out") | null;
+                version?: number | null;
+                /** @description next_cursor */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_run_v1_agents__slug__runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_run_v1_agents__slug__runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_run_v1_agents__slug__runs__run_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    send_input_v1_agents__slug__runs__run_id__input_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunInput"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
                 };
             };
             /** @description Validation Error */

@@ -26,6 +26,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     migrate(settings.database_url)
     db = Database(settings.database_url, pool_size=max(2, settings.webhook_concurrency))
     worker = Worker(db, settings, name=args.name)
+    from promptops.domain import events
+    from promptops.worker.agents.engine import Engine
+    from promptops.worker.runner import allow_private
+
+    db.before_commit.append(events.before_commit)  # agent_run_completed events
+    engine = None
+    if not args.no_agents:  # agent runs on DBOS; a restarted worker resumes its own
+        engine = Engine(db, settings, worker.box, allow_private(settings), args.agents_executor)
+        engine.launch()
     # On PostgreSQL, servers' commits wake this worker at once (LISTEN/NOTIFY) instead of
     # at its next poll.
     from promptops.server.notify import wire
@@ -47,6 +56,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         worker.run()
     finally:
+        if engine is not None:
+            engine.shutdown()
         if listener is not None:
             listener.stop()
         db.dispose()
@@ -54,9 +65,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def add_worker_command(sub: Any) -> None:
-    p = sub.add_parser(
-        "worker", help="deliver webhooks as a separate process (any number can run at once)"
-    )
+    p = sub.add_parser("worker", help="deliver webhooks and run agents as a separate process")
     p.add_argument("--database-url", help="default: PROMPTOPS_DATABASE_URL or ./promptops.db")
     p.add_argument(
         "--mode",
@@ -66,5 +75,12 @@ def add_worker_command(sub: Any) -> None:
     p.add_argument("--name", help="worker id in the delivery log (default host:pid:random)")
     p.add_argument(
         "--concurrency", type=int, help="attempts in flight (default PROMPTOPS_WEBHOOK_CONCURRENCY)"
+    )
+    p.add_argument("--no-agents", action="store_true", help="deliver webhooks only")
+    p.add_argument(
+        "--agents-executor",
+        default="local",
+        help="DBOS executor id of this worker's agent runs (default local); with several"
+        " workers give each its own: a restarted worker resumes the runs of its id",
     )
     p.set_defaults(func=cmd_worker)

@@ -19,6 +19,8 @@ compile or reads an undeclared input or a step that has not run before it — ea
 naming the step and field (``steps.route.cases.0.next: ...``).
 """
 
+# mypy: disable-error-code="valid-type"
+# (the fields use the contract's Str(...) types, which mypy takes for variables)
 from __future__ import annotations
 
 import re
@@ -37,6 +39,7 @@ from promptops.templating import compile_template
 
 __all__ = [
     "AgentDefinition",
+    "AgentVersionCreate",
     "BranchStep",
     "HttpStep",
     "MapStep",
@@ -55,7 +58,7 @@ Template = Str(100_000)  # a template (the prompt templates' rules)
 
 
 class _Step(Input):
-    description: Str(1000) | None = None  # type: ignore[valid-type]
+    description: Str(1000) | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=7 * 86400)] | None = None
     retries: Annotated[int, Field(ge=0, le=10)] = 0
 
@@ -77,8 +80,8 @@ class PromptStep(_Step):
     type: Literal["prompt"]
     prompt: Slug
     version: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
-    variables: dict[str, Expression] = Field(default_factory=dict)  # type: ignore[valid-type]
-    history: Expression | None = None  # type: ignore[valid-type]
+    variables: dict[str, Expression] = Field(default_factory=dict)
+    history: Expression | None = None
     tools: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")], ToolBinding] = Field(
         default_factory=dict
     )
@@ -90,14 +93,14 @@ class PromptStep(_Step):
 class HttpStep(_Step):
     type: Literal["http"]
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
-    url: Str(2048, 1)  # type: ignore[valid-type]
-    headers: dict[Annotated[str, Field(max_length=200)], Template] = Field(default_factory=dict)  # type: ignore[valid-type]
-    body: Template | None = None  # type: ignore[valid-type]
+    url: Str(2048, 1)
+    headers: dict[Annotated[str, Field(max_length=200)], Template] = Field(default_factory=dict)
+    body: Template | None = None
     next: StepName | None = None
 
 
 class BranchCase(Input):
-    when: Expression  # type: ignore[valid-type]
+    when: Expression
     next: StepName
 
 
@@ -109,7 +112,7 @@ class BranchStep(_Step):
 
 class MapStep(_Step):
     type: Literal["map"]
-    items: Expression  # type: ignore[valid-type]
+    items: Expression
     step: StepName = Field(description="The step run for each item (it reads `item`)")
     concurrency: Annotated[int, Field(ge=1, le=50)] = 4
     next: StepName | None = None
@@ -117,7 +120,7 @@ class MapStep(_Step):
 
 class WaitStep(_Step):
     type: Literal["wait"]
-    prompt: Str(2000) | None = Field(None, description="What the reviewer is asked")  # type: ignore[valid-type]
+    prompt: Str(2000) | None = Field(None, description="What the reviewer is asked")
     next: StepName | None = None
 
 
@@ -128,7 +131,7 @@ Step = Annotated[
 
 class AgentDefinition(Input):
     inputs: Annotated[list[InputDecl], Field(max_length=100)] = Field(default_factory=list)
-    output: Expression | None = Field(  # type: ignore[valid-type]
+    output: Expression | None = Field(
         None, description="The run's output (default: the last step's output)"
     )
     start: StepName
@@ -141,6 +144,13 @@ class AgentDefinition(Input):
     def _graph(self) -> Self:
         _check(self)
         return self
+
+
+class AgentVersionCreate(AgentDefinition):
+    """``POST /v1/agents/{slug}/versions``: the workflow, and why it changed."""
+
+    commit_message: Str(2000) | None = None
+    author: Str(200) | None = None
 
 
 # ---- the checks -------------------------------------------------------------------------

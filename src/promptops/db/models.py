@@ -24,6 +24,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "ActiveDeployment",
+    "AgentRun",
+    "AgentRunStep",
     "ApiKey",
     "AuditEvent",
     "Base",
@@ -153,6 +155,8 @@ class PromptVersion(Base):
     tools: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     tool_choice: Mapped[str | None] = mapped_column(JSON)
     response_format: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # An agent version's workflow (contract/agents.py AgentDefinition); null for prompts.
+    definition: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The older shape, kept as written for versions made before messages (migration 0009)
     # and filled for new versions of that shape; "" otherwise. Read from ``messages``.
     system_prompt: Mapped[str] = mapped_column(Text)
@@ -591,3 +595,64 @@ class EvalResult(Base):
     commit: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+
+
+class AgentRun(Base):
+    """One run of an agent version (a prompt of type ``agent``), executed by DBOS under the
+    workflow id ``id``; this row is what the API shows (DBOS keeps the checkpoints)."""
+
+    __tablename__ = "agent_runs"
+    __table_args__ = (
+        UniqueConstraint("prompt_id", "idempotency_key"),
+        Index("ix_agent_runs_prompt_created", "prompt_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    version_id: Mapped[int] = mapped_column(ForeignKey("prompt_versions.id", ondelete="CASCADE"))
+    environment: Mapped[str] = mapped_column(String(16))
+    # queued | running | waiting | succeeded | failed | cancelled | timed_out
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    output: Mapped[Any | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    callback_url: Mapped[str | None] = mapped_column(Text)
+    callback_secret_sealed: Mapped[str | None] = mapped_column(Text)  # signs the callback
+    started_by: Mapped[str | None] = mapped_column(String(200))
+    steps_run: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime())
+
+
+class AgentRunStep(Base):
+    """A step of a run as it ran (``key``: the step's name, ``name[i]`` for a map's item i)."""
+
+    __tablename__ = "agent_run_steps"
+    __table_args__ = (UniqueConstraint("run_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("agent_runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(16))
+    # running | waiting | succeeded | failed | cancelled | timed_out
+    status: Mapped[str] = mapped_column(String(16))
+    input: Mapped[Any | None] = mapped_column(JSON)
+    output: Mapped[Any | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    started_at: Mapped[datetime] = mapped_column(TZDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(TZDateTime())

@@ -305,6 +305,7 @@ def active_version(
         .where(
             Prompt.project_id == project_id,
             Prompt.slug == slug,
+            Prompt.type != "agent",  # agents are read at /v1/agents, never as prompts
             ActiveDeployment.environment == environment,
         )
     ).first()
@@ -316,7 +317,9 @@ def no_active_error(
 ) -> NotFoundError:
     """Why :func:`active_version` found nothing: no such prompt, or nothing active."""
     exists = session.scalar(
-        select(Prompt.id).where(Prompt.project_id == project_id, Prompt.slug == slug)
+        select(Prompt.id).where(
+            Prompt.project_id == project_id, Prompt.slug == slug, Prompt.type != "agent"
+        )
     )
     if exists is None:
         return NotFoundError(f"prompt {slug!r} not found")

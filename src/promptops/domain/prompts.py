@@ -29,15 +29,20 @@ def slug_of(session: Session, prompt_id: int) -> str:
     return slug
 
 
-def get_prompt(session: Session, project_id: str, slug: str, *, lock: bool = False) -> Prompt:
+def get_prompt(
+    session: Session, project_id: str, slug: str, *, lock: bool = False, kind: str | None = None
+) -> Prompt:
+    """The prompt ``slug``; ``kind`` "prompt" (chat or text) or "agent" finds only those
+    (an agent is not a prompt to read as chat or text, and a prompt is not an agent)."""
+    noun = "agent" if kind == "agent" else "prompt"
     if not SLUG_PATTERN.match(slug):
-        raise NotFoundError(f"prompt {slug[:60]!r} not found")
+        raise NotFoundError(f"{noun} {slug[:60]!r} not found")
     query = select(Prompt).where(Prompt.project_id == project_id, Prompt.slug == slug)
     if lock:
         query = query.with_for_update()
     prompt = session.scalar(query)
-    if prompt is None:
-        raise NotFoundError(f"prompt {slug!r} not found")
+    if prompt is None or (kind is not None and (prompt.type == "agent") != (kind == "agent")):
+        raise NotFoundError(f"{noun} {slug!r} not found")
     return prompt
 
 
@@ -50,11 +55,12 @@ def create_prompt(
     description: str | None = None,
     type: str = "chat",
 ) -> Prompt:
-    """A new prompt without versions; ``type`` (chat or text) is fixed from here on."""
+    """A new prompt without versions; ``type`` (chat, text, or agent: a workflow, see
+    :mod:`promptops.domain.agents`) is fixed from here on."""
     actor.require_write()
     project_id = actor.project_for(None)
     check_slug(slug)
-    if type not in ("chat", "text"):
+    if type not in ("chat", "text", "agent"):
         raise InvalidInputError("type: must be 'chat' or 'text'", field="type")
     exists = session.scalar(
         select(Prompt.id).where(Prompt.project_id == project_id, Prompt.slug == slug)
@@ -113,8 +119,11 @@ def list_prompts(
     limit: int = 50,
     after: str | None = None,
     search: str | None = None,
+    agents: bool = False,
 ) -> list[Prompt]:
-    query = select(Prompt).where(Prompt.project_id == project_id).order_by(Prompt.slug)
+    """Prompts (chat and text), or with ``agents`` the agents, by slug."""
+    kind = Prompt.type == "agent" if agents else Prompt.type != "agent"
+    query = select(Prompt).where(Prompt.project_id == project_id, kind).order_by(Prompt.slug)
     if after:
         query = query.where(Prompt.slug > after)
     if search:

@@ -29,6 +29,7 @@ __all__ = [
     "Pushed",
     "VersionFields",
     "create_body",
+    "create_stored",
     "create_version",
     "get_version",
     "list_versions",
@@ -67,6 +68,12 @@ def _content(
         body = fields
     else:
         body = parse(VersionCreate, {k: v for k, v in fields.items() if v is not None})
+    if prompt.type == "agent":
+        raise InvalidInputError(
+            f"{prompt.slug!r} is an agent: its versions are workflows (POST"
+            f" /v1/agents/{prompt.slug}/versions)",
+            field="slug",
+        )
     if body.type != prompt.type:
         wanted = "messages" if prompt.type == "chat" else "text"
         raise InvalidInputError(
@@ -99,6 +106,19 @@ def create_body(session: Session, actor: Actor, slug: str, body: VersionCreate) 
 def _create(
     session: Session, actor: Actor, prompt: Prompt, body: VersionCreate, stored: dict[str, Any]
 ) -> PromptVersion:
+    return create_stored(session, actor, prompt, stored, body.commit_message, body.author)
+
+
+def create_stored(
+    session: Session,
+    actor: Actor,
+    prompt: Prompt,
+    stored: dict[str, Any],
+    commit_message: str | None,
+    author: str | None,
+) -> PromptVersion:
+    """The next version of ``prompt`` holding ``stored`` (its columns, checked already),
+    deployed to dev, audited and announced: prompts' and agents' versions alike."""
     snippets.check_new(session, prompt, stored)
     legacy = legacy_shape(stored["messages"]) or ("", "")
     variables = variables_of([t for _, t in templates_of(stored)])
@@ -111,8 +131,8 @@ def _create(
         system_prompt=legacy[0],
         user_template=legacy[1],
         variables=[*variables, *declared],
-        commit_message=body.commit_message,
-        author=body.author or actor.label,
+        commit_message=commit_message,
+        author=author or actor.label,
         **stored,
     )
     session.add(version)

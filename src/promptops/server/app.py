@@ -24,6 +24,8 @@ from promptops.domain.secretbox import box_from_settings
 from promptops.server import sqlite_lock
 from promptops.server.api.deps import AppState
 from promptops.server.api.routes import (
+    agent_runs,
+    agents,
     approvals,
     audit,
     compat_promptlayer,
@@ -50,7 +52,8 @@ from promptops.server.notify import wire
 from promptops.server.stream import router as stream_router
 from promptops.server.streamhub import StreamHub
 from promptops.server.user_auth import UserAuthenticator
-from promptops.worker.runner import Worker
+from promptops.worker.agents.engine import Engine
+from promptops.worker.runner import Worker, allow_private
 
 __all__ = ["DOCS_ASSETS", "create_app"]
 
@@ -105,6 +108,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     for module in (users, approvals, secrets):  # people, protection, providers/secrets
         api.include_router(module.router)
     api.include_router(webhooks.router)
+    api.include_router(agents.router)
+    api.include_router(agent_runs.router)
     api.include_router(sync.router)
     api.include_router(stream_router)
     api.include_router(compat_promptlayer.router)  # /compat/promptlayer (not in openapi.json)
@@ -134,6 +139,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     state.stream_hub = hub
     api.state.po = state
     api.state.webhook_worker = worker
+    api.state.agents = Engine(db, settings, box, allow_private(settings), name="local")
     hotpath.state = state
     return hotpath
 
@@ -164,12 +170,15 @@ async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
     worker: Worker | None = getattr(api.state, "webhook_worker", None)
     if worker is not None:
         worker.start()
+    if state.settings.agents_embedded:
+        api.state.agents.resume()
     try:
         yield
     finally:
         stop.set()
         if worker is not None:
             worker.stop()
+        api.state.agents.shutdown()
         flusher.join(timeout=5)
         _flush(state)
         if state.listener is not None:

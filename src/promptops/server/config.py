@@ -119,6 +119,15 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(4, ge=1, le=64)  # attempts in flight per worker
     worker_poll_seconds: float = Field(2.0, gt=0, le=300)
     embedded_worker: bool = True  # run the worker inside the server process
+    # Agents (docs/agents.md): runs execute on DBOS Transact. The server runs them itself
+    # (started when a run is queued, or at start-up when runs are unfinished) unless this is
+    # off: then `promptops worker` processes do.
+    agents_embedded: bool = True
+    # DBOS's system database (its checkpoints and queue): default the server's PostgreSQL
+    # database (schema dbos), or for SQLite the file <database>.dbos next to it.
+    agents_system_database_url: str | None = None
+    agents_concurrency: int = Field(16, ge=1, le=1000)  # runs at once per worker process
+    agents_project_concurrency: int = Field(8, ge=1, le=1000)  # runs at once per project
     event_retention_days: float = Field(30.0, gt=0)
     # Request logs older than this (by arrival) are removed by the worker; None keeps them.
     log_retention_days: float | None = Field(None, gt=0)

@@ -77,7 +77,9 @@ def list_prompts(
 
 @router.get("/{slug}", response_model=PromptOut)
 def get_prompt(slug: str, actor: ActorDep, session: ReadSession) -> PromptOut:
-    return _prompt_out(session, prompts.get_prompt(session, own_project(actor), slug))
+    return _prompt_out(
+        session, prompts.get_prompt(session, own_project(actor), slug, kind="prompt")
+    )
 
 
 @router.patch("/{slug}", response_model=PromptOut)
@@ -103,7 +105,7 @@ def create_version(
     `created: false`, so pushing the same file twice is idempotent."""
     with st.db.write() as session:
         pushed = versions.push_body(session, actor, slug, body)
-        prompt = prompts.get_prompt(session, own_project(actor), slug)
+        prompt = prompts.get_prompt(session, own_project(actor), slug, kind="prompt")
         if not pushed.created:
             response.status_code = 200
         out = version_out(prompt, pushed.version)
@@ -118,7 +120,7 @@ def list_versions(
     limit: Limit = 50,
     cursor: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> VersionList:
-    prompt = prompts.get_prompt(session, own_project(actor), slug)
+    prompt = prompts.get_prompt(session, own_project(actor), slug, kind="prompt")
     rows = versions.list_versions(session, prompt, limit=limit, before=cursor)
     return VersionList(
         data=[version_out(prompt, v) for v in rows],
@@ -144,7 +146,7 @@ def get_version(
     """The version as written (`snippets`: its `{{> slug}}` references, `version` null
     when unpinned), or with `?resolve=<environment>` as that environment would serve it
     (`snippets`: the versions used)."""
-    prompt = prompts.get_prompt(session, own_project(actor), slug)
+    prompt = prompts.get_prompt(session, own_project(actor), slug, kind="prompt")
     version = versions.get_version(session, prompt, number)
     if resolve is None:
         return version_out(prompt, version)
@@ -157,7 +159,7 @@ def get_version(
 @router.get("/{slug}/dependents", response_model=DependentList)
 def get_dependents(slug: str, actor: ActorDep, session: ReadSession) -> DependentList:
     """The prompts whose versions include this one (`{{> slug}}` or `{{> slug@3}}`)."""
-    prompt = prompts.get_prompt(session, own_project(actor), slug)
+    prompt = prompts.get_prompt(session, own_project(actor), slug, kind="prompt")
     return DependentList.model_validate({"data": snippets.direct_dependents(session, prompt)})
 
 
