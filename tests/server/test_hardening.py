@@ -110,6 +110,11 @@ class Down:
         self.admin = key
         self.server = LiveServer(self.app).start()
         self.http = httpx.Client(base_url=self.server.base_url, timeout=30)
+        listener = self.app.state.listener
+        if listener is not None:
+            # Connecting clears what was remembered (changes may have been missed before),
+            # so the hit below must be remembered after the listener is listening.
+            assert listener.listening.wait(10), "the change listener never connected"
         api = Api(self.http)
         self.project: Project = api.new_project(key)
         api.new_prompt(self.project.key)
