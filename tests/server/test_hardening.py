@@ -5,6 +5,7 @@ hot path included; hot-path replies survive middleware that changes response mes
 from __future__ import annotations
 
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +100,37 @@ def _settings(url: str) -> Settings:
     return Settings(database_url=url, bcrypt_rounds=4, demo=False, embedded_worker=False)
 
 
+def _drain_notifications(listener: Any, url: str) -> None:
+    """Wait until the change listener has handled every notification committed so far.
+
+    Connecting clears what was remembered, and the notifications of the writes above also
+    drop `greeting`'s snapshot entry when they arrive (after the local commit already did):
+    a hit remembered before they are handled would be dropped again. PostgreSQL delivers
+    notifications in commit order, so a barrier sent now arrives after all of them."""
+    from promptops.domain.changes import Change, ChangeKind
+    from promptops.server.notify import CHANNEL, encode
+
+    assert listener.listening.wait(10), "the change listener never connected"
+    seen = threading.Event()
+    inner = listener._on_changes
+
+    def watch(changes: list[Change]) -> None:
+        inner(changes)
+        if any(c.project_id == "barrier" for c in changes):
+            seen.set()
+
+    listener._on_changes = watch
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            barrier = encode([Change(ChangeKind.PROMPT_UPDATED, "barrier", slug="barrier")])
+            conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": barrier})
+    finally:
+        engine.dispose()
+    assert seen.wait(10), "the change listener did not hear the barrier notification"
+    listener._on_changes = inner
+
+
 class Down:
     """A live server whose database is made unavailable after start-up."""
 
@@ -110,15 +142,13 @@ class Down:
         self.admin = key
         self.server = LiveServer(self.app).start()
         self.http = httpx.Client(base_url=self.server.base_url, timeout=30)
-        listener = self.app.state.listener
-        if listener is not None:
-            # Connecting clears what was remembered (changes may have been missed before),
-            # so the hit below must be remembered after the listener is listening.
-            assert listener.listening.wait(10), "the change listener never connected"
         api = Api(self.http)
         self.project: Project = api.new_project(key)
         api.new_prompt(self.project.key)
         api.new_version(self.project.key)
+        listener = self.app.state.listener
+        if listener is not None:
+            _drain_notifications(listener, url)
         # The key is remembered and `greeting` is in the snapshot: a hot-path hit.
         assert api.as_(self.project.key).get("/v1/prompts/greeting/active").status_code == 200
 
