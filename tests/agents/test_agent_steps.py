@@ -6,15 +6,24 @@ The official OpenAI library talks to the fake provider; http steps call a local 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from promptops.domain.bootstrap import ensure_admin_key
 from promptops.sdk.pricing import PriceTable
+from promptops.server.app import create_app
+from promptops.server.config import Settings
+from tests.agents.test_agent_processes import _until, _worker
 from tests.fakes.providers import FakeProviderServer, FakeToolCall
 from tests.support import Api, Project
 
@@ -36,6 +45,9 @@ class Tools:
         self.seen: list[tuple[str, Any]] = []
         self.in_flight = 0
         self.most = 0
+        self.pairs = True  # /items waits for a second request in flight
+        self.hold: str | None = None  # this item's request waits for `release`
+        self.release = threading.Event()
         self.lock = threading.Condition()
         outer = self
 
@@ -53,7 +65,10 @@ class Tools:
                     outer.lock.notify_all()
                     # hold until a second request is in flight (or 1 s): a map that ran
                     # its items one by one, or more than its concurrency, shows in `most`
-                    outer.lock.wait_for(lambda: outer.in_flight >= 2, timeout=1.0)
+                    if outer.pairs:
+                        outer.lock.wait_for(lambda: outer.in_flight >= 2, timeout=1.0)
+                if body["item"] == outer.hold:
+                    outer.release.wait(30)
                 time.sleep(0.05)
                 with outer.lock:
                     outer.in_flight -= 1
@@ -78,6 +93,7 @@ class Tools:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -429,3 +445,65 @@ def test_inner_steps_are_checked_on_creation(
     assert r.status_code == 422, r.text
     assert r.json()["error"]["field"] == field, r.text
     assert a.get("/v1/agents/inner").json()["latest_version"] == 0
+
+
+@pytest.mark.slow
+def test_kill_9_mid_map_resumes_without_running_done_items_again(
+    settings: Settings, database_url: str, tmp_path: Path, tools: Tools
+) -> None:
+    settings.embedded_worker = False
+    settings.agents_embedded = False  # only the worker process runs agents
+    settings.webhook_allow_private = True
+    app = create_app(settings)
+    with app.state.db.write() as session:
+        admin = ensure_admin_key(session, rounds=4)
+    assert admin is not None
+    log = tmp_path / "worker.log"
+    workers: list[subprocess.Popen[bytes]] = []
+    tools.pairs, tools.hold = False, "c"
+    workflow = {
+        "inputs": [{"name": "items", "type": "list"}],
+        "start": "each",
+        "steps": {
+            "each": {"type": "map", "items": "inputs.items", "step": "call", "concurrency": 1},
+            "call": {"type": "http", "url": tools.url + "/items", "body": '{"item": "{{item}}"}'},
+        },
+    }
+    try:
+        with TestClient(app) as client:
+            api = Api(client)
+            a = api.as_(api.new_project(admin).key)
+            _agent(a, "fanout", workflow)
+            workers.append(_worker(database_url, log))
+            r = a.post("/v1/agents/fanout/runs", json={"inputs": {"items": list("abcd")}})
+            assert r.status_code == 202, r.text
+            run_id = r.json()["run_id"]
+            _until(lambda: ("/items", {"item": "c"}) in tools.seen, "item c to start")
+            os.kill(workers[0].pid, signal.SIGKILL)
+            workers[0].wait(10)
+            run = a.get(f"/v1/agents/fanout/runs/{run_id}").json()
+            assert [(s["key"], s["status"]) for s in run["steps"]] == [
+                ("each", "running"),
+                ("each[0]", "succeeded"),
+                ("each[1]", "succeeded"),
+                ("each[2]", "running"),
+            ]
+            tools.release.set()
+            workers.append(_worker(database_url, log))
+            deadline = time.monotonic() + 30
+            while run["status"] != "succeeded" and time.monotonic() < deadline:
+                time.sleep(0.05)
+                run = a.get(f"/v1/agents/fanout/runs/{run_id}").json()
+            assert run["status"] == "succeeded", run
+            assert run["output"] == [{"item": i} for i in "abcd"]
+            sent = [body["item"] for _, body in tools.seen]
+            assert sorted(sent) == ["a", "b", "c", "c", "d"]  # done items did not run again
+            assert _steps(run)["each[2]"]["attempts"] == 2
+    finally:
+        for proc in workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
