@@ -23,6 +23,7 @@ from promptops.domain.bootstrap import ensure_admin_key
 from promptops.sdk.pricing import PriceTable
 from promptops.server.app import create_app
 from promptops.server.config import Settings
+from promptops.worker.agents.steps import tool_key
 from tests.agents.test_agent_processes import _until, _worker
 from tests.fakes.providers import FakeProviderServer, FakeToolCall
 from tests.support import Api, Project
@@ -418,6 +419,12 @@ def test_a_response_format_is_checked_and_retried(
     assert step["attempts"] == 2
     # the mismatching reply was paid for too: tokens and cost of both calls
     assert step["output_tokens"] == 2 * 2 and step["cost"] == pytest.approx(_priced(step))
+
+
+def test_tool_call_keys_fit_the_column_and_stay_distinct() -> None:
+    assert tool_key("reply", "get_order", 2, 1) == "reply.get_order#2.1"
+    long = [tool_key("m" * 64 + "[1234]", "t" * 64, 50, n) for n in range(1, 11)]
+    assert all(len(k) <= 100 for k in long) and len(set(long)) == 10
 
 
 @pytest.mark.parametrize(
