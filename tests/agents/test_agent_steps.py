@@ -312,6 +312,57 @@ def test_a_tool_loop_through_an_http_step(
     assert run["cost"] == pytest.approx(steps["answer"]["cost"]) and len(turns) == 2
 
 
+def _tool_results(body: dict[str, Any]) -> list[Any]:
+    return [
+        block["content"]
+        for m in body["messages"]
+        if isinstance(m["content"], list)
+        for block in m["content"]
+        if block.get("type") == "tool_result"
+    ]
+
+
+def test_a_tool_loop_on_anthropic(
+    api: Api, project: Project, fake: FakeProviderServer, tools: Tools, admin_key: str
+) -> None:
+    prod = api.as_(api.new_key(admin_key, "production", "write", project_id=project.id))
+    r = prod.post(
+        "/v1/providers",
+        json={
+            "name": "claude",
+            "provider": "anthropic",
+            "api_key": "sk-ant-1234",
+            "base_url": fake.anthropic_base_url,
+        },
+    )
+    assert r.status_code == 201, r.text
+    a = api.as_(project.key)
+    _weather_prompt(api, project.key, model="claude-3-5-haiku", max_tokens=200)
+    workflow = _tool_agent({"step": "forecast"})
+    workflow["steps"]["forecast"] = {
+        "type": "http",
+        "url": tools.url + "/weather",
+        "body": '{"city": "{{args.city}}"}',
+    }
+    _agent(a, "claude_weather", workflow)
+    fake.set_tool_calls(
+        "anthropic",
+        lambda body: [] if _tool_results(body) else [FakeToolCall("get_weather", {"city": "Rome"})],
+    )
+    fake.set_reply(
+        "anthropic",
+        lambda body: "final: " + _tool_results(body)[-1] if _tool_results(body) else "Let me look.",
+    )
+    run = _run(a, "claude_weather", {"city": "Rome"})
+    assert run["status"] == "succeeded", run
+    assert run["output"] == 'final: {"forecast": "sunny in Rome"}'
+    second = fake.requests_for("anthropic")[-1].body["messages"]
+    assert [b["type"] for b in second[1]["content"]] == ["text", "tool_use"]
+    step = _steps(run)["answer"]
+    cost = PRICES.cost("claude-3-5-haiku", step["input_tokens"], step["output_tokens"])
+    assert step["cost"] == pytest.approx(cost) and step["cost"] > 0
+
+
 def test_a_tool_bound_to_another_agent(
     api: Api, project: Project, fake: FakeProviderServer, tools: Tools, admin_key: str
 ) -> None:
