@@ -45,6 +45,12 @@ TRIAGE: dict[str, Any] = {
             "url": "https://shop.example.com/orders/{{item}}",
             "headers": {"Authorization": "Bearer {{secrets.SHOP_TOKEN}}"},
         },
+        "order_tool": {
+            "type": "http",
+            "method": "GET",
+            "url": "https://shop.example.com/orders/{{args.order_id}}",
+            "headers": {"Authorization": "Bearer {{secrets.SHOP_TOKEN}}"},
+        },
         "review": {
             "type": "wait",
             "prompt": "Refund these orders?",
@@ -58,7 +64,7 @@ TRIAGE: dict[str, Any] = {
                 "ticket": "inputs.ticket",
                 "category": "steps.classify.output.category",
             },
-            "tools": {"get_order": {"step": "fetch_order"}},
+            "tools": {"get_order": {"step": "order_tool"}},
             "max_turns": 3,
         },
     },
@@ -144,6 +150,43 @@ def _with(change: Any) -> dict[str, Any]:
             lambda d: d["steps"]["reply"]["tools"].update(bad={}),
             "steps.reply.tools.bad",
             "step or agent",
+        ),
+        (
+            lambda d: d["steps"]["fetch_order"].update(next="review"),
+            "steps.fetch_order.next",
+            "leads nowhere",
+        ),
+        (
+            lambda d: d["steps"]["route"].update(default="fetch_order"),
+            "steps.route.default",
+            "runs inside a map",
+        ),
+        (
+            lambda d: d["steps"]["route"].update(default="order_tool"),
+            "steps.route.default",
+            "runs inside a tool call",
+        ),
+        (lambda d: d["steps"]["lookup"].update(step="review"), "steps.lookup.step", "not a wait"),
+        (
+            lambda d: d["steps"]["reply"]["tools"].update(x={"step": "fetch_order"}),
+            "steps.lookup.step",
+            "not both",
+        ),
+        (
+            lambda d: d["steps"]["fetch_order"].update(body="{{args.order_id}}"),
+            "steps.fetch_order.body",
+            "only set in an http step bound as a tool",
+        ),
+        (
+            lambda d: d["steps"]["reply"]["variables"].update(x="args"),
+            "steps.reply.variables.x",
+            "only set in an http step bound as a tool",
+        ),
+        (
+            # the map's output is the list of its items' outputs: not there for its step
+            lambda d: d["steps"]["fetch_order"].update(body="{{steps.lookup.output}}"),
+            "steps.fetch_order.body",
+            "has not run before",
         ),
         (lambda d: d["steps"]["route"].update(type="loop"), "steps.route", ""),
         (lambda d: d["steps"]["lookup"].update(concurrency=0), "steps.lookup.concurrency", ""),

@@ -97,6 +97,9 @@ class FakeToolCall:
         return _dumps(self.arguments)
 
 
+ToolCalls = Iterable[FakeToolCall] | Callable[[dict[str, Any]], Iterable[FakeToolCall]]
+
+
 # ---------------------------------------------------------------------------
 # Records and helpers
 # ---------------------------------------------------------------------------
@@ -310,7 +313,7 @@ class FakeProviderServer:
         self._requests: list[RecordedRequest] = []
         self._failures: dict[str, deque[_Failure]] = {p: deque() for p in PROVIDERS}
         self._replies: dict[str, Reply] = {}
-        self._tool_calls: dict[str, list[FakeToolCall]] = {}
+        self._tool_calls: dict[str, ToolCalls] = {}
         self._ids = itertools.count(1)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -469,16 +472,19 @@ class FakeProviderServer:
             else:
                 self._replies[provider] = reply
 
-    def set_tool_calls(self, provider: str, calls: Iterable[FakeToolCall] | None) -> None:
+    def set_tool_calls(self, provider: str, calls: ToolCalls | None) -> None:
         """Make the replies for ``provider`` ask for these function calls until :meth:`reset`
-        (None: plain replies again). The reply's text (``set_reply`` or the echo) goes along
-        on Anthropic and Gemini only when ``set_reply`` was called; OpenAI sends no content."""
+        (None: plain replies again). ``calls`` may be a callable receiving the parsed request
+        body and returning the calls (none: a plain reply), e.g. to call tools until the
+        conversation carries their results. The reply's text (``set_reply`` or the echo)
+        goes along on Anthropic and Gemini only when ``set_reply`` was called; OpenAI sends
+        no content."""
         self._check_provider(provider)
         with self._lock:
             if calls is None:
                 self._tool_calls.pop(provider, None)
             else:
-                self._tool_calls[provider] = list(calls)
+                self._tool_calls[provider] = calls if callable(calls) else list(calls)
 
     def reset(self) -> None:
         """Forget recorded requests, pending failures and reply overrides."""
@@ -505,10 +511,12 @@ class FakeProviderServer:
             queue = self._failures[provider]
             return queue.popleft() if queue else None
 
-    def _calls(self, provider: str) -> tuple[list[FakeToolCall], bool]:
+    def _calls(self, provider: str, body: Any) -> tuple[list[FakeToolCall], bool]:
         """The tool calls to reply with, and whether a reply text was set too."""
         with self._lock:
-            return list(self._tool_calls.get(provider, ())), provider in self._replies
+            calls = self._tool_calls.get(provider, ())
+            with_text = provider in self._replies
+        return list(calls(body) if callable(calls) else calls), with_text
 
     def _reply_text(self, provider: str, body: dict[str, Any], default: str) -> str:
         with self._lock:
@@ -669,7 +677,7 @@ class FakeProviderServer:
                 "type": "function",
                 "function": {"name": call.name, "arguments": call.arguments_text()},
             }
-            for i, call in enumerate(self._calls("openai")[0])
+            for i, call in enumerate(self._calls("openai", body)[0])
         ]
         content: str | None = text
         if calls:
@@ -771,7 +779,7 @@ class FakeProviderServer:
         text, truncated = _truncate(text, body.get("max_tokens"))
         stop_reason = "max_tokens" if truncated else "end_turn"
         model = body["model"]
-        calls, with_text = self._calls("anthropic")
+        calls, with_text = self._calls("anthropic", body)
         blocks: list[dict[str, Any]] = [{"type": "text", "text": text}]
         if calls:
             stop_reason = "tool_use"
@@ -860,7 +868,7 @@ class FakeProviderServer:
         prompt_tokens = count_tokens(*prompt_texts)
         response_id = f"fake{self._next_id()}"
 
-        calls, with_text = self._calls("gemini")
+        calls, with_text = self._calls("gemini", body)
         call_parts = []
         for call in calls:
             function_call: dict[str, Any] = {"name": call.name, "args": call.arguments}

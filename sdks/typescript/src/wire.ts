@@ -2103,7 +2103,7 @@ export interface components {
             items: string;
             /**
              * Step
-             * @description The step run for each item (it reads `item`)
+             * @description The prompt or http step run for each item (it reads `item`; no `next`)
              */
             step: string;
             /**

@@ -12,8 +12,11 @@ Steps run from ``start`` along their ``next`` edges:
 - ``wait`` waits for input sent through the API (human review), up to ``timeout_seconds``.
 
 Data selection and conditions are JMESPath expressions over the run's data
-``{"inputs": ..., "steps": {name: {"output": ...}}, "item": ...}``; strings (urls, headers,
-bodies) are templates with the prompt templates' rules. A definition is checked whole when
+``{"inputs": ..., "steps": {name: {"output": ...}}, "item": ..., "args": ...}`` (``item``: in
+a map's step, the item; ``args``: in an http step bound as a tool, the call's arguments);
+strings (urls, headers, bodies) are templates with the prompt templates' rules. A map's
+step and a tool's step are *inner* steps: run from inside their owner, never led to by an
+edge, with no ``next`` of their own. A definition is checked whole when
 it is created: an unknown step, a cycle, a step no path reaches, an expression that does not
 compile or reads an undeclared input or a step that has not run before it — each is refused
 naming the step and field (``steps.route.cases.0.next: ...``).
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Self
 
 import jmespath
@@ -113,7 +117,9 @@ class BranchStep(_Step):
 class MapStep(_Step):
     type: Literal["map"]
     items: Expression
-    step: StepName = Field(description="The step run for each item (it reads `item`)")
+    step: StepName = Field(
+        description="The prompt or http step run for each item (it reads `item`; no `next`)"
+    )
     concurrency: Annotated[int, Field(ge=1, le=50)] = 4
     next: StepName | None = None
 
@@ -212,18 +218,53 @@ def _check(agent: AgentDefinition) -> None:
                     raise ValueError(
                         f"steps.{name}.tools.{tool}.step: {binding.step!r} is not an http step"
                     )
+    _check_inner(agent)
     order = _order(agent)
     _reachable(agent, order)
     declared = {i.name for i in agent.inputs}
     before = _before(agent, order)
+    bodies, tools = _map_bodies(agent), _tool_steps(agent)
     for name, step in agent.steps.items():
-        item = name in _map_bodies(agent)
+        scope = Scope(declared, before[name], name in bodies, name in tools)
         for field, source in _expressions(step):
-            _check_expression(source, f"steps.{name}.{field}", declared, before[name], item)
+            _check_expression(source, f"steps.{name}.{field}", scope)
         for field, source in _templates(step):
-            _check_template(source, f"steps.{name}.{field}", declared, before[name], item)
+            _check_template(source, f"steps.{name}.{field}", scope)
     if agent.output:
-        _check_expression(agent.output, "output", declared, names, False)
+        _check_expression(agent.output, "output", Scope(declared, names, False, False))
+
+
+def _check_inner(agent: AgentDefinition) -> None:
+    """A map's step and a tool's step run inside their owner: a prompt or http step (a
+    tool's: http), never ``start`` nor an edge's target, without a ``next``; a step is a
+    map's or a tool's, not both."""
+    bodies, tools = _map_bodies(agent), _tool_steps(agent)
+    for name, step in agent.steps.items():
+        if isinstance(step, MapStep):
+            body = agent.steps[step.step]
+            if not isinstance(body, PromptStep | HttpStep):
+                raise ValueError(
+                    f"steps.{name}.step: a map runs a prompt or http step,"
+                    f" not a {body.type} step ({step.step!r})"
+                )
+            if step.step in tools:
+                raise ValueError(
+                    f"steps.{name}.step: {step.step!r} is bound as a tool too;"
+                    " a step is a map's or a tool's, not both"
+                )
+        for field, target in _edges(step):
+            if target in bodies or target in tools:
+                raise ValueError(
+                    f"steps.{name}.{field}: {target!r} runs inside a"
+                    f" {'map' if target in bodies else 'tool call'}; no edge leads to it"
+                )
+        if (name in bodies or name in tools) and getattr(step, "next", None):
+            raise ValueError(
+                f"steps.{name}.next: a step run by a {'map' if name in bodies else 'tool'}"
+                " returns to it and leads nowhere (remove next)"
+            )
+    if agent.start in bodies or agent.start in tools:
+        raise ValueError(f"start: {agent.start!r} runs inside a map or a tool call")
 
 
 def _order(agent: AgentDefinition) -> list[str]:
@@ -270,33 +311,52 @@ def _map_bodies(agent: AgentDefinition) -> set[str]:
     return {s.step for s in agent.steps.values() if isinstance(s, MapStep)}
 
 
+def _tool_steps(agent: AgentDefinition) -> set[str]:
+    return {
+        b.step
+        for s in agent.steps.values()
+        if isinstance(s, PromptStep)
+        for b in s.tools.values()
+        if b.step is not None
+    }
+
+
 def _before(agent: AgentDefinition, order: list[str]) -> dict[str, set[str]]:
     """For each step, the steps that have run whenever it runs (on every path to it)."""
-    parents: dict[str, list[str]] = {n: [] for n in agent.steps}
+    parents: dict[str, list[tuple[str, bool]]] = {n: [] for n in agent.steps}
     for name, step in agent.steps.items():
-        for _, target in [*_edges(step), *_inner(step)]:
-            parents[target].append(name)
+        for _, target in _edges(step):
+            parents[target].append((name, False))
+        for _, target in _inner(step):  # runs inside its owner: before the owner's end
+            parents[target].append((name, True))
     done: dict[str, set[str]] = {}
     for name in order:
-        ins = [done[p] | {p} for p in parents[name] if p in done]
+        ins = [done[p] if inner else done[p] | {p} for p, inner in parents[name] if p in done]
         done[name] = set.intersection(*ins) if ins else set()
     return done
 
 
-def _check_expression(
-    source: str, field: str, inputs: set[str], before: set[str], item: bool
-) -> None:
+@dataclass(frozen=True)
+class Scope:
+    """What an expression of a step may read: the declared inputs, the steps run before it
+    on every path, ``item`` (a map's step), ``args`` (a tool's step)."""
+
+    inputs: set[str]
+    before: set[str]
+    item: bool
+    args: bool
+
+
+def _check_expression(source: str, field: str, scope: Scope) -> None:
     try:
         tree = jmespath.compile(source).parsed
     except jmespath_errors.JMESPathError as exc:
         raise ValueError(f"{field}: not a JMESPath expression: {exc}") from None
     for path in _paths(tree):
-        _check_path(path, field, inputs, before, item)
+        _check_path(path, field, scope)
 
 
-def _check_template(
-    source: str, field: str, inputs: set[str], before: set[str], item: bool
-) -> None:
+def _check_template(source: str, field: str, scope: Scope) -> None:
     try:
         template = compile_template(source)
     except TemplateError as exc:
@@ -304,31 +364,32 @@ def _check_template(
     del template  # it compiles; the names it reads, dotted (variables and sections):
     for name in _TAG_NAMES.findall(source):
         if name != ".":
-            _check_path(name.split("."), field, inputs, before, item, secrets=True)
+            _check_path(name.split("."), field, scope, secrets=True)
 
 
-def _check_path(
-    path: list[str],
-    field: str,
-    inputs: set[str],
-    before: set[str],
-    item: bool,
-    secrets: bool = False,
-) -> None:
+_HEADS = ("inputs", "steps", "item", "args")
+
+
+def _check_path(path: list[str], field: str, scope: Scope, secrets: bool = False) -> None:
     head = path[0]
-    known = ("inputs", "steps", "item", "secrets") if secrets else ("inputs", "steps", "item")
+    known = (*_HEADS, "secrets") if secrets else _HEADS
     if head == "secrets" and not secrets:
         raise ValueError(f"{field}: secrets are read only in http steps' url, headers and body")
     if head not in known:
         raise ValueError(
             f"{field}: reads {head!r}, which is not in the run's data ({', '.join(known)})"
         )
-    if head == "inputs" and len(path) > 1 and path[1] not in inputs:
+    if head == "inputs" and len(path) > 1 and path[1] not in scope.inputs:
         raise ValueError(f"{field}: input {path[1]!r} is not declared in inputs")
-    if head == "steps" and len(path) > 1 and path[1] not in before:
+    if head == "steps" and len(path) > 1 and path[1] not in scope.before:
         raise ValueError(f"{field}: step {path[1]!r} has not run before this step on every path")
-    if head == "item" and not item:
+    if head == "item" and not scope.item:
         raise ValueError(f"{field}: item is only set in a step a map runs")
+    if head == "args" and not scope.args:
+        raise ValueError(
+            f"{field}: args (a tool call's arguments) are only set in an http step bound as"
+            " a tool (a prompt step's tools.<name>.step)"
+        )
     if head == "secrets" and (len(path) < 2 or not path[1].isupper()):
         raise ValueError(f"{field}: name a secret in upper case, e.g. secrets.API_TOKEN")
 

@@ -32,6 +32,7 @@ __all__ = [
     "list_runs",
     "new_run_id",
     "require_waiting",
+    "start_child_run",
     "start_run",
     "steps_of",
 ]
@@ -114,6 +115,46 @@ def start_run(session: Session, actor: Actor, slug: str, body: RunCreate) -> tup
     session.add(run)
     session.flush()
     return run, True
+
+
+def start_child_run(
+    session: Session,
+    project_id: str,
+    slug: str,
+    environment: str,
+    inputs: dict[str, Any],
+    *,
+    started_by: str,
+) -> AgentRun:
+    """A run of agent ``slug`` that a run starts (a prompt step's tool bound to an agent):
+    the version active in ``environment``, ``inputs`` checked against its declared inputs.
+    The caller's workflow runs it as its child (not through the project's queue)."""
+    agent = agents.get_agent(session, project_id, slug)
+    active = session.get(ActiveDeployment, (agent.id, environment))
+    if active is None:
+        raise NotFoundError(f"agent {slug!r} has no version active in {environment!r}")
+    version = agents.get_agent_version(session, agent, active.version)
+    definition = agents.definition_of(version)
+    _check_inputs([d.model_dump() for d in definition.inputs], inputs)
+    run = AgentRun(
+        id=new_run_id(),
+        project_id=project_id,
+        prompt_id=agent.id,
+        version=version.version,
+        version_id=version.id,
+        environment=environment,
+        status="queued",
+        inputs=inputs,
+        started_by=started_by[:200],
+        steps_run=0,
+        input_tokens=0,
+        output_tokens=0,
+        cost=0.0,
+        created_at=utcnow(),
+    )
+    session.add(run)
+    session.flush()
+    return run
 
 
 def has_unfinished(session: Session) -> bool:

@@ -1,11 +1,9 @@
 """What a step does: call a provider for a ``prompt`` step (the providers' official
 libraries through the SDK's adapters), a URL for an ``http`` step (the webhooks' SSRF
-policy; secrets from the project's). Each returns ``(output, input_tokens, output_tokens)``
-or raises :class:`StepError`."""
+policy; secrets from the project's). A failure raises :class:`StepError`."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,22 +21,29 @@ from promptops.domain.payloads import version_out
 from promptops.domain.secretbox import SecretBox
 from promptops.domain.ssrf import UrlRefusedError, check_url
 from promptops.errors import PromptOpsError
+from promptops.sdk.errors import InvalidOutputError
+from promptops.sdk.pricing import PriceTable
 from promptops.sdk.prompt import Prompt as SdkPrompt
 from promptops.sdk.providers.base import get_provider
 from promptops.sdk.providers.spec import call_spec
+from promptops.sdk.run_result import parse_output
 from promptops.templating import compile_template
 
-__all__ = ["Context", "StepError", "call_http", "call_prompt", "select"]
+__all__ = ["Context", "Reply", "StepError", "call_http", "call_prompt", "cost_of", "select"]
 
 _SECRET = re.compile(r"\{\{\{?\s*&?\s*secrets\.([A-Z][A-Z0-9_]*)")
 
 
 class StepError(Exception):
-    """A step failed; ``retry``: another attempt may succeed."""
+    """A step failed; ``retry``: another attempt may succeed; ``usage``: the tokens and cost
+    of a provider call made before the failure (a reply that does not match)."""
 
-    def __init__(self, message: str, *, retry: bool = False) -> None:
+    def __init__(
+        self, message: str, *, retry: bool = False, usage: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.retry = retry
+        self.usage = usage or {}
 
 
 @dataclass
@@ -125,13 +130,48 @@ def _client(connection: ProviderConnection, api_key: str, timeout: float) -> tup
     return "gemini", genai.Client(api_key=api_key, http_options=options)
 
 
+@dataclass
+class Reply:
+    """One provider call of a ``prompt`` step: its output (the text, or the JSON a response
+    format asks for, checked), tokens and cost (the SDK's price table), and when the model
+    asks for tools, its ``tool_calls`` (``{"id", "name", "arguments"}``) with the
+    conversation so far and the prompt version (the next turn uses the same)."""
+
+    output: Any
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    tool_calls: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    version: int
+
+
+_prices: PriceTable | None = None
+
+
+def cost_of(model: str | None, input_tokens: int, output_tokens: int) -> float:
+    """USD of one call by the SDK's price table (0 for a model it does not know)."""
+    global _prices
+    if _prices is None:
+        _prices = PriceTable.load()
+    return _prices.cost(model, input_tokens, output_tokens) or 0.0
+
+
 def call_prompt(
-    ctx: Context, step: PromptStep, data: dict[str, Any], timeout: float
-) -> tuple[Any, int, int]:
+    ctx: Context,
+    step: PromptStep,
+    data: dict[str, Any],
+    timeout: float,
+    messages: list[dict[str, Any]] | None = None,
+    version_number: int | None = None,
+) -> Reply:
+    """A call of ``step``'s prompt: its messages rendered from ``data``, or ``messages`` (a
+    tool loop's later turn, with the ``version_number`` its first turn used)."""
     with ctx.db.read() as session:
         prompt = prompts.get_prompt(session, ctx.project_id, step.prompt, kind="prompt")
-        if step.version is not None:
-            version = versions.get_version(session, prompt, step.version)
+        pinned = version_number if version_number is not None else step.version
+        if pinned is not None:
+            version = versions.get_version(session, prompt, pinned)
         else:
             active = session.get(ActiveDeployment, (prompt.id, ctx.environment))
             if active is None:
@@ -150,38 +190,72 @@ def call_prompt(
             session, ctx.box, ctx.project_id, connection.name
         )
     sdk_prompt = SdkPrompt.from_payload(payload)
-    variables = {k: select(v, data) for k, v in step.variables.items()}
-    try:
-        messages = sdk_prompt.render(variables, strict=False)
-    except PromptOpsError as exc:
-        raise StepError(f"variables: {exc}") from None
-    if isinstance(messages, str):
-        messages = [{"role": "user", "content": messages}]
+    spec = call_spec(sdk_prompt, {})
+    declared = {t["function"]["name"] for t in spec.tools or ()}
+    for tool in step.tools:
+        if tool not in declared:
+            raise StepError(
+                f"tools.{tool}: prompt {step.prompt!r} version {version.version} has no tool"
+                f" {tool!r} ({', '.join(sorted(declared)) or 'it has no tools'})"
+            )
+    if messages is None:
+        variables = {k: select(v, data) for k, v in step.variables.items()}
+        try:
+            rendered = sdk_prompt.render(variables, strict=False)
+        except PromptOpsError as exc:
+            raise StepError(f"variables: {exc}") from None
+        if isinstance(rendered, str):
+            rendered = [{"role": "user", "content": rendered}]
+        messages = [dict(m) for m in rendered]
     name, client = _client(connection, api_key, timeout)
     adapter = get_provider(name)
-    kwargs = adapter.build(
-        messages,
-        sdk_prompt.model or "",
-        sdk_prompt.temperature,
-        sdk_prompt.max_tokens,
-        {},
-        False,
-        spec=call_spec(sdk_prompt, {}),
-    )
+    try:
+        kwargs = adapter.build(
+            messages,
+            sdk_prompt.model or "",
+            sdk_prompt.temperature,
+            sdk_prompt.max_tokens,
+            {},
+            False,
+            spec=spec,
+        )
+    except PromptOpsError as exc:  # what the provider cannot express
+        raise StepError(str(exc)) from None
     try:
         response = adapter.create(client, kwargs, False)
     except Exception as exc:  # the provider library's errors
         status = getattr(exc, "status_code", None)
         retry = status is None or status >= 500 or status == 429
         raise StepError(f"{type(exc).__name__}: {exc}"[:500], retry=retry) from None
-    tokens_in, tokens_out = adapter.usage(response)
+    tokens_in, tokens_out = (n or 0 for n in adapter.usage(response))
+    cost = cost_of(sdk_prompt.model, tokens_in, tokens_out)
     text = adapter.text(response)
-    output: Any = text
-    if payload.get("response_format") and text is not None:
-        kind = payload["response_format"].get("type")
-        if kind in ("json_object", "json_schema"):
-            try:
-                output = json.loads(text)
-            except ValueError:
-                raise StepError("the reply is not the JSON the response format asks for") from None
-    return output, tokens_in or 0, tokens_out or 0
+    try:
+        calls = [
+            {"id": c.id, "name": c.name, "arguments": c.arguments}
+            for c in adapter.tool_calls(response)
+        ]
+    except InvalidOutputError as exc:
+        raise StepError(
+            f"the model's tool call: {exc}",
+            retry=True,
+            usage={"input_tokens": tokens_in, "output_tokens": tokens_out, "cost": cost},
+        ) from None
+    reply = Reply(text, tokens_in, tokens_out, cost, calls, messages, version.version)
+    spent = {"input_tokens": tokens_in, "output_tokens": tokens_out, "cost": cost}
+    if calls:
+        for call in calls:
+            if call["name"] not in step.tools:
+                raise StepError(
+                    f"tools.{call['name']}: the model called {call['name']!r}, which this"
+                    " step does not bind (tools: {name: {step} or {agent}})",
+                    usage=spent,
+                )
+        return reply
+    try:
+        parsed = parse_output(text, spec)
+    except InvalidOutputError as exc:  # retried: another reply may match
+        raise StepError(f"response_format: {exc.reason}", retry=True, usage=spent) from None
+    if spec.json_format is not None:
+        reply.output = parsed
+    return reply

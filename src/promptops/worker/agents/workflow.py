@@ -10,10 +10,17 @@ from typing import Any
 
 from dbos import DBOS
 
-from promptops.contract.agents import AgentDefinition, BranchStep, HttpStep, PromptStep, WaitStep
+from promptops.contract.agents import (
+    AgentDefinition,
+    BranchStep,
+    HttpStep,
+    MapStep,
+    PromptStep,
+    WaitStep,
+)
 from promptops.db.models import AgentRun, AgentRunStep, PromptVersion, utcnow
 from promptops.domain import agent_runs
-from promptops.worker.agents import calls
+from promptops.worker.agents import calls, steps
 
 __all__ = ["WORKFLOW_NAME", "agent_run", "configure"]
 
@@ -53,7 +60,8 @@ def _begin(run_id: str) -> dict[str, Any] | None:
 
 def _record(run_id: str, key: str, name: str, kind: str, **fields: Any) -> AgentRunStep | None:
     with _ctx["db"].write() as session:
-        run = session.get(AgentRun, run_id)
+        # locked (PostgreSQL): a map's items record at once, their counts must all add up
+        run = session.get(AgentRun, run_id, with_for_update=True)
         if run is None:
             return None
         row = session.query(AgentRunStep).filter_by(run_id=run_id, key=key).one_or_none()
@@ -76,8 +84,8 @@ def _record(run_id: str, key: str, name: str, kind: str, **fields: Any) -> Agent
         for field, value in fields.items():
             if field == "attempt":
                 row.attempts += 1
-            elif field in ("input_tokens", "output_tokens"):
-                setattr(row, field, value)
+            elif field in ("input_tokens", "output_tokens", "cost"):  # added: turns add up
+                setattr(row, field, getattr(row, field) + value)
                 setattr(run, field, getattr(run, field) + value)
             elif field == "run_status":
                 if run.status not in agent_runs.FINISHED:
@@ -107,14 +115,23 @@ def _work(
     delay = 0.1
     for attempt in range(parsed.retries + 1):
         _record(run_id, key, name, parsed.type, attempt=True, status="running")
+        cost = 0.0
         try:
             if isinstance(parsed, PromptStep):
-                output, tin, tout = calls.call_prompt(ctx, parsed, data, timeout)
+                reply = calls.call_prompt(ctx, parsed, data, timeout)
+                output, tin, tout, cost = reply.output, *steps.usage(reply)
+                if reply.tool_calls:  # the tool loop goes on in the workflow (steps.py)
+                    _record(
+                        run_id, key, name, "prompt", input_tokens=tin, output_tokens=tout, cost=cost
+                    )
+                    return {"pending": steps.pending(reply, 1)}
             elif isinstance(parsed, HttpStep):
                 output, tin, tout = calls.call_http(ctx, parsed, data, timeout), 0, 0
             else:
                 raise calls.StepError(f"{parsed.type} steps do not run as work")
         except calls.StepError as exc:
+            if exc.usage:  # a reply was paid for
+                _record(run_id, key, name, parsed.type, **exc.usage)
             if exc.retry and attempt < parsed.retries:
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -130,6 +147,7 @@ def _work(
             output=output,
             input_tokens=tin,
             output_tokens=tout,
+            cost=cost,
         )
         return {"output": output}
     raise AssertionError("unreachable")
@@ -195,10 +213,10 @@ def agent_run(run_id: str) -> None:
             data["steps"][name] = {"output": got}
             last, name = got, step.next
             continue
-        if step.type == "map":
-            _finish(run_id, "failed", None, f"step {name}: map steps are not run yet")
-            return
-        result = _work(run_id, run, name, name, raw, data)
+        if isinstance(step, MapStep):
+            result = steps.run_map(run_id, run, name, step, data)
+        else:
+            result = steps.run_work(run_id, run, name, name, raw, data)
         if "error" in result:
             _finish(run_id, "failed", None, result["error"])
             return
