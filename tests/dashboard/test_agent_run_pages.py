@@ -77,7 +77,7 @@ def test_input_to_a_waiting_run_is_checked_then_sent_and_cancel_stops_another(
     assert _until(api, project, first, "waiting")["steps"][0]["status"] == "waiting"
 
     sent = b.post(f"{base}/{first}/input", {"input": '{"approved": true}'})
-    assert sent.status_code == 303 and sent.headers["location"] == f"{base}/{first}"
+    assert sent.status_code == 303 and sent.headers["location"] == f"{base}/{first}?sent=review"
     done = _until(api, project, first, "succeeded", "failed")
     assert done["status"] == "succeeded" and done["output"] == {"approved": True}
     page = b.get(f"{base}/{first}").text

@@ -31,7 +31,6 @@ def install_dashboard(api: FastAPI) -> None:
     )
 
     pages = (auth_pages, project_pages, prompt_pages, editor, change_pages, log_pages)
-    pages += (agent_pages,)
-    for module in (*pages, webhook_pages):
+    for module in (*pages, webhook_pages, agent_pages):
         api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=_STATIC), name="static")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -127,9 +128,13 @@ def _run_page(request: Request, ctx: ProjectCtx, slug: str, run_id: str, **extra
     asked = None
     if waiting and isinstance(definition.steps.get(waiting[-1].name), WaitStep):
         asked = definition.steps[waiting[-1].name].prompt  # type: ignore[union-attr]
+    unfinished = run.status in ("queued", "running")
+    taking = bool(waiting) and waiting[-1].key == extra.get("sent")
     context = {
         "agent": agent,
         "run": run,
+        "reload": unfinished or taking,
+        "taking": taking,
         "steps": steps,
         "finished": run.status in FINISHED,
         "waiting_step": waiting[-1] if waiting else None,
@@ -143,8 +148,16 @@ def _run_page(request: Request, ctx: ProjectCtx, slug: str, run_id: str, **extra
 
 
 @router.get("/p/{project_id}/agents/{slug}/runs/{run_id}")
-def run_page(slug: str, run_id: RunId, request: Request, ctx: ProjectDep) -> Response:
-    return _run_page(request, ctx, slug, run_id)
+def run_page(
+    slug: str,
+    run_id: RunId,
+    request: Request,
+    ctx: ProjectDep,
+    sent: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """``sent``: the step that input was just sent to (the page reloads until the run
+    takes it)."""
+    return _run_page(request, ctx, slug, run_id, sent=sent)
 
 
 @router.post("/p/{project_id}/agents/{slug}/runs/{run_id}/cancel")
@@ -184,6 +197,7 @@ def send_input(
     try:
         with app_state(request).db.read() as session:
             run = agent_runs.require_waiting(session, ctx.actor, slug, run_id)
+            waiting = [s.key for s in agent_runs.steps_of(session, run) if s.status == "waiting"]
         value = _parsed_input(raw)
     except (InvalidInputError, ConflictError) as exc:
         return _run_page(
@@ -196,6 +210,7 @@ def send_input(
             status=exc.status,
         )
     request.app.state.agents.send_input(run.id, value)
+    sent = f"?sent={quote(waiting[-1])}" if waiting else ""
     return redirect(
-        f"/p/{ctx.id}/agents/{slug}/runs/{run_id}", f"Input sent to run {run_id}: it goes on."
+        f"/p/{ctx.id}/agents/{slug}/runs/{run_id}{sent}", f"Input sent to run {run_id}."
     )
