@@ -99,6 +99,11 @@ def test_an_agents_page_shows_versions_environments_and_the_workflow(
     assert "<code>ticket</code> (string)" in version.text  # inputs
     assert "<code>steps.classify.output</code>" in version.text  # output
     assert "Refund it?" in version.text and "600 s" in version.text
+    # The same as a graph: a box per step, each edge an arrow with its label as title.
+    graph = version.text.split('<svg class="wf-graph"', 1)[1].split("</svg>", 1)[0]
+    assert graph.count('<rect class="wf-node') == 4
+    assert "<title>route → notify: otherwise</title>" in graph
+    assert "<title>classify → route: next</title>" in graph
     assert b.get(f"/p/{project.id}/agents/triage/versions/9").status_code == 404
     assert b.get(f"/p/{project.id}/agents/nope").status_code == 404
 

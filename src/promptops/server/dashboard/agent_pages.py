@@ -34,7 +34,7 @@ from promptops.server.dashboard.web import (
     render,
     text,
 )
-from promptops.server.dashboard.workflow import pretty_json, workflow_steps
+from promptops.server.dashboard.workflow import pretty_json, workflow_graph, workflow_steps
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -80,11 +80,13 @@ def agent_version_page(
         active = deployments.active_deployments(session, agent)
         names = actors.display_names(session, ctx.id, [version.author])
     definition = agents.definition_of(version)
+    steps = workflow_steps(definition)
     context = {
         "agent": agent,
         "version": version,
         "definition": definition,
-        "steps": workflow_steps(definition),
+        "steps": steps,
+        "graph": workflow_graph(steps),
         "source": pretty_json(version.definition),
         "active_in": [e for e, row in active.items() if row and row.version == number],
         "actor_names": names,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from promptops.contract.agents import (
@@ -18,7 +19,7 @@ from promptops.contract.agents import (
     WaitStep,
 )
 
-__all__ = ["Edge", "StepView", "workflow_steps"]
+__all__ = ["Edge", "StepView", "workflow_graph", "workflow_steps"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,11 @@ def _described(step: Step) -> tuple[str, list[tuple[str, str]]]:
         if step.body is not None:
             details.append(("body", step.body))
     elif isinstance(step, BranchStep):
-        calls = f"picks one of {len(step.cases) + (1 if step.default else 0)} next steps"
+        cases = len(step.cases)
+        calls = (
+            f"picks the next step: the first of {cases} case{'s' if cases > 1 else ''} that holds"
+        )
+        calls += ", else the default" if step.default else ", else the run ends"
     elif isinstance(step, MapStep):
         calls = f"{step.step} for each item of {step.items}"
         details.append(("concurrency", str(step.concurrency)))
@@ -124,3 +129,71 @@ def workflow_steps(definition: AgentDefinition) -> list[StepView]:
 def pretty_json(value: Any) -> str:
     """A JSON value indented for a ``<pre>`` (keys in their stored order)."""
     return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+_BOX_W, _BOX_H, _ROW = 220, 30, 52
+
+
+def _short(text: str, size: int = 28) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def workflow_graph(steps: list[StepView]) -> str:
+    """The steps as an inline SVG: one box per step, top to bottom in :func:`workflow_steps`'
+    order (each a link to its entry), an arrow down to the step that follows it directly,
+    and the other edges as labelled arrows in lanes on the right."""
+    row = {view.name: i for i, view in enumerate(steps)}
+    parts: list[str] = []
+    lane = 0
+    for i, view in enumerate(steps):
+        y = 10 + i * _ROW
+        for edge in view.edges:
+            j = row.get(edge.target)
+            if j is None:
+                continue
+            title = (
+                f"<title>{escape(view.name)} → {escape(edge.target)}: {escape(edge.label)}</title>"
+            )
+            if j == i + 1:
+                x = 10 + _BOX_W // 2
+                parts.append(
+                    f'<path class="wf-edge" d="M{x} {y + _BOX_H} V{y + _ROW - 2}"'
+                    f' marker-end="url(#wf-arrow)">{title}</path>'
+                )
+                if edge.label != "next":
+                    parts.append(
+                        f'<text class="wf-label" x="{x + 6}" y="{y + _BOX_H + 14}">'
+                        f"{escape(_short(edge.label))}</text>"
+                    )
+                continue
+            lane += 1
+            x0, x = 10 + _BOX_W, 10 + _BOX_W + 18 * lane
+            y0, y1 = y + _BOX_H // 2 - 4, 10 + j * _ROW + _BOX_H // 2 + 4
+            parts.append(
+                f'<path class="wf-edge" d="M{x0} {y0} H{x} V{y1} H{x0 + 2}"'
+                f' marker-end="url(#wf-arrow)">{title}</path>'
+            )
+            parts.append(
+                f'<text class="wf-label" x="{x + 4}" y="{y0 - 3}">'
+                f"{escape(_short(edge.label))}</text>"
+            )
+    for i, view in enumerate(steps):
+        y = 10 + i * _ROW
+        label = escape(_short(f"{view.name} · {view.type}", 30))
+        parts.append(
+            f'<a href="#step-{escape(view.name)}"><rect class="wf-node wf-node-{view.type}"'
+            f' x="10" y="{y}" width="{_BOX_W}" height="{_BOX_H}" rx="6"/>'
+            f'<text x="20" y="{y + 19}">{label}</text></a>'
+        )
+    width = 10 + _BOX_W + 18 * lane + 200
+    height = 10 + len(steps) * _ROW
+    arrow = (
+        '<defs><marker id="wf-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7"'
+        ' markerHeight="7" orient="auto-start-reverse">'
+        '<path d="M0 0 L10 5 L0 10 z"/></marker></defs>'
+    )
+    return (
+        f'<svg class="wf-graph" role="img" aria-label="The workflow as a graph"'
+        f' viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
+        f' xmlns="http://www.w3.org/2000/svg">{arrow}{"".join(parts)}</svg>'
+    )
