@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from promptops.server.dashboard.formatting import format_cost
+from promptops.server.dashboard.formatting import format_cost, format_duration
 
 
 @pytest.mark.parametrize(
@@ -32,3 +34,17 @@ def test_format_cost(value: float | None, shown: str) -> None:
 def test_never_scientific_notation() -> None:
     for exponent in range(-7, 7):
         assert "e" not in format_cost(3.3 * 10**exponent)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0.85, "850 ms"), (4.25, "4.2 s"), (185, "3 min 5 s"), (7800, "2 h 10 min"), (-1, "0 ms")],
+)
+def test_durations_read_in_the_largest_fitting_unit(seconds: float, shown: str) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert format_duration(start, start + timedelta(seconds=seconds)) == shown
+
+
+def test_an_unknown_end_or_start_is_a_dash() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert format_duration(now, None) == "—" and format_duration(None, now) == "—"

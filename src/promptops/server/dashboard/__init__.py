@@ -20,6 +20,7 @@ _STATIC = Path(__file__).with_name("static")
 
 def install_dashboard(api: FastAPI) -> None:
     from promptops.server.dashboard import (
+        agent_pages,
         auth_pages,
         change_pages,
         editor,
@@ -30,6 +31,6 @@ def install_dashboard(api: FastAPI) -> None:
     )
 
     pages = (auth_pages, project_pages, prompt_pages, editor, change_pages, log_pages)
-    for module in (*pages, webhook_pages):
+    for module in (*pages, webhook_pages, agent_pages):
         api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=_STATIC), name="static")

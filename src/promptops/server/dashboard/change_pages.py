@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from promptops.contract.deployments import Decision, PromoteRequest
 from promptops.contract.validation import parse
-from promptops.db.models import ActiveDeployment, ChangeRequest, Deployment
+from promptops.db.models import ActiveDeployment, ChangeRequest, Deployment, Prompt
 from promptops.db.session import Session
 from promptops.domain import actors, approvals, deployments, prompts, protection, versions
 from promptops.domain.access import ENVIRONMENTS
@@ -33,6 +33,13 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 RequestId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 Number = Annotated[int, Query(ge=1, le=2_147_483_647)]
+# Prompts and agents are promoted and rolled back by the same pages (and services).
+Kind = Literal["prompts", "agents"]
+
+
+def _of_kind(session: Session, ctx: ProjectCtx, kind: str, slug: str) -> Prompt:
+    """The prompt or agent ``slug`` (each only under its own URL)."""
+    return prompts.get_prompt(session, ctx.id, slug, kind="agent" if kind == "agents" else "prompt")
 
 
 def _outcome(row: Deployment | ChangeRequest, environment: str, ctx: ProjectCtx) -> str:
@@ -44,10 +51,12 @@ def _outcome(row: Deployment | ChangeRequest, environment: str, ctx: ProjectCtx)
     return f"v{row.version} is now active in {environment}."
 
 
-def _confirm(request: Request, ctx: ProjectCtx, slug: str, template: str, **extra: Any) -> Response:
+def _confirm(
+    request: Request, ctx: ProjectCtx, kind: str, slug: str, template: str, **extra: Any
+) -> Response:
     status = int(extra.pop("status", 200))
     with app_state(request).db.read() as session:
-        prompt = prompts.get_prompt(session, ctx.id, slug)
+        prompt = _of_kind(session, ctx, kind, slug)
         active = deployments.active_deployments(session, prompt)
         environments = protection.environment_settings(session, ctx.id)
         required = protection.all_required_evals(session, ctx.id)
@@ -58,14 +67,17 @@ def _confirm(request: Request, ctx: ProjectCtx, slug: str, template: str, **extr
         "environments": environments,
         "required": required,
         "numbers": numbers,
-        "section": "prompts",
+        "kind": kind,
+        "base": f"/p/{ctx.id}/{kind}/{prompt.slug}",
+        "section": kind,
         **extra,
     }
     return render(request, template, context, ctx=ctx, status=status)
 
 
-@router.get("/p/{project_id}/prompts/{slug}/promote")
+@router.get("/p/{project_id}/{kind}/{slug}/promote")
 def confirm_promote(
+    kind: Kind,
     slug: str,
     request: Request,
     ctx: ProjectDep,
@@ -73,11 +85,15 @@ def confirm_promote(
     environment: Literal["dev", "staging", "production"] | None = None,
 ) -> Response:
     values = {"version": version, "environment": environment}
-    return _confirm(request, ctx, slug, "promote.html", values=values)
+    return _confirm(request, ctx, kind, slug, "promote.html", values=values)
 
 
-@router.post("/p/{project_id}/prompts/{slug}/promote")
-def promote(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
+@router.post("/p/{project_id}/{kind}/{slug}/promote")
+def promote(
+    kind: Kind, slug: str, request: Request, ctx: ProjectDep, form: CheckedForm
+) -> Response:
+    with app_state(request).db.read() as session:
+        _of_kind(session, ctx, kind, slug)
     environment, raw = text(form, "environment"), text(form, "version")
     comment = text(form, "comment").strip() or None
     values: dict[str, Any] = {"version": int(raw) if raw.isdigit() and len(raw) < 10 else None}
@@ -100,25 +116,37 @@ def promote(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) -> 
         shown = exc.field if exc.field in ("version", "comment") else "environment"
         errors = {shown: exc.message}  # required_evals too: a rule of the environment
         return _confirm(
-            request, ctx, slug, "promote.html", values=values, errors=errors, status=exc.status
+            request,
+            ctx,
+            kind,
+            slug,
+            "promote.html",
+            values=values,
+            errors=errors,
+            status=exc.status,
         )
-    return redirect(f"/p/{ctx.id}/prompts/{slug}", message)
+    return redirect(f"/p/{ctx.id}/{kind}/{slug}", message)
 
 
-@router.get("/p/{project_id}/prompts/{slug}/rollback")
+@router.get("/p/{project_id}/{kind}/{slug}/rollback")
 def confirm_rollback(
+    kind: Kind,
     slug: str,
     request: Request,
     ctx: ProjectDep,
     environment: Literal["dev", "staging", "production"],
 ) -> Response:
-    target = _rollback_target(request, ctx, slug, environment)
-    return _confirm(request, ctx, slug, "rollback.html", environment=environment, target=target)
+    target = _rollback_target(request, ctx, kind, slug, environment)
+    return _confirm(
+        request, ctx, kind, slug, "rollback.html", environment=environment, target=target
+    )
 
 
-def _rollback_target(request: Request, ctx: ProjectCtx, slug: str, environment: str) -> int | None:
+def _rollback_target(
+    request: Request, ctx: ProjectCtx, kind: str, slug: str, environment: str
+) -> int | None:
     with app_state(request).db.read() as session:
-        prompt = prompts.get_prompt(session, ctx.id, slug)
+        prompt = _of_kind(session, ctx, kind, slug)
         current = deployments.active_deployments(session, prompt)[environment]
         row = session.get(Deployment, current.deployment_id) if current else None
         previous = (
@@ -129,8 +157,12 @@ def _rollback_target(request: Request, ctx: ProjectCtx, slug: str, environment: 
         return previous.version if previous else None
 
 
-@router.post("/p/{project_id}/prompts/{slug}/rollback")
-def rollback(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) -> Response:
+@router.post("/p/{project_id}/{kind}/{slug}/rollback")
+def rollback(
+    kind: Kind, slug: str, request: Request, ctx: ProjectDep, form: CheckedForm
+) -> Response:
+    with app_state(request).db.read() as session:
+        _of_kind(session, ctx, kind, slug)
     environment = text(form, "environment")
     comment = parse(Decision, {"comment": text(form, "comment").strip() or None}).comment
     if environment not in ENVIRONMENTS:
@@ -143,6 +175,7 @@ def rollback(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) ->
         return _confirm(
             request,
             ctx,
+            kind,
             slug,
             "rollback.html",
             environment=environment,
@@ -150,7 +183,7 @@ def rollback(slug: str, request: Request, ctx: ProjectDep, form: CheckedForm) ->
             errors={"environment": exc.message},
             status=409,
         )
-    return redirect(f"/p/{ctx.id}/prompts/{slug}", message)
+    return redirect(f"/p/{ctx.id}/{kind}/{slug}", message)
 
 
 # ---- change requests -------------------------------------------------------------------------
@@ -170,6 +203,7 @@ def _what_changes(session: Session, ctx: ProjectCtx, view: ChangeRequestView) ->
     right = versions.get_version(session, prompt, r.version)
     return {
         "view": view,
+        "kind": "agents" if prompt.type == "agent" else "prompts",
         "current": current,
         "sections": diffing.version_sections(left, right),
     }

@@ -168,6 +168,8 @@ def version_sections(a: Any | None, b: Any) -> list[Section]:
     (model, temperature, max tokens, params), inputs, metadata, commit message. ``a`` None:
     from nothing (every line of ``b`` is added). A field empty in both is left out, except
     the messages of a chat prompt, the text of a text prompt and those always set."""
+    if getattr(b, "definition", None) is not None:  # an agent's version: its workflow
+        return _workflow_sections(a, b)
     kind_of_b = "Text" if b.text is not None else "Messages"
     sections = []
     for title, text_of in _PARTS:
@@ -175,6 +177,18 @@ def version_sections(a: Any | None, b: Any) -> list[Section]:
         right = text_of(b)
         if left or right or title in _ALWAYS or title == kind_of_b:
             sections.append(Section(title, side_by_side(left, right)))
+    return sections
+
+
+def _workflow_sections(a: Any | None, b: Any) -> list[Section]:
+    """An agent version's diff: its workflow as readable lines, and the commit message."""
+    sections = []
+    for title, text_of in (
+        ("Workflow", lambda v: "\n".join(readable_lines(v.definition))),
+        ("Commit message", lambda v: v.commit_message or ""),
+    ):
+        left = "" if a is None else text_of(a)
+        sections.append(Section(title, side_by_side(left, text_of(b))))
     return sections
 
 

@@ -101,7 +101,7 @@ def _require_editor(ctx: ProjectCtx) -> None:
 
 def _prompt(request: Request, ctx: ProjectCtx, slug: str) -> Prompt:
     with app_state(request).db.read() as session:
-        return prompts.get_prompt(session, ctx.id, slug)
+        return prompts.get_prompt(session, ctx.id, slug, kind="prompt")
 
 
 @router.get("/p/{project_id}/prompts/{slug}/edit")
@@ -113,7 +113,7 @@ def edit_page(
 ) -> Response:
     _require_editor(ctx)
     with app_state(request).db.read() as session:
-        prompt = prompts.get_prompt(session, ctx.id, slug)
+        prompt = prompts.get_prompt(session, ctx.id, slug, kind="prompt")
         if base is not None:
             version: PromptVersion | None = versions.get_version(session, prompt, base)
         else:

@@ -108,7 +108,7 @@ def _find_snippet(
                 return None, None, "not found (no such prompt, or nothing active in dev)"
             version, note = found[1], "active in dev"
         else:
-            prompt = prompts.get_prompt(session, project_id, slug)
+            prompt = prompts.get_prompt(session, project_id, slug, kind="prompt")
             version, note = versions.get_version(session, prompt, pinned), "pinned"
     except NotFoundError as exc:
         return None, None, f"not found ({exc.message})"

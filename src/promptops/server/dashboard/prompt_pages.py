@@ -97,49 +97,54 @@ def create_prompt(request: Request, ctx: ProjectDep, form: CheckedForm) -> Respo
 @router.get("/p/{project_id}/prompts/{slug}")
 def prompt_page(slug: str, request: Request, ctx: ProjectDep) -> Response:
     with app_state(request).db.read() as session:
-        prompt = prompts.get_prompt(session, ctx.id, slug)
-        rows = versions.list_versions(session, prompt, limit=200)
-        active = deployments.active_deployments(session, prompt)
-        environments = protection.environment_settings(session, ctx.id)
-        history = deployments.recent_with_approvals(session, prompt)
-        pending = approvals.list_requests(session, ctx.id, status="pending", slug=slug)
-        rollbackable = {
-            env: row is not None and _previous_version(session, row) is not None
-            for env, row in active.items()
-        }
+        prompt = prompts.get_prompt(session, ctx.id, slug, kind="prompt")
+        context = release_context(session, ctx, prompt)
         # What each environment serves now: its active version in full.
         texts = {
             env: versions.get_version(session, prompt, row.version)
-            for env, row in active.items()
+            for env, row in context["active"].items()
             if row is not None
         }
-        labels = [v.author for v in rows] + [d.actor for d, _ in history]
-        labels += [cr.requested_by for _, cr in history if cr is not None]
-        labels += [view.request.requested_by for view in pending]
-        names = actors.display_names(session, ctx.id, labels)
         # A text prompt may be a snippet: the prompts whose templates include it.
         dependents = snippets.direct_dependents(session, prompt) if prompt.type == "text" else []
     charts = log_pages.prompt_charts(request, ctx, slug)
-    active_in: dict[int, list[str]] = {}
-    for env, row in active.items():
-        if row is not None:
-            active_in.setdefault(row.version, []).append(env)
-    context = {
+    context |= {
         "prompt": prompt,
-        "versions": rows,
-        "active": active,
-        "active_in": active_in,
         "texts": texts,
-        "actor_names": names,
-        "environments": environments,
-        "rollbackable": rollbackable,
-        "history": history,
-        "pending": pending,
         "charts": charts,
         "dependents": dependents,
         "section": "prompts",
     }
     return render(request, "prompt.html", context, ctx=ctx)
+
+
+def release_context(session: Session, ctx: ProjectCtx, prompt: Prompt) -> dict[str, Any]:
+    """What a prompt's page and an agent's page share: versions, what each environment
+    serves, which can roll back, protection, deployment history and pending requests."""
+    rows = versions.list_versions(session, prompt, limit=200)
+    active = deployments.active_deployments(session, prompt)
+    history = deployments.recent_with_approvals(session, prompt)
+    pending = approvals.list_requests(session, ctx.id, status="pending", slug=prompt.slug)
+    labels = [v.author for v in rows] + [d.actor for d, _ in history]
+    labels += [cr.requested_by for _, cr in history if cr is not None]
+    labels += [view.request.requested_by for view in pending]
+    active_in: dict[int, list[str]] = {}
+    for env, row in active.items():
+        if row is not None:
+            active_in.setdefault(row.version, []).append(env)
+    return {
+        "versions": rows,
+        "active": active,
+        "active_in": active_in,
+        "environments": protection.environment_settings(session, ctx.id),
+        "rollbackable": {
+            env: row is not None and _previous_version(session, row) is not None
+            for env, row in active.items()
+        },
+        "history": history,
+        "pending": pending,
+        "actor_names": actors.display_names(session, ctx.id, labels),
+    }
 
 
 def _previous_version(session: Session, active: ActiveDeployment) -> int | None:
@@ -158,7 +163,7 @@ def version_page(
     ctx: ProjectDep,
 ) -> Response:
     with app_state(request).db.read() as session:
-        prompt = prompts.get_prompt(session, ctx.id, slug)
+        prompt = prompts.get_prompt(session, ctx.id, slug, kind="prompt")
         version = versions.get_version(session, prompt, number)
         active = deployments.active_deployments(session, prompt)
         results = evals.results_of(session, version)
@@ -192,7 +197,7 @@ def diff_page(
     b: Number | None = None,
 ) -> Response:
     with app_state(request).db.read() as session:
-        prompt = prompts.get_prompt(session, ctx.id, slug)
+        prompt = prompts.get_prompt(session, ctx.id, slug, kind="prompt")
         numbers = [v.version for v in versions.list_versions(session, prompt, limit=500)]
         if b is None:
             b = numbers[0] if numbers else 1

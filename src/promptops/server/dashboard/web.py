@@ -31,7 +31,7 @@ from promptops.domain.access import APPROVER_ROLES, Actor
 from promptops.domain.errors import DomainError, NotFoundError
 from promptops.domain.projects import PROJECT_ID
 from promptops.server.api.deps import AppState
-from promptops.server.dashboard.formatting import format_cost
+from promptops.server.dashboard.formatting import format_cost, format_duration
 from promptops.server.errors import unexpected_error
 from promptops.server.user_auth import SESSION_COOKIE, SignedIn, UserAuthenticator
 
@@ -57,6 +57,7 @@ TEMPLATES.env.filters["dt"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d el
 TEMPLATES.env.filters["tuple_pair"] = lambda v: (v, v)
 TEMPLATES.env.filters["version_option"] = lambda n: (n, f"v{n}")
 TEMPLATES.env.filters["cost"] = format_cost
+TEMPLATES.env.globals["duration"] = format_duration
 FLASH_COOKIE = "promptops_flash"
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"

@@ -101,6 +101,10 @@ class Engine:
             self.client().cancel_workflow(run_id)
         except Exception:  # not enqueued yet or already done: the row says cancelled
             log.info("could not cancel workflow %s", run_id, exc_info=True)
+        try:  # a run waiting for input: wake its wait (it sees the run cancelled and ends)
+            self.client().send(run_id, None, workflow.INPUT_TOPIC)
+        except Exception:
+            log.info("could not wake workflow %s", run_id, exc_info=True)
 
     def send_input(self, run_id: str, value: Any) -> None:
         self.client().send(run_id, value, workflow.INPUT_TOPIC)

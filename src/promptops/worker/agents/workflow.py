@@ -58,6 +58,12 @@ def _begin(run_id: str) -> dict[str, Any] | None:
         }
 
 
+def _cancelled(run_id: str) -> bool:
+    with _ctx["db"].read() as session:
+        run = session.get(AgentRun, run_id)
+        return run is None or run.status == "cancelled"
+
+
 def _record(run_id: str, key: str, name: str, kind: str, **fields: Any) -> AgentRunStep | None:
     with _ctx["db"].write() as session:
         # locked (PostgreSQL): a map's items record at once, their counts must all add up
@@ -203,6 +209,8 @@ def agent_run(run_id: str) -> None:
             )
             limit = min(step.timeout_seconds or 86400.0, max(deadline - time.time(), 0.0))
             got = DBOS.recv(INPUT_TOPIC, timeout_seconds=limit)
+            if _cancelled(run_id):  # Engine.cancel wakes the wait: nothing more to do
+                return
             if got is None:
                 _record(run_id, name, name, "wait", status="timed_out")
                 _finish(run_id, "timed_out", None, f"step {name}: no input in {limit:g} s")
