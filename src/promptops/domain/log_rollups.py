@@ -256,25 +256,33 @@ def _aggregate_sql(postgres: bool) -> str:
 
 
 def _roll_chunk(session: Session, low: int, high: int) -> None:
+    """The chunk's rows as the SQL groups them (per hour and latency bin), summed per hour
+    in place, then the hours per day: one small update per group, no object per group."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    groups: dict[tuple[Any, ...], Summary] = {}
-    rows = session.execute(text(_aggregate_sql(postgres)), {"low": low, "high": high})
+    hours: dict[tuple[Any, ...], Summary] = {}
+    rows = session.execute(text(_aggregate_sql(postgres)), {"low": low, "high": high}).fetchall()
     for project, slug, env, version, hour, index, n, errors, t_in, t_out, cost, lo, hi in rows:
-        part = Summary(
-            requests=int(n),
-            errors=int(errors),
-            input_tokens=int(t_in),
-            output_tokens=int(t_out),
-            cost_usd=float(cost),
-            latency_min=float(lo),
-            latency_max=float(hi),
-            bins={int(index): int(n)},
-            values=None,
-        )
-        hour = int(hour)
-        for span, start in ((HOUR, hour), (DAY, hour // DAY * DAY)):
-            key = (project, slug, env, span, start, int(version))
-            groups.setdefault(key, Summary(values=None)).add_summary(part)
+        key = (project, slug, env, HOUR, int(hour), int(version))
+        summary = hours.get(key)
+        if summary is None:
+            summary = hours[key] = Summary(values=None)
+        n = int(n)
+        summary.requests += n
+        summary.errors += int(errors)
+        summary.input_tokens += int(t_in)
+        summary.output_tokens += int(t_out)
+        summary.cost_usd += float(cost)
+        if lo < summary.latency_min:
+            summary.latency_min = float(lo)
+        if hi > summary.latency_max:
+            summary.latency_max = float(hi)
+        bins = summary.bins
+        index = int(index)
+        bins[index] = bins.get(index, 0) + n
+    groups = dict(hours)
+    for (project, slug, env, _, hour, version), summary in hours.items():
+        key = (project, slug, env, DAY, hour // DAY * DAY, version)
+        groups.setdefault(key, Summary(values=None)).add_summary(summary)
     if groups:
         _merge(session, groups)
 
