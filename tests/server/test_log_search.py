@@ -18,7 +18,7 @@ BASE = datetime(2026, 6, 1, tzinfo=UTC)
 
 # Small enough that a few dozen rows take every branch: a rare word is probed through the
 # trigram index, a common one walked, one with too many candidates walked after the probe.
-SMALL = logs.SearchTuning(sample=60, min_sample=10, walk=20, probe=6)
+SMALL = logs.SearchTuning(sample=60, min_sample=10, walk=20, probe=6, rounds=2)
 TUNINGS = (None, SMALL, logs.SearchTuning(sample=60, min_sample=10, walk=1, probe=1000))
 
 

@@ -377,7 +377,8 @@ class SearchTuning:
     sample: int = 2000  # the newest copy rows (by seq) in which the word's frequency is judged
     min_sample: int = 200  # fewer of the project's rows there: no judgement, the planner's plan
     walk: int = 20_000  # rows a page may walk newest first and stay fast
-    probe: int = 1000  # candidates the trigram index may give for a page built from them
+    probe: int = 1000  # candidates taken from the trigram index at a time (newest first)
+    rounds: int = 3  # times, before the page walks on from the oldest candidate
 
 
 SEARCH_TUNING = SearchTuning()
@@ -402,9 +403,10 @@ def _searched(
 
     - **walk** (a common word): the page order, probing the copy row by row; a page ends
       after about ``limit / frequency`` rows.
-    - **probe** (a rare word): the copy's matching ``seq`` values from the trigram index
-      alone (at most ``tuning.probe + 1``; the planner is told to use the index), then the
-      page from those rows with the other filters. Too many candidates: the walk after all.
+    - **probe** (a rare word): the copy's newest matching ``seq`` values from the trigram
+      index alone (``tuning.probe`` at a time; the planner is told to use the index), then
+      the page from those rows with the other filters, in chunks, newest first. Still
+      short of a page after ``tuning.rounds`` probes: the walk from the oldest candidate.
 
     The word's frequency is judged on the newest ``tuning.sample`` rows of the copy (a
     ``seq`` range, so a bounded read whatever the project's size). Both plans return the
@@ -422,23 +424,19 @@ def _searched(
     if len(fresh) > limit and not by_time:
         return fresh
     high = done if before is None or by_time else min(done, before - 1)
-    candidates = None
+    older: list[RequestLog] = []
+    below: int | None = high  # the copied rows at or below it come from the walk
     if search_plan(session, project, pattern, high, limit, tuning) == "probe":
-        candidates = _probe(session, project, pattern, high, tuning.probe)
-    if candidates is None:
+        older, below = _from_candidates(
+            session, query, project, pattern, high, limit, by_time, tuning
+        )
+    if below is not None:
         copied = (
             select(_SEARCH.c.seq)
             .where(_SEARCH.c.seq == RequestLog.seq, _SEARCH.c.body.ilike(pattern, escape="\\"))
             .exists()
         )
-        older = list(session.scalars(query.where(RequestLog.seq <= done, copied)))
-    elif candidates:
-        chosen = bindparam("candidates", candidates, type_=postgresql.ARRAY(BigInteger))
-        older = list(
-            session.scalars(query.where(RequestLog.seq <= done, RequestLog.seq == any_(chosen)))
-        )
-    else:
-        older = []
+        older += session.scalars(query.where(RequestLog.seq <= below, copied))
     rows = fresh + older
     if by_time:
         rows.sort(key=lambda row: (row.created_at, row.seq), reverse=True)
@@ -465,13 +463,53 @@ def search_plan(
     return "walk" if matched * tuning.walk >= (limit + 1) * sampled else "probe"
 
 
-def _probe(session: Session, project: str, pattern: str, high: int, most: int) -> list[int] | None:
-    """The ``seq`` of every copied row of ``project`` up to ``high`` that matches, from the
-    trigram index (bitmap scan; sequential and plain index scans are off for this one
-    statement), or None if there are more than ``most``."""
+def _from_candidates(
+    session: Session,
+    query: Select[Any],
+    project: str,
+    pattern: str,
+    high: int,
+    limit: int,
+    by_time: bool,
+    tuning: SearchTuning,
+) -> tuple[list[RequestLog], int | None]:
+    """The page's copied rows from the trigram index's candidates, newest ``seq`` first,
+    ``tuning.probe`` at a time, and where the walk must go on: (rows, None) when they are
+    the page; (rows, below) when every candidate above ``below`` was looked at in
+    ``tuning.rounds`` probes and the page needs rows at or below it; ([], high) by call
+    time with too many candidates (the page order is not theirs)."""
+    rows: list[RequestLog] = []
+    size = max(4 * (limit + 1), 100)
+    for _ in range(tuning.rounds):
+        seqs = _probe(session, project, pattern, high, tuning.probe + 1)
+        more = len(seqs) > tuning.probe
+        if by_time:  # ordered by call time: every candidate is needed
+            return ([], high) if more else (_rows_of(session, query, seqs), None)
+        seqs = seqs[: tuning.probe]
+        for start in range(0, len(seqs), size):  # in seq order, so the first rows found win
+            rows += _rows_of(session, query, seqs[start : start + size])
+            if len(rows) > limit:
+                return rows, None
+        if not more:
+            return rows, None
+        high = seqs[-1] - 1
+    return rows, high
+
+
+def _rows_of(session: Session, query: Select[Any], seqs: list[int]) -> list[RequestLog]:
+    if not seqs:
+        return []
+    chosen = bindparam("candidates", seqs, type_=postgresql.ARRAY(BigInteger))
+    return list(session.scalars(query.where(RequestLog.seq == any_(chosen))))
+
+
+def _probe(session: Session, project: str, pattern: str, high: int, most: int) -> list[int]:
+    """The ``seq`` of the newest ``most`` copied rows of ``project`` up to ``high`` that
+    match, newest first, from the trigram index (a bitmap scan and a top-N sort: sequential
+    and plain index scans are off for this one statement)."""
     session.execute(text("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off"))
     try:
-        found = list(
+        return list(
             session.scalars(
                 select(_SEARCH.c.seq)
                 .where(
@@ -479,12 +517,12 @@ def _probe(session: Session, project: str, pattern: str, high: int, most: int) -
                     _SEARCH.c.project_id == project,
                     _SEARCH.c.seq <= high,
                 )
-                .limit(most + 1)
+                .order_by(_SEARCH.c.seq.desc())
+                .limit(most)
             )
         )
     finally:
         session.execute(text("RESET enable_seqscan; RESET enable_indexscan"))
-    return None if len(found) > most else found
 
 
 def _has_metadata(postgres: bool, key: str, value: str) -> Any:
