@@ -10,6 +10,8 @@ versions, 3 providers, 6 models, 5% errors, tags and metadata, and a rare word i
 times each query ``--repeat`` times over HTTP: first page (50) of each filter and of
 combinations, and the metrics endpoint per hour and per day. The report gives p50 and p95
 per query against the issue's bars (200 ms for a first page, 300 ms for metrics).
+With ``--keep`` the seeded database stays; ``--reuse URL`` times the queries on it again
+(a new key for its project; no seeding).
 """
 
 from __future__ import annotations
@@ -318,7 +320,9 @@ _NOTE = (
     " `created_at` on `(project_id, environment, created_at, seq)`, so a day long ago is"
     " read where it lies; `q` is answered from the worker's copy of the text"
     " (`request_log_search`, trigram GIN index; ingestion never writes it) up to the"
-    " worker's cursor and from the rows after it; the metrics read the worker's hourly and"
+    " worker's cursor (a plan chosen by the application: a word rare among the newest"
+    " copied rows from the trigram index's candidates, a common one along the page"
+    " order) and from the rows after it; the metrics read the worker's hourly and"
     " daily rollups for whole buckets and the rows only for the partial hours at the edges"
     " and the rows after the cursor. The worker catch-up line is the time its passes took"
     " over the seeded rows (the search copy in bulk, its index built after); in steady"
