@@ -132,29 +132,40 @@ class Summary:
     def percentile(self, fraction: float) -> float:
         """``percentile_cont`` of the latencies: exact from ``values``, else from the bins
         (each rank's value is its bin's middle, kept within the group's min and max)."""
+        return self.percentiles(fraction)[0]
+
+    def percentiles(self, *fractions: float) -> list[float]:
+        """:meth:`percentile` of each of ``fractions`` (ascending), in one pass over the
+        bins."""
         if self.values is not None:
             from promptops.domain.log_metrics import percentile
 
-            return percentile(self.values, fraction)
-        position = fraction * (self.requests - 1)
-        low = math.floor(position)
-        ranks = (low, min(low + 1, self.requests - 1))
-        found: list[float] = []
-        want = ranks[0]
-        seen = 0
-        for index in sorted(self.bins):
-            seen += self.bins[index]
-            while seen > want:  # rank ``want`` falls in this bin
-                if want == 0:  # the extremes are known exactly
-                    found.append(self.latency_min)
-                elif want == self.requests - 1:
-                    found.append(self.latency_max)
+            return [percentile(self.values, fraction) for fraction in fractions]
+        last = self.requests - 1
+        wants: list[tuple[int, int, float]] = []  # (rank, which, weight) in rank order
+        for which, fraction in enumerate(fractions):
+            position = fraction * last
+            low = math.floor(position)
+            wants.append((low, which, 1.0 - (position - low)))
+            wants.append((min(low + 1, last), which, position - low))
+        wants.sort()
+        out = [0.0] * len(fractions)
+        bins = self.bins
+        i, seen = 0, 0
+        for index in sorted(bins):
+            seen += bins[index]
+            while i < len(wants) and seen > wants[i][0]:  # that rank falls in this bin
+                rank, which, weight = wants[i]
+                if rank == 0:  # the extremes are known exactly
+                    value = self.latency_min
+                elif rank == last:
+                    value = self.latency_max
                 else:
-                    value = bin_value(index)
-                    found.append(min(max(value, self.latency_min), self.latency_max))
-                if len(found) == 2:
-                    return found[0] + (found[1] - found[0]) * (position - low)
-                want = ranks[1]
+                    value = min(max(bin_value(index), self.latency_min), self.latency_max)
+                out[which] += value * weight
+                i += 1
+            if i == len(wants):
+                return out
         raise AssertionError("the bins hold fewer rows than counted")  # pragma: no cover
 
     def row(self) -> dict[str, Any]:
