@@ -269,19 +269,21 @@ def _from_rollups(
         if summary is None:
             summary = groups[key] = log_rollups.Summary()
         summary.add_row(status == "error", tokens_in, tokens_out, cost, float(latency))
-    out = [
-        MetricsRow(
-            version=version,
-            bucket=datetime.fromtimestamp(start, UTC),
-            requests=summary.requests,
-            errors=summary.errors,
-            latency_p50_ms=summary.percentile(0.5),
-            latency_p95_ms=summary.percentile(0.95),
-            input_tokens=summary.input_tokens,
-            output_tokens=summary.output_tokens,
-            cost_usd=summary.cost_usd,
+    out = []
+    for (version, start), summary in groups.items():
+        p50, p95 = summary.percentiles(0.5, 0.95)
+        out.append(
+            MetricsRow(
+                version=version,
+                bucket=datetime.fromtimestamp(start, UTC),
+                requests=summary.requests,
+                errors=summary.errors,
+                latency_p50_ms=p50,
+                latency_p95_ms=p95,
+                input_tokens=summary.input_tokens,
+                output_tokens=summary.output_tokens,
+                cost_usd=summary.cost_usd,
+            )
         )
-        for (version, start), summary in groups.items()
-    ]
     out.sort(key=lambda r: (r.version is None, r.version or 0, r.bucket))
     return out

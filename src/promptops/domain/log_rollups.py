@@ -132,29 +132,40 @@ class Summary:
     def percentile(self, fraction: float) -> float:
         """``percentile_cont`` of the latencies: exact from ``values``, else from the bins
         (each rank's value is its bin's middle, kept within the group's min and max)."""
+        return self.percentiles(fraction)[0]
+
+    def percentiles(self, *fractions: float) -> list[float]:
+        """:meth:`percentile` of each of ``fractions`` (ascending), in one pass over the
+        bins."""
         if self.values is not None:
             from promptops.domain.log_metrics import percentile
 
-            return percentile(self.values, fraction)
-        position = fraction * (self.requests - 1)
-        low = math.floor(position)
-        ranks = (low, min(low + 1, self.requests - 1))
-        found: list[float] = []
-        want = ranks[0]
-        seen = 0
-        for index in sorted(self.bins):
-            seen += self.bins[index]
-            while seen > want:  # rank ``want`` falls in this bin
-                if want == 0:  # the extremes are known exactly
-                    found.append(self.latency_min)
-                elif want == self.requests - 1:
-                    found.append(self.latency_max)
+            return [percentile(self.values, fraction) for fraction in fractions]
+        last = self.requests - 1
+        wants: list[tuple[int, int, float]] = []  # (rank, which, weight) in rank order
+        for which, fraction in enumerate(fractions):
+            position = fraction * last
+            low = math.floor(position)
+            wants.append((low, which, 1.0 - (position - low)))
+            wants.append((min(low + 1, last), which, position - low))
+        wants.sort()
+        out = [0.0] * len(fractions)
+        bins = self.bins
+        i, seen = 0, 0
+        for index in sorted(bins):
+            seen += bins[index]
+            while i < len(wants) and seen > wants[i][0]:  # that rank falls in this bin
+                rank, which, weight = wants[i]
+                if rank == 0:  # the extremes are known exactly
+                    value = self.latency_min
+                elif rank == last:
+                    value = self.latency_max
                 else:
-                    value = bin_value(index)
-                    found.append(min(max(value, self.latency_min), self.latency_max))
-                if len(found) == 2:
-                    return found[0] + (found[1] - found[0]) * (position - low)
-                want = ranks[1]
+                    value = min(max(bin_value(index), self.latency_min), self.latency_max)
+                out[which] += value * weight
+                i += 1
+            if i == len(wants):
+                return out
         raise AssertionError("the bins hold fewer rows than counted")  # pragma: no cover
 
     def row(self) -> dict[str, Any]:
@@ -256,25 +267,33 @@ def _aggregate_sql(postgres: bool) -> str:
 
 
 def _roll_chunk(session: Session, low: int, high: int) -> None:
+    """The chunk's rows as the SQL groups them (per hour and latency bin), summed per hour
+    in place, then the hours per day: one small update per group, no object per group."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    groups: dict[tuple[Any, ...], Summary] = {}
-    rows = session.execute(text(_aggregate_sql(postgres)), {"low": low, "high": high})
+    hours: dict[tuple[Any, ...], Summary] = {}
+    rows = session.execute(text(_aggregate_sql(postgres)), {"low": low, "high": high}).fetchall()
     for project, slug, env, version, hour, index, n, errors, t_in, t_out, cost, lo, hi in rows:
-        part = Summary(
-            requests=int(n),
-            errors=int(errors),
-            input_tokens=int(t_in),
-            output_tokens=int(t_out),
-            cost_usd=float(cost),
-            latency_min=float(lo),
-            latency_max=float(hi),
-            bins={int(index): int(n)},
-            values=None,
-        )
-        hour = int(hour)
-        for span, start in ((HOUR, hour), (DAY, hour // DAY * DAY)):
-            key = (project, slug, env, span, start, int(version))
-            groups.setdefault(key, Summary(values=None)).add_summary(part)
+        key = (project, slug, env, HOUR, int(hour), int(version))
+        summary = hours.get(key)
+        if summary is None:
+            summary = hours[key] = Summary(values=None)
+        n = int(n)
+        summary.requests += n
+        summary.errors += int(errors)
+        summary.input_tokens += int(t_in)
+        summary.output_tokens += int(t_out)
+        summary.cost_usd += float(cost)
+        if lo < summary.latency_min:
+            summary.latency_min = float(lo)
+        if hi > summary.latency_max:
+            summary.latency_max = float(hi)
+        bins = summary.bins
+        index = int(index)
+        bins[index] = bins.get(index, 0) + n
+    groups = dict(hours)
+    for (project, slug, env, _, hour, version), summary in hours.items():
+        key = (project, slug, env, DAY, hour // DAY * DAY, version)
+        groups.setdefault(key, Summary(values=None)).add_summary(summary)
     if groups:
         _merge(session, groups)
 

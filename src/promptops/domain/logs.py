@@ -28,7 +28,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, literal_column, or_, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -40,9 +55,11 @@ from promptops.domain.errors import InvalidInputError, NotFoundError, Permission
 
 __all__ = [
     "MAX_BATCH",
+    "SEARCH_TUNING",
     "STATUSES",
     "IngestResult",
     "LogFilters",
+    "SearchTuning",
     "get_log",
     "ingest",
     "list_logs",
@@ -161,6 +178,7 @@ def list_logs(
     filters: LogFilters | None = None,
     limit: int = 50,
     before: int | None = None,
+    search: SearchTuning | None = None,
 ) -> tuple[list[RequestLog], int | None]:
     """Logs newest first, and the cursor of the next page (None at the end).
 
@@ -197,7 +215,16 @@ def list_logs(
     if text_filter is None:
         rows = list(session.scalars(query))
     else:
-        rows = _searched(session, query, check_text(text_filter, "q"), by_time, limit)
+        rows = _searched(
+            session,
+            query,
+            check_text(text_filter, "q"),
+            by_time,
+            limit,
+            project=project,
+            before=before,
+            tuning=search or SEARCH_TUNING,
+        )
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].seq
     return rows, None
@@ -320,10 +347,7 @@ def _filtered(
     return query
 
 
-def _search_table() -> Any:
-    from sqlalchemy import column, table
-
-    return table("request_log_search", column("seq"), column("project_id"), column("body"))
+_SEARCH = table("request_log_search", column("seq"), column("project_id"), column("body"))
 
 
 # The request and response JSON text, as the worker copies it into request_log_search
@@ -345,14 +369,49 @@ def _has_text(needle: str) -> Any:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SearchTuning:
+    """How ``q`` on PostgreSQL chooses its plan (:func:`_searched`); the defaults suit
+    millions of rows, tests pass small ones to take every branch on a few rows."""
+
+    sample: int = 2000  # the newest copy rows (by seq) in which the word's frequency is judged
+    min_sample: int = 200  # fewer of the project's rows there: no judgement, the planner's plan
+    walk: int = 20_000  # rows a page may walk newest first and stay fast
+    probe: int = 1000  # candidates taken from the trigram index at a time (newest first)
+    rounds: int = 3  # times, before the page walks on from the oldest candidate
+
+
+SEARCH_TUNING = SearchTuning()
+
+
 def _searched(
-    session: Session, query: Select[Any], needle: str, by_time: bool, limit: int
+    session: Session,
+    query: Select[Any],
+    needle: str,
+    by_time: bool,
+    limit: int,
+    *,
+    project: str,
+    before: int | None,
+    tuning: SearchTuning,
 ) -> list[RequestLog]:
-    """``q`` on PostgreSQL: up to the search cursor from the worker's copy of the text
-    (``request_log_search``, trigram index: the planner walks the page order probing the
-    copy for a common word, or starts from the index for a rare one), after it (the last
-    seconds) from the rows themselves; two statements, merged in the page order. Rows
-    after the cursor have the higher ``seq``, so by arrival they come first."""
+    """``q`` on PostgreSQL: after the search cursor (the last seconds) from the rows
+    themselves; up to it from the worker's copy of the text (``request_log_search``,
+    trigram index), by a plan chosen here rather than by the planner, whose estimate of an
+    ``ILIKE``'s selectivity is far off on a large copy (at 10M rows it walked the whole
+    table newest first for a word in 1 of 100,000 rows):
+
+    - **walk** (a common word): the page order, probing the copy row by row; a page ends
+      after about ``limit / frequency`` rows.
+    - **probe** (a rare word): the copy's newest matching ``seq`` values from the trigram
+      index alone (``tuning.probe`` at a time; the planner is told to use the index), then
+      the page from those rows with the other filters, in chunks, newest first. Still
+      short of a page after ``tuning.rounds`` probes: the walk from the oldest candidate.
+
+    The word's frequency is judged on the newest ``tuning.sample`` rows of the copy (a
+    ``seq`` range, so a bounded read whatever the project's size). Both plans return the
+    same rows in the same order; two or three statements, merged in the page order (rows
+    after the cursor have the higher ``seq``, so by arrival they come first)."""
     pattern = _pattern(needle)
     done = int(
         session.scalar(select(RequestLogCursor.seq).where(RequestLogCursor.name == "search")) or 0
@@ -364,16 +423,106 @@ def _searched(
     )
     if len(fresh) > limit and not by_time:
         return fresh
-    search = _search_table()
-    copied = (
-        select(search.c.seq)
-        .where(search.c.seq == RequestLog.seq, search.c.body.ilike(pattern, escape="\\"))
-        .exists()
-    )
-    rows = fresh + list(session.scalars(query.where(RequestLog.seq <= done, copied)))
+    high = done if before is None or by_time else min(done, before - 1)
+    older: list[RequestLog] = []
+    below: int | None = high  # the copied rows at or below it come from the walk
+    if search_plan(session, project, pattern, high, limit, tuning) == "probe":
+        older, below = _from_candidates(
+            session, query, project, pattern, high, limit, by_time, tuning
+        )
+    if below is not None:
+        copied = (
+            select(_SEARCH.c.seq)
+            .where(_SEARCH.c.seq == RequestLog.seq, _SEARCH.c.body.ilike(pattern, escape="\\"))
+            .exists()
+        )
+        older += session.scalars(query.where(RequestLog.seq <= below, copied))
+    rows = fresh + older
     if by_time:
         rows.sort(key=lambda row: (row.created_at, row.seq), reverse=True)
     return rows[: limit + 1]
+
+
+def search_plan(
+    session: Session, project: str, pattern: str, high: int, limit: int, tuning: SearchTuning
+) -> str:
+    """``"probe"`` when the word is rare among the project's newest copied rows up to
+    ``high`` (a walk would read more than ``tuning.walk`` rows for a page), else ``"walk"``."""
+    sampled, matched = session.execute(
+        select(
+            func.count(),
+            func.count().filter(_SEARCH.c.body.ilike(pattern, escape="\\")),
+        ).where(
+            _SEARCH.c.seq > high - tuning.sample,
+            _SEARCH.c.seq <= high,
+            _SEARCH.c.project_id == project,
+        )
+    ).one()
+    if sampled < tuning.min_sample:
+        return "walk"
+    return "walk" if matched * tuning.walk >= (limit + 1) * sampled else "probe"
+
+
+def _from_candidates(
+    session: Session,
+    query: Select[Any],
+    project: str,
+    pattern: str,
+    high: int,
+    limit: int,
+    by_time: bool,
+    tuning: SearchTuning,
+) -> tuple[list[RequestLog], int | None]:
+    """The page's copied rows from the trigram index's candidates, newest ``seq`` first,
+    ``tuning.probe`` at a time, and where the walk must go on: (rows, None) when they are
+    the page; (rows, below) when every candidate above ``below`` was looked at in
+    ``tuning.rounds`` probes and the page needs rows at or below it; ([], high) by call
+    time with too many candidates (the page order is not theirs)."""
+    rows: list[RequestLog] = []
+    size = max(4 * (limit + 1), 100)
+    for _ in range(tuning.rounds):
+        seqs = _probe(session, project, pattern, high, tuning.probe + 1)
+        more = len(seqs) > tuning.probe
+        if by_time:  # ordered by call time: every candidate is needed
+            return ([], high) if more else (_rows_of(session, query, seqs), None)
+        seqs = seqs[: tuning.probe]
+        for start in range(0, len(seqs), size):  # in seq order, so the first rows found win
+            rows += _rows_of(session, query, seqs[start : start + size])
+            if len(rows) > limit:
+                return rows, None
+        if not more:
+            return rows, None
+        high = seqs[-1] - 1
+    return rows, high
+
+
+def _rows_of(session: Session, query: Select[Any], seqs: list[int]) -> list[RequestLog]:
+    if not seqs:
+        return []
+    chosen = bindparam("candidates", seqs, type_=postgresql.ARRAY(BigInteger))
+    return list(session.scalars(query.where(RequestLog.seq == any_(chosen))))
+
+
+def _probe(session: Session, project: str, pattern: str, high: int, most: int) -> list[int]:
+    """The ``seq`` of the newest ``most`` copied rows of ``project`` up to ``high`` that
+    match, newest first, from the trigram index (a bitmap scan and a top-N sort: sequential
+    and plain index scans are off for this one statement)."""
+    session.execute(text("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off"))
+    try:
+        return list(
+            session.scalars(
+                select(_SEARCH.c.seq)
+                .where(
+                    _SEARCH.c.body.ilike(pattern, escape="\\"),
+                    _SEARCH.c.project_id == project,
+                    _SEARCH.c.seq <= high,
+                )
+                .order_by(_SEARCH.c.seq.desc())
+                .limit(most)
+            )
+        )
+    finally:
+        session.execute(text("RESET enable_seqscan; RESET enable_indexscan"))
 
 
 def _has_metadata(postgres: bool, key: str, value: str) -> Any:
