@@ -1,0 +1,236 @@
+"""The measurements and the report (see the package docstring)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bench._common import write_doc_section
+from bench.agents._setup import (
+    CHAIN,
+    TRIAGE,
+    Bench,
+    bench_app,
+    chain_definition,
+    scratch_database,
+    servers,
+    triage_definition,
+)
+from promptops.contract.agents import AgentDefinition, BranchStep, HttpStep, PromptStep
+from promptops.db.models import AgentRun
+from promptops.worker.agents import calls
+
+SECTION = "## Agents (bench/agents)"
+BARS_MS = {"sqlite": 5.0, "postgres": 10.0}
+
+
+def _context(bench: Bench) -> calls.Context:
+    state = bench.app.state
+    return calls.Context(state.db, state.secrets, True, bench.project_id, "dev")
+
+
+def direct_chain(ctx: calls.Context, definition: AgentDefinition) -> float:
+    """Seconds to call the chain's step functions one after the other, as the engine does."""
+    data: dict[str, Any] = {"inputs": {"n": "1"}, "steps": {}}
+    t0 = time.perf_counter()
+    name: str | None = definition.start
+    while name is not None:
+        step = definition.steps[name]
+        assert isinstance(step, HttpStep)
+        data["steps"][name] = {"output": calls.call_http(ctx, step, data, 60.0)}
+        name = step.next
+    return time.perf_counter() - t0
+
+
+def engine_chain(bench: Bench) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    run_id = bench.start(CHAIN, {"n": "1"})
+    status = bench.wait(run_id)
+    elapsed = time.perf_counter() - t0
+    if status != "succeeded":
+        raise RuntimeError(f"chain run {run_id}: {status}")
+    return elapsed, run_id
+
+
+def pickup_delays(bench: Bench, ids: list[str]) -> list[float]:
+    """created -> started (the queue's pick-up) of these runs, in seconds."""
+    with bench.app.state.db.read() as session:
+        rows = session.execute(
+            select(AgentRun.created_at, AgentRun.started_at).where(AgentRun.id.in_(ids))
+        )
+        return [(s - c).total_seconds() for c, s in rows if s is not None]
+
+
+def overhead(bench: Bench, target: str, steps: int, rounds: int, runs: int) -> dict[str, Any]:
+    definition = AgentDefinition.model_validate(chain_definition(target, steps))
+    ctx = _context(bench)
+    direct_chain(ctx, definition)  # warm: imports, connections, the engine's launch
+    engine_chain(bench)
+    per_round, engines, directs, ids = [], [], [], []
+    for r in range(rounds):
+        e_times, d_times = [], []
+        for _ in range(runs):
+            d_times.append(direct_chain(ctx, definition))
+            elapsed, run_id = engine_chain(bench)
+            e_times.append(elapsed)
+            ids.append(run_id)
+        e, d = statistics.median(e_times), statistics.median(d_times)
+        engines.append(e)
+        directs.append(d)
+        per_round.append((e - d) / steps)
+        print(
+            f"    round {r + 1}: engine {e * 1e3:7.1f} ms, direct {d * 1e3:6.1f} ms"
+            f" -> {(e - d) / steps * 1e3:5.2f} ms/step",
+            flush=True,
+        )
+    return {
+        "engine": statistics.median(engines),
+        "direct": statistics.median(directs),
+        "per_step": statistics.median(per_round),
+        "rounds": per_round,
+        "pickup": statistics.median(pickup_delays(bench, ids)),
+    }
+
+
+def direct_triage(ctx: calls.Context, definition: AgentDefinition, ticket: str) -> None:
+    data: dict[str, Any] = {"inputs": {"ticket": ticket}, "steps": {}}
+    classify = definition.steps["classify"]
+    assert isinstance(classify, PromptStep)
+    output, _, _ = calls.call_prompt(ctx, classify, data, 60.0)
+    data["steps"]["classify"] = {"output": output}
+    route = definition.steps["route"]
+    assert isinstance(route, BranchStep)
+    chosen = next((c.next for c in route.cases if calls.select(c.when, data)), route.default)
+    notify = definition.steps[chosen or "notify"]
+    assert isinstance(notify, HttpStep)
+    calls.call_http(ctx, notify, data, 60.0)
+
+
+def concurrent(
+    bench: Bench, target: str, runs: int, rounds: int, threads: int
+) -> dict[str, Any]:
+    definition = AgentDefinition.model_validate(triage_definition(target))
+    ctx = _context(bench)
+    engine_rates, direct_rates, starts, failures = [], [], [], 0
+    for r in range(rounds):
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda i: direct_triage(ctx, definition, f"refund {i}"), range(runs)))
+        direct_rates.append(runs / (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        ids = [bench.start(TRIAGE, {"ticket": f"refund {r}-{i}"}) for i in range(runs)]
+        posted = time.perf_counter() - t0
+        deadline = time.monotonic() + 600
+        while sum((counts := bench.counts(ids)).get(s, 0) for s in _FINISHED) < runs:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"runs not finished: {counts}")
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - t0
+        failures += runs - counts.get("succeeded", 0)
+        engine_rates.append(runs / elapsed)
+        starts.append(runs / posted)
+        print(
+            f"    round {r + 1}: {counts}, {runs / elapsed:6.1f} runs/s through the engine"
+            f" (POSTs {runs / posted:6.1f}/s), direct {direct_rates[-1]:6.1f} runs/s",
+            flush=True,
+        )
+    return {
+        "engine": statistics.median(engine_rates),
+        "direct": statistics.median(direct_rates),
+        "posts": statistics.median(starts),
+        "failures": failures,
+        "all": runs * rounds,
+    }
+
+
+_FINISHED = ("succeeded", "failed", "cancelled", "timed_out")
+
+
+def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], load: str) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = "python -m bench.agents" + (
+        f" --rounds {args.rounds}" if args.rounds != 5 else ""
+    )
+    lines = [
+        SECTION,
+        "",
+        f"Command: `{command}` — {when}, Python {platform.python_version()},"
+        f" {platform.machine()}, {os.cpu_count()} CPUs shared with other work ({load}).",
+        "The embedded DBOS engine of a PromptOps app (in the benchmark's process, API through"
+        " the ASGI test client) on a scratch database; the http steps' target and the fake"
+        f" providers (tests/fakes) in their own processes. Engine concurrency {args.concurrency}"
+        f" runs per worker and per project. Figures are medians over {args.rounds} rounds"
+        f" ({args.runs} chain runs each, engine and direct alternating).",
+        "",
+        "| database | 20-step run, engine | same 20 calls, direct | overhead per step | bar"
+        " | queue pick-up | 200 runs: succeeded | engine runs/s | direct runs/s"
+        f" ({args.concurrency} threads) | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for db, res in results.items():
+        o, c = res["overhead"], res["concurrent"]
+        bar = BARS_MS[db]
+        met = "met" if o["per_step"] * 1e3 <= bar else "**missed**"
+        lines.append(
+            f"| {db} | {o['engine'] * 1e3:.1f} ms | {o['direct'] * 1e3:.1f} ms"
+            f" | **{o['per_step'] * 1e3:.2f} ms** | <= {bar:g} ms: {met}"
+            f" | {o['pickup'] * 1e3:.0f} ms | {c['all'] - c['failures']}/{c['all']}"
+            f" | {c['engine']:.1f} | {c['direct']:.1f} | {c['engine'] / c['direct']:.2f} |"
+        )
+    lines.append("")
+    lines.append(
+        "Per-round overhead per step: "
+        + "; ".join(
+            f"{db} " + ", ".join(f"{x * 1e3:.2f}" for x in res["overhead"]["rounds"]) + " ms"
+            for db, res in results.items()
+        )
+        + ". Queue pick-up: the run row's created -> started (included in the engine time)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.agents", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="chain runs per round")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--concurrent", type=int, default=200, help="three-step runs at once")
+    parser.add_argument("--concurrent-rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    load0 = os.getloadavg()[0]
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmpdir, servers(Path(tmpdir)) as (target, providers):
+        for db in args.databases.split(","):
+            print(f"{db}:", flush=True)
+            with (
+                scratch_database(db, Path(tmpdir)) as url,
+                bench_app(url, target, providers, args.concurrency, args.steps) as bench,
+            ):
+                print(f"  per-step overhead ({args.steps}-step chain)", flush=True)
+                res = {"overhead": overhead(bench, target, args.steps, args.rounds, args.runs)}
+                print(f"  {args.concurrent} three-step runs at once", flush=True)
+                res["concurrent"] = concurrent(
+                    bench, target, args.concurrent, args.concurrent_rounds, args.concurrency
+                )
+                results[db] = res
+    load = f"load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    text = report(args, results, load)
+    print()
+    print(text)
+    if not args.no_write:
+        write_doc_section(SECTION, text)
+    sys.exit(0 if all(r["concurrent"]["failures"] == 0 for r in results.values()) else 1)
