@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -97,10 +96,22 @@ def triage_definition(target: str) -> dict[str, Any]:
                 "type": "branch",
                 "cases": [{"when": "contains(steps.classify.output, 'refund')", "next": "notify"}],
             },
-            "notify": {"type": "http", "url": target + "/hook", "body": "{{steps.classify.output}}"},
+            "notify": {
+                "type": "http",
+                "url": target + "/hook",
+                "body": "{{steps.classify.output}}",
+            },
         },
         "output": "steps.classify.output",
     }
+
+
+def _engine(app: Any) -> Any:
+    """The agent engine of the FastAPI app inside the ASGI wrappers."""
+    inner = app
+    while not hasattr(getattr(inner, "state", None), "agents"):
+        inner = inner.app
+    return inner.state.agents
 
 
 @dataclass
@@ -109,6 +120,10 @@ class Bench:
     client: TestClient
     key: str
     project_id: str
+
+    @property
+    def engine(self) -> Any:
+        return _engine(self.app)
 
     def post(self, path: str, body: dict[str, Any], status: int = 201) -> dict[str, Any]:
         r = self.client.post(path, json=body, headers={"Authorization": f"Bearer {self.key}"})

@@ -9,7 +9,7 @@ import threading
 
 REPLY = (
     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n"
-    b"connection: close\r\n\r\n{\"ok\":true}"
+    b'connection: close\r\n\r\n{"ok":true}'
 )
 
 

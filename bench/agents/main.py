@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dbos import DBOS
 from sqlalchemy import select
 
 from bench._common import write_doc_section
+from bench.agents import _bare
 from bench.agents._setup import (
     CHAIN,
     TRIAGE,
@@ -30,6 +32,7 @@ from bench.agents._setup import (
 from promptops.contract.agents import AgentDefinition, BranchStep, HttpStep, PromptStep
 from promptops.db.models import AgentRun
 from promptops.worker.agents import calls
+from promptops.worker.agents.engine import APP_VERSION, QUEUE
 
 SECTION = "## Agents (bench/agents)"
 BARS_MS = {"sqlite": 5.0, "postgres": 10.0}
@@ -63,6 +66,25 @@ def engine_chain(bench: Bench) -> tuple[float, str]:
     return elapsed, run_id
 
 
+def bare_chain(bench: Bench, definition: dict[str, Any]) -> float:
+    """The same chain on DBOS alone (bench/agents/_bare.py), enqueued on the same queue."""
+    engine = bench.engine
+    t0 = time.perf_counter()
+    handle = engine.client().enqueue(
+        {"queue_name": QUEUE, "workflow_name": _bare.WORKFLOW, "app_version": APP_VERSION},
+        definition,
+    )
+    while (status := DBOS.get_workflow_status(handle.workflow_id)) is None or status.status in (
+        "ENQUEUED",
+        "PENDING",
+    ):
+        time.sleep(0.001)
+    elapsed = time.perf_counter() - t0
+    if status.status != "SUCCESS":
+        raise RuntimeError(f"bare chain: {status.status} {status.error}")
+    return elapsed
+
+
 def pickup_delays(bench: Bench, ids: list[str]) -> list[float]:
     """created -> started (the queue's pick-up) of these runs, in seconds."""
     with bench.app.state.db.read() as session:
@@ -73,31 +95,40 @@ def pickup_delays(bench: Bench, ids: list[str]) -> list[float]:
 
 
 def overhead(bench: Bench, target: str, steps: int, rounds: int, runs: int) -> dict[str, Any]:
-    definition = AgentDefinition.model_validate(chain_definition(target, steps))
+    raw = chain_definition(target, steps)
+    definition = AgentDefinition.model_validate(raw)
     ctx = _context(bench)
+    _bare.configure(ctx)
     direct_chain(ctx, definition)  # warm: imports, connections, the engine's launch
     engine_chain(bench)
-    per_round, engines, directs, ids = [], [], [], []
+    bare_chain(bench, raw)
+    per_round, bare_round, engines, bares, directs, ids = [], [], [], [], [], []
     for r in range(rounds):
-        e_times, d_times = [], []
+        e_times, b_times, d_times = [], [], []
         for _ in range(runs):
             d_times.append(direct_chain(ctx, definition))
             elapsed, run_id = engine_chain(bench)
             e_times.append(elapsed)
             ids.append(run_id)
-        e, d = statistics.median(e_times), statistics.median(d_times)
+            b_times.append(bare_chain(bench, raw))
+        e, b, d = (statistics.median(x) for x in (e_times, b_times, d_times))
         engines.append(e)
+        bares.append(b)
         directs.append(d)
         per_round.append((e - d) / steps)
+        bare_round.append((b - d) / steps)
         print(
-            f"    round {r + 1}: engine {e * 1e3:7.1f} ms, direct {d * 1e3:6.1f} ms"
-            f" -> {(e - d) / steps * 1e3:5.2f} ms/step",
+            f"    round {r + 1}: engine {e * 1e3:7.1f} ms, DBOS alone {b * 1e3:7.1f} ms,"
+            f" direct {d * 1e3:6.1f} ms -> {(e - d) / steps * 1e3:5.2f} ms/step"
+            f" (DBOS alone {(b - d) / steps * 1e3:5.2f})",
             flush=True,
         )
     return {
         "engine": statistics.median(engines),
+        "bare": statistics.median(bares),
         "direct": statistics.median(directs),
         "per_step": statistics.median(per_round),
+        "bare_per_step": statistics.median(bare_round),
         "rounds": per_round,
         "pickup": statistics.median(pickup_delays(bench, ids)),
     }
@@ -117,9 +148,7 @@ def direct_triage(ctx: calls.Context, definition: AgentDefinition, ticket: str) 
     calls.call_http(ctx, notify, data, 60.0)
 
 
-def concurrent(
-    bench: Bench, target: str, runs: int, rounds: int, threads: int
-) -> dict[str, Any]:
+def concurrent(bench: Bench, target: str, runs: int, rounds: int, threads: int) -> dict[str, Any]:
     definition = AgentDefinition.model_validate(triage_definition(target))
     ctx = _context(bench)
     engine_rates, direct_rates, starts, failures = [], [], [], 0
@@ -159,9 +188,7 @@ _FINISHED = ("succeeded", "failed", "cancelled", "timed_out")
 
 def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], load: str) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    command = "python -m bench.agents" + (
-        f" --rounds {args.rounds}" if args.rounds != 5 else ""
-    )
+    command = "python -m bench.agents" + (f" --rounds {args.rounds}" if args.rounds != 5 else "")
     lines = [
         SECTION,
         "",

@@ -6,11 +6,24 @@ written by the steps themselves."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dbos import DBOS
+from pydantic import TypeAdapter
+from sqlalchemy import select as sql_select
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
-from promptops.contract.agents import AgentDefinition, BranchStep, HttpStep, PromptStep, WaitStep
+from promptops.contract.agents import (
+    AgentDefinition,
+    BranchStep,
+    HttpStep,
+    PromptStep,
+    Step,
+    WaitStep,
+)
 from promptops.db.models import AgentRun, AgentRunStep, PromptVersion, utcnow
 from promptops.domain import agent_runs
 from promptops.worker.agents import calls
@@ -20,10 +33,26 @@ __all__ = ["WORKFLOW_NAME", "agent_run", "configure"]
 WORKFLOW_NAME = "promptops_agent_run"
 INPUT_TOPIC = "input"
 _ctx: dict[str, Any] = {}
+_STEP: TypeAdapter[Step] = TypeAdapter(Step)
 
 
-def configure(db: Any, box: Any, allow_private: bool) -> None:
-    _ctx.update(db=db, box=box, allow_private=allow_private)
+def configure(db: Any, box: Any, allow_private: bool, *, covered_commits: bool = False) -> None:
+    """``covered_commits``: DBOS's tables are in our PostgreSQL database (see _write)."""
+    _ctx.update(db=db, box=box, allow_private=allow_private, covered_commits=covered_commits)
+
+
+@contextmanager
+def _write(covered: bool) -> Iterator[Session]:
+    """A write of our rows. ``covered``: inside a DBOS step that checkpoints after it (the
+    per-step bookkeeping). On PostgreSQL, with DBOS's tables in the same database, such a
+    commit does not wait for its disk flush (``synchronous_commit`` off, this transaction
+    only): the step's checkpoint, committed next with a flush, flushes the log up to it,
+    so it is exactly as durable as that checkpoint. A killed worker loses nothing
+    committed either way; a database crash can lose only what DBOS then runs again."""
+    with _ctx["db"].write() as session:
+        if covered and _ctx.get("covered_commits"):
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        yield session
 
 
 def _context(run: dict[str, Any]) -> calls.Context:
@@ -51,12 +80,21 @@ def _begin(run_id: str) -> dict[str, Any] | None:
         }
 
 
-def _record(run_id: str, key: str, name: str, kind: str, **fields: Any) -> AgentRunStep | None:
-    with _ctx["db"].write() as session:
-        run = session.get(AgentRun, run_id)
-        if run is None:
+def _record(
+    run_id: str, key: str, name: str, kind: str, *, covered: bool = False, **fields: Any
+) -> AgentRunStep | None:
+    """Update (or make) the step's row; ``covered``: see :func:`_write`."""
+    with _write(covered) as session:
+        found = session.execute(  # the run and the step's row in one round trip
+            sql_select(AgentRun, AgentRunStep)
+            .outerjoin(
+                AgentRunStep, (AgentRunStep.run_id == AgentRun.id) & (AgentRunStep.key == key)
+            )
+            .where(AgentRun.id == run_id)
+        ).first()
+        if found is None:
             return None
-        row = session.query(AgentRunStep).filter_by(run_id=run_id, key=key).one_or_none()
+        run, row = found
         if row is None:
             row = AgentRunStep(
                 run_id=run_id,
@@ -99,14 +137,14 @@ def _work(
     data: dict[str, Any],
 ) -> dict[str, Any]:
     """One step with its retries; a failure is returned (checkpointed), not raised."""
-    definition = AgentDefinition.model_validate(run["definition"])
-    parsed = definition.steps[name]
+    parsed = _STEP.validate_python(step)  # this step only: not the whole definition again
     timeout = parsed.timeout_seconds or 60.0
     ctx = _context(run)
-    _record(run_id, key, name, parsed.type, input=None)
     delay = 0.1
     for attempt in range(parsed.retries + 1):
-        _record(run_id, key, name, parsed.type, attempt=True, status="running")
+        # One transaction per attempt's start (the row is made by the first) and one at
+        # the end: a killed worker leaves the attempt counted and the step "running".
+        _record(run_id, key, name, parsed.type, covered=True, attempt=True, status="running")
         try:
             if isinstance(parsed, PromptStep):
                 output, tin, tout = calls.call_prompt(ctx, parsed, data, timeout)
@@ -119,13 +157,14 @@ def _work(
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            _record(run_id, key, name, parsed.type, status="failed", error=str(exc))
+            _record(run_id, key, name, parsed.type, covered=True, status="failed", error=str(exc))
             return {"error": f"step {key}: {exc}"}
         _record(
             run_id,
             key,
             name,
             parsed.type,
+            covered=True,
             status="succeeded",
             output=output,
             input_tokens=tin,
@@ -143,7 +182,9 @@ def _branch(run_id: str, key: str, step: dict[str, Any], data: dict[str, Any]) -
         if calls.select(case.when, data):
             chosen = case.next
             break
-    _record(run_id, key, key, "branch", attempt=True, status="succeeded", output=chosen)
+    _record(
+        run_id, key, key, "branch", covered=True, attempt=True, status="succeeded", output=chosen
+    )
     return chosen
 
 
