@@ -6,15 +6,12 @@ written by the steps themselves."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from dbos import DBOS
 from pydantic import TypeAdapter
+from sqlalchemy import func
 from sqlalchemy import select as sql_select
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from promptops.contract.agents import (
     AgentDefinition,
@@ -41,18 +38,15 @@ def configure(db: Any, box: Any, allow_private: bool, *, covered_commits: bool =
     _ctx.update(db=db, box=box, allow_private=allow_private, covered_commits=covered_commits)
 
 
-@contextmanager
-def _write(covered: bool) -> Iterator[Session]:
-    """A write of our rows. ``covered``: inside a DBOS step that checkpoints after it (the
-    per-step bookkeeping). On PostgreSQL, with DBOS's tables in the same database, such a
-    commit does not wait for its disk flush (``synchronous_commit`` off, this transaction
-    only): the step's checkpoint, committed next with a flush, flushes the log up to it,
-    so it is exactly as durable as that checkpoint. A killed worker loses nothing
-    committed either way; a database crash can lose only what DBOS then runs again."""
-    with _ctx["db"].write() as session:
-        if covered and _ctx.get("covered_commits"):
-            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        yield session
+def _lazy_commit(covered: bool) -> bool:
+    """Whether a write of our rows may commit without waiting for its disk flush.
+    ``covered``: it is inside a DBOS step that checkpoints after it (the per-step
+    bookkeeping). On PostgreSQL, with DBOS's tables in the same database, such a commit
+    (``synchronous_commit`` off, that transaction only) is made durable by the step's
+    checkpoint, committed next with a flush of the log up to it: exactly as durable as
+    that checkpoint. A killed worker loses nothing committed either way; a database crash
+    can lose only what DBOS then runs again."""
+    return covered and bool(_ctx.get("covered_commits"))
 
 
 def _context(run: dict[str, Any]) -> calls.Context:
@@ -83,18 +77,19 @@ def _begin(run_id: str) -> dict[str, Any] | None:
 def _record(
     run_id: str, key: str, name: str, kind: str, *, covered: bool = False, **fields: Any
 ) -> AgentRunStep | None:
-    """Update (or make) the step's row; ``covered``: see :func:`_write`."""
-    with _write(covered) as session:
-        found = session.execute(  # the run and the step's row in one round trip
-            sql_select(AgentRun, AgentRunStep)
-            .outerjoin(
-                AgentRunStep, (AgentRunStep.run_id == AgentRun.id) & (AgentRunStep.key == key)
-            )
-            .where(AgentRun.id == run_id)
-        ).first()
+    """Update (or make) the step's row; ``covered``: see :func:`_lazy_commit`."""
+    query = (  # the run and the step's row in one round trip
+        sql_select(AgentRun, AgentRunStep)
+        .outerjoin(AgentRunStep, (AgentRunStep.run_id == AgentRun.id) & (AgentRunStep.key == key))
+        .where(AgentRun.id == run_id)
+    )
+    if _lazy_commit(covered):  # SET LOCAL, in the same round trip
+        query = query.add_columns(func.set_config("synchronous_commit", "off", True))
+    with _ctx["db"].write() as session:
+        found = session.execute(query).first()
         if found is None:
             return None
-        run, row = found
+        run, row = found[0], found[1]
         if row is None:
             row = AgentRunStep(
                 run_id=run_id,
