@@ -235,6 +235,16 @@ def report(args: argparse.Namespace, results: dict[str, dict[str, Any]], load: s
         + ". Queue pick-up: the run row's created -> started, the queue's polling (every"
         " 50 ms) included; it is part of the engine's time.",
         "",
+        "Where a step's time goes: DBOS itself runs two system-database transactions per step"
+        " (the check for a recorded result, then the checkpoint, which waits for its disk"
+        " flush: SQLite in WAL mode with `synchronous=FULL`, PostgreSQL's default). PromptOps"
+        " adds two of its own in `agent_run_steps` (at the start of each attempt, so that a"
+        " killed worker leaves it counted and `running`, and at its end, before the"
+        " checkpoint); on PostgreSQL they commit without waiting for the flush, which the"
+        " checkpoint right after makes for them. On a machine this loaded every round trip and"
+        " flush waits for a core: compare the columns measured in the same rounds, not the"
+        " absolute figures with another day's.",
+        "",
         f"{args.concurrent} runs of a three-step agent (a prompt step through the official"
         " `openai` library against the fake provider, a branch, an http step) started at once,"
         f" {args.concurrent_rounds} rounds; the engine runs {args.concurrency} at once (worker"
