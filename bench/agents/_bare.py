@@ -4,6 +4,7 @@ per step, no run row): what durable execution on DBOS costs before PromptOps add
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from dbos import DBOS
@@ -21,6 +22,22 @@ def configure(ctx: calls.Context) -> None:
     _state["ctx"] = ctx
 
 
+def done(workflow_id: str, timeout: float = 120.0) -> bool:
+    """Wait for the chain ``workflow_id`` to have run its last step (signalled in process,
+    as the engine's runs are by their completion change)."""
+    cond: threading.Condition = _state.setdefault("cond", threading.Condition())
+    finished: set[str] = _state.setdefault("done", set())
+    with cond:
+        return cond.wait_for(lambda: workflow_id in finished, timeout)
+
+
+def _signal(workflow_id: str) -> None:
+    cond: threading.Condition = _state.setdefault("cond", threading.Condition())
+    with cond:
+        _state.setdefault("done", set()).add(workflow_id)
+        cond.notify_all()
+
+
 @DBOS.step(name="promptops_bench_bare_step")
 def _step(step: dict[str, Any], data: dict[str, Any]) -> Any:
     return calls.call_http(_state["ctx"], HttpStep.model_validate(step), data, 60.0)
@@ -36,4 +53,5 @@ def bare_chain(definition: dict[str, Any]) -> Any:
         out = _step(steps[name], data)
         data["steps"][name] = {"output": out}
         name = steps[name].get("next")
+    _signal(DBOS.workflow_id or "")
     return out
