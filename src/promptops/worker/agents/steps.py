@@ -169,7 +169,7 @@ def _turn(
             workflow._record(run_id, key, name, "prompt", status="failed", error=error)
             return {"error": f"step {key}: {error}"}
         tin, tout, cost = usage(reply)
-        tokens = {"input_tokens": tin, "output_tokens": tout, "cost": cost}
+        tokens: dict[str, Any] = {"input_tokens": tin, "output_tokens": tout, "cost": cost}
         if reply.tool_calls:
             workflow._record(run_id, key, name, "prompt", **tokens)
             return {"pending": pending(reply, turn)}

@@ -9,6 +9,9 @@ import time
 from typing import Any
 
 from dbos import DBOS
+from pydantic import TypeAdapter
+from sqlalchemy import func
+from sqlalchemy import select as sql_select
 
 from promptops.contract.agents import (
     AgentDefinition,
@@ -16,6 +19,7 @@ from promptops.contract.agents import (
     HttpStep,
     MapStep,
     PromptStep,
+    Step,
     WaitStep,
 )
 from promptops.db.models import AgentRun, AgentRunStep, PromptVersion, utcnow
@@ -27,10 +31,23 @@ __all__ = ["WORKFLOW_NAME", "agent_run", "configure"]
 WORKFLOW_NAME = "promptops_agent_run"
 INPUT_TOPIC = "input"
 _ctx: dict[str, Any] = {}
+_STEP: TypeAdapter[Step] = TypeAdapter(Step)
 
 
-def configure(db: Any, box: Any, allow_private: bool) -> None:
-    _ctx.update(db=db, box=box, allow_private=allow_private)
+def configure(db: Any, box: Any, allow_private: bool, *, covered_commits: bool = False) -> None:
+    """``covered_commits``: DBOS's tables are in our PostgreSQL database (see _write)."""
+    _ctx.update(db=db, box=box, allow_private=allow_private, covered_commits=covered_commits)
+
+
+def _lazy_commit(covered: bool) -> bool:
+    """Whether a write of our rows may commit without waiting for its disk flush.
+    ``covered``: it is inside a DBOS step that checkpoints after it (the per-step
+    bookkeeping). On PostgreSQL, with DBOS's tables in the same database, such a commit
+    (``synchronous_commit`` off, that transaction only) is made durable by the step's
+    checkpoint, committed next with a flush of the log up to it: exactly as durable as
+    that checkpoint. A killed worker loses nothing committed either way; a database crash
+    can lose only what DBOS then runs again."""
+    return covered and bool(_ctx.get("covered_commits"))
 
 
 def _context(run: dict[str, Any]) -> calls.Context:
@@ -64,13 +81,24 @@ def _cancelled(run_id: str) -> bool:
         return run is None or run.status == "cancelled"
 
 
-def _record(run_id: str, key: str, name: str, kind: str, **fields: Any) -> AgentRunStep | None:
-    with _ctx["db"].write() as session:
+def _record(
+    run_id: str, key: str, name: str, kind: str, *, covered: bool = False, **fields: Any
+) -> AgentRunStep | None:
+    """Update (or make) the step's row; ``covered``: see :func:`_lazy_commit`."""
+    query = (  # the run and the step's row in one round trip
+        sql_select(AgentRun, AgentRunStep)
+        .outerjoin(AgentRunStep, (AgentRunStep.run_id == AgentRun.id) & (AgentRunStep.key == key))
+        .where(AgentRun.id == run_id)
         # locked (PostgreSQL): a map's items record at once, their counts must all add up
-        run = session.get(AgentRun, run_id, with_for_update=True)
-        if run is None:
+        .with_for_update(of=AgentRun)
+    )
+    if _lazy_commit(covered):  # SET LOCAL, in the same round trip
+        query = query.add_columns(func.set_config("synchronous_commit", "off", True))
+    with _ctx["db"].write() as session:
+        found = session.execute(query).first()
+        if found is None:
             return None
-        row = session.query(AgentRunStep).filter_by(run_id=run_id, key=key).one_or_none()
+        run, row = found[0], found[1]
         if row is None:
             row = AgentRunStep(
                 run_id=run_id,
@@ -113,14 +141,14 @@ def _work(
     data: dict[str, Any],
 ) -> dict[str, Any]:
     """One step with its retries; a failure is returned (checkpointed), not raised."""
-    definition = AgentDefinition.model_validate(run["definition"])
-    parsed = definition.steps[name]
+    parsed = _STEP.validate_python(step)  # this step only: not the whole definition again
     timeout = parsed.timeout_seconds or 60.0
     ctx = _context(run)
-    _record(run_id, key, name, parsed.type, input=None)
     delay = 0.1
     for attempt in range(parsed.retries + 1):
-        _record(run_id, key, name, parsed.type, attempt=True, status="running")
+        # One transaction per attempt's start (the row is made by the first) and one at
+        # the end: a killed worker leaves the attempt counted and the step "running".
+        _record(run_id, key, name, parsed.type, covered=True, attempt=True, status="running")
         cost = 0.0
         try:
             if isinstance(parsed, PromptStep):
@@ -142,13 +170,14 @@ def _work(
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            _record(run_id, key, name, parsed.type, status="failed", error=str(exc))
+            _record(run_id, key, name, parsed.type, covered=True, status="failed", error=str(exc))
             return {"error": f"step {key}: {exc}"}
         _record(
             run_id,
             key,
             name,
             parsed.type,
+            covered=True,
             status="succeeded",
             output=output,
             input_tokens=tin,
@@ -167,7 +196,9 @@ def _branch(run_id: str, key: str, step: dict[str, Any], data: dict[str, Any]) -
         if calls.select(case.when, data):
             chosen = case.next
             break
-    _record(run_id, key, key, "branch", attempt=True, status="succeeded", output=chosen)
+    _record(
+        run_id, key, key, "branch", covered=True, attempt=True, status="succeeded", output=chosen
+    )
     return chosen
 
 

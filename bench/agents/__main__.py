@@ -1,0 +1,3 @@
+from bench.agents.main import main
+
+main()
