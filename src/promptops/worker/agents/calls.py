@@ -1,7 +1,8 @@
 """What a step does: call a provider for a ``prompt`` step (the providers' official
 libraries through the SDK's adapters), a URL for an ``http`` step (the webhooks' SSRF
-policy; secrets from the project's). Each returns ``(output, input_tokens, output_tokens)``
-or raises :class:`StepError`."""
+policy; secrets from the project's). :func:`call_prompt` returns ``(output, input_tokens,
+output_tokens, cost)`` (cost from the SDK's price table, 0 for a model it does not know),
+:func:`call_http` the output; both raise :class:`StepError`."""
 
 from __future__ import annotations
 
@@ -23,12 +24,23 @@ from promptops.domain.payloads import version_out
 from promptops.domain.secretbox import SecretBox
 from promptops.domain.ssrf import UrlRefusedError, check_url
 from promptops.errors import PromptOpsError
+from promptops.sdk.pricing import PriceTable
 from promptops.sdk.prompt import Prompt as SdkPrompt
 from promptops.sdk.providers.base import get_provider
 from promptops.sdk.providers.spec import call_spec
 from promptops.templating import compile_template
 
-__all__ = ["Context", "StepError", "call_http", "call_prompt", "select"]
+__all__ = ["Context", "StepError", "call_http", "call_prompt", "select", "step_cost"]
+
+_prices: list[PriceTable] = []
+
+
+def step_cost(model: str | None, input_tokens: int, output_tokens: int) -> float:
+    """USD of one provider call by the price table the SDK logs with (``PROMPTOPS_PRICES``)."""
+    if not _prices:
+        _prices.append(PriceTable.load())
+    return _prices[0].cost(model, input_tokens, output_tokens) or 0.0
+
 
 _SECRET = re.compile(r"\{\{\{?\s*&?\s*secrets\.([A-Z][A-Z0-9_]*)")
 
@@ -127,7 +139,7 @@ def _client(connection: ProviderConnection, api_key: str, timeout: float) -> tup
 
 def call_prompt(
     ctx: Context, step: PromptStep, data: dict[str, Any], timeout: float
-) -> tuple[Any, int, int]:
+) -> tuple[Any, int, int, float]:
     with ctx.db.read() as session:
         prompt = prompts.get_prompt(session, ctx.project_id, step.prompt, kind="prompt")
         if step.version is not None:
@@ -184,4 +196,5 @@ def call_prompt(
                 output = json.loads(text)
             except ValueError:
                 raise StepError("the reply is not the JSON the response format asks for") from None
-    return output, tokens_in or 0, tokens_out or 0
+    tokens_in, tokens_out = tokens_in or 0, tokens_out or 0
+    return output, tokens_in, tokens_out, step_cost(sdk_prompt.model, tokens_in, tokens_out)

@@ -17,7 +17,7 @@ from dbos import DBOS, DBOSClient
 from promptops.domain import agent_runs
 from promptops.worker.agents import workflow
 
-__all__ = ["Engine", "system_database_url"]
+__all__ = ["Engine", "register_queue", "system_database_url"]
 
 log = logging.getLogger("promptops.agents")
 QUEUE = "promptops_agents"
@@ -32,6 +32,20 @@ def system_database_url(database_url: str, configured: str | None = None) -> str
         path = database_url.split("///", 1)[1]
         return "sqlite:///" + str(Path(path).with_suffix(".dbos"))
     return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def register_queue(settings: Any) -> None:
+    """The one queue of agent runs, partitioned by project: DBOS dequeues at most
+    ``agents_project_concurrency`` runs of one project at once across every executor (a
+    waiting run holds its place), and at most ``agents_concurrency`` runs per process.
+    The configuration lives in DBOS's system database: the last process launched sets it."""
+    DBOS.register_queue(
+        QUEUE,
+        worker_concurrency=settings.agents_concurrency,
+        partition_concurrency=settings.agents_project_concurrency,
+        polling_interval_sec=0.05,
+        on_conflict="always_update",
+    )
 
 
 class Engine:
@@ -63,11 +77,7 @@ class Engine:
                 }
             )
             DBOS.launch()
-            DBOS.register_queue(
-                QUEUE,
-                worker_concurrency=self.settings.agents_concurrency,
-                polling_interval_sec=0.05,
-            )
+            register_queue(self.settings)
             self._launched = True
 
     def resume(self) -> None:
@@ -83,7 +93,8 @@ class Engine:
             self._client = DBOSClient(system_database_url=self.url)
         return self._client
 
-    def enqueue(self, run_id: str) -> None:
+    def enqueue(self, run_id: str, project_id: str) -> None:
+        """Queue the run in its project's partition (the project's concurrency limit)."""
         if self.settings.agents_embedded:
             self.launch()
         self.client().enqueue(
@@ -92,6 +103,7 @@ class Engine:
                 "workflow_name": workflow.WORKFLOW_NAME,
                 "workflow_id": run_id,
                 "app_version": APP_VERSION,
+                "queue_partition_key": project_id,
             },
             run_id,
         )

@@ -76,7 +76,7 @@ def _record(run_id: str, key: str, name: str, kind: str, **fields: Any) -> Agent
         for field, value in fields.items():
             if field == "attempt":
                 row.attempts += 1
-            elif field in ("input_tokens", "output_tokens"):
+            elif field in ("input_tokens", "output_tokens", "cost"):
                 setattr(row, field, value)
                 setattr(run, field, getattr(run, field) + value)
             elif field == "run_status":
@@ -109,9 +109,9 @@ def _work(
         _record(run_id, key, name, parsed.type, attempt=True, status="running")
         try:
             if isinstance(parsed, PromptStep):
-                output, tin, tout = calls.call_prompt(ctx, parsed, data, timeout)
+                output, tin, tout, cost = calls.call_prompt(ctx, parsed, data, timeout)
             elif isinstance(parsed, HttpStep):
-                output, tin, tout = calls.call_http(ctx, parsed, data, timeout), 0, 0
+                output, tin, tout, cost = calls.call_http(ctx, parsed, data, timeout), 0, 0, 0.0
             else:
                 raise calls.StepError(f"{parsed.type} steps do not run as work")
         except calls.StepError as exc:
@@ -130,6 +130,7 @@ def _work(
             output=output,
             input_tokens=tin,
             output_tokens=tout,
+            cost=cost,
         )
         return {"output": output}
     raise AssertionError("unreachable")
@@ -145,6 +146,24 @@ def _branch(run_id: str, key: str, step: dict[str, Any], data: dict[str, Any]) -
             break
     _record(run_id, key, key, "branch", attempt=True, status="succeeded", output=chosen)
     return chosen
+
+
+@DBOS.step(name="promptops_agent_budget")
+def _spent(run_id: str) -> float:
+    with _ctx["db"].read() as session:
+        run = session.get(AgentRun, run_id)
+        return run.cost if run is not None else 0.0
+
+
+def over_budget(run_id: str, max_cost: float | None) -> str | None:
+    """Why the run must stop after a step: its cost so far exceeds ``max_cost`` (a checkpointed
+    read, so a recovered run decides as it did; no read at all without a budget)."""
+    if max_cost is None:
+        return None
+    spent = _spent(run_id)
+    if spent <= max_cost:
+        return None
+    return f"max_cost exceeded: the run cost {spent:.6g} USD, over its max_cost of {max_cost:g}"
 
 
 @DBOS.step(name="promptops_agent_finish")
@@ -205,5 +224,8 @@ def agent_run(run_id: str) -> None:
         data["steps"][name] = {"output": result["output"]}
         last = result["output"]
         name = step.next
+        if (over := over_budget(run_id, definition.max_cost)) is not None:
+            _finish(run_id, "failed", None, over)
+            return
     output = calls.select(definition.output, data) if definition.output else last
     _finish(run_id, "succeeded", output, None)

@@ -40,9 +40,9 @@ def start_run(
     with its id. The same `idempotency_key` again returns the same run (`created: false`)."""
     with st.db.write() as session:
         run, created = agent_runs.start_run(session, actor, slug, body)
-        run_id, status = run.id, run.status
+        run_id, status, project_id = run.id, run.status, run.project_id
     if created:
-        request.app.state.agents.enqueue(run_id)
+        request.app.state.agents.enqueue(run_id, project_id)
     return RunCreated(run_id=run_id, status=status, created=created)
 
 
