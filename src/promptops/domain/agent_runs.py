@@ -4,7 +4,8 @@ records step by step.
 
 Who may do what: reading runs needs any key of the project; starting, cancelling and
 sending input need role ``write`` (a run spends money through provider connections and
-calls URLs). A key runs the version active in its own environment (or ``version``).
+calls URLs), and cancelling and sending input a key of the run's environment. A key runs
+the version active in its own environment (or ``version``).
 """
 
 from __future__ import annotations
@@ -239,6 +240,7 @@ def completed_data(run: AgentRun, slug: str) -> dict[str, Any]:
 def cancel_run(session: Session, actor: Actor, slug: str, run_id: str) -> AgentRun:
     actor.require_write()
     _, run = get_run(session, actor.project_for(None), slug, run_id)
+    actor.require_environment(run.environment)
     if run.status in FINISHED:
         raise ConflictError(f"run {run.id!r} has finished ({run.status})", field="run_id")
     finish(session, run, "cancelled", error="cancelled by " + actor.label)
@@ -249,6 +251,7 @@ def require_waiting(session: Session, actor: Actor, slug: str, run_id: str) -> A
     """The run, which must be waiting for input (a wait step)."""
     actor.require_write()
     _, run = get_run(session, actor.project_for(None), slug, run_id)
+    actor.require_environment(run.environment)
     if run.status != "waiting":
         raise ConflictError(
             f"run {run.id!r} is {run.status}, not waiting for input", field="run_id"

@@ -119,8 +119,10 @@ def _work(
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            _record(run_id, key, name, parsed.type, status="failed", error=str(exc))
-            return {"error": f"step {key}: {exc}"}
+            status = "timed_out" if exc.timed_out else "failed"
+            why = f"{exc} (its timeout_seconds)" if exc.timed_out else str(exc)
+            _record(run_id, key, name, parsed.type, status=status, error=why)
+            return {"error": f"step {key}: {why}", "status": status}
         _record(
             run_id,
             key,
@@ -146,6 +148,10 @@ def _branch(run_id: str, key: str, step: dict[str, Any], data: dict[str, Any]) -
             break
     _record(run_id, key, key, "branch", attempt=True, status="succeeded", output=chosen)
     return chosen
+
+
+def _run_timeout(definition: AgentDefinition) -> str:
+    return f"the run ran past its timeout_seconds ({definition.timeout_seconds:g} s)"
 
 
 @DBOS.step(name="promptops_agent_budget")
@@ -191,7 +197,7 @@ def agent_run(run_id: str) -> None:
             _finish(run_id, "failed", None, f"more than max_steps ({definition.max_steps})")
             return
         if time.time() > deadline:
-            _finish(run_id, "timed_out", None, f"ran past {definition.timeout_seconds:g} s")
+            _finish(run_id, "timed_out", None, _run_timeout(definition))
             return
         step = definition.steps[name]
         raw = step.model_dump(mode="json")
@@ -202,11 +208,17 @@ def agent_run(run_id: str) -> None:
             _record(
                 run_id, name, name, "wait", attempt=True, status="waiting", run_status="waiting"
             )
-            limit = min(step.timeout_seconds or 86400.0, max(deadline - time.time(), 0.0))
+            own = step.timeout_seconds or 86400.0
+            limit = min(own, max(deadline - time.time(), 0.0))
             got = DBOS.recv(INPUT_TOPIC, timeout_seconds=limit)
             if got is None:
-                _record(run_id, name, name, "wait", status="timed_out")
-                _finish(run_id, "timed_out", None, f"step {name}: no input in {limit:g} s")
+                why = (
+                    f"step {name}: no input within its timeout_seconds ({own:g} s)"
+                    if limit >= own
+                    else _run_timeout(definition)
+                )
+                _record(run_id, name, name, "wait", status="timed_out", error=why)
+                _finish(run_id, "timed_out", None, why)
                 return
             _record(
                 run_id, name, name, "wait", status="succeeded", output=got, run_status="running"
@@ -219,7 +231,7 @@ def agent_run(run_id: str) -> None:
             return
         result = _work(run_id, run, name, name, raw, data)
         if "error" in result:
-            _finish(run_id, "failed", None, result["error"])
+            _finish(run_id, result.get("status", "failed"), None, result["error"])
             return
         data["steps"][name] = {"output": result["output"]}
         last = result["output"]
