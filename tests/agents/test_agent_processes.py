@@ -163,3 +163,41 @@ def test_a_waiting_run_survives_a_kill_9_of_its_worker(
                 except subprocess.TimeoutExpired:
                     proc.kill()
         receiver.close()
+
+
+def test_a_server_without_embedded_agents_queues_runs_before_any_worker_started(
+    settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    settings.embedded_worker = False
+    settings.agents_embedded = False
+    settings.webhook_allow_private = True
+    app = create_app(settings)
+    with app.state.db.write() as session:
+        admin = ensure_admin_key(session, rounds=4)
+    assert admin is not None
+    receiver = Receiver()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        with TestClient(app) as client:
+            api = Api(client)
+            project = api.new_project(admin)
+            a = api.as_(project.key)
+            assert a.post("/v1/agents", json={"slug": "ping", "name": "P"}).status_code == 201
+            workflow = {"start": "ping", "steps": {"ping": {"type": "http", "url": receiver.url}}}
+            assert a.post("/v1/agents/ping/versions", json=workflow).status_code == 201
+            # No worker has run against this database: the server creates DBOS's tables.
+            r = a.post("/v1/agents/ping/runs", json={})
+            assert r.status_code == 202, r.text
+            url = f"/v1/agents/ping/runs/{r.json()['run_id']}"
+            assert a.get(url).json()["status"] == "queued"
+            worker = _worker(database_url, tmp_path / "worker.log")
+            _until(lambda: a.get(url).json()["status"] == "succeeded", "the worker to run it")
+            assert len(receiver.seen) == 1
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        receiver.close()

@@ -89,9 +89,15 @@ class Engine:
             self.launch()
 
     def client(self) -> DBOSClient:
-        if self._client is None:
-            self._client = DBOSClient(system_database_url=self.url)
-        return self._client
+        """DBOS's client (enqueue, cancel, send). A server whose runs execute in workers may
+        come first: DBOS's system database is created (migrated) on first use here, as a
+        launched DBOS does, instead of waiting for a worker to create it."""
+        with self._lock:
+            if self._client is None:
+                if not self._launched:
+                    DBOS.migrate(self.url)
+                self._client = DBOSClient(system_database_url=self.url)
+            return self._client
 
     def enqueue(self, run_id: str, project_id: str) -> None:
         """Queue the run in its project's partition (the project's concurrency limit)."""
