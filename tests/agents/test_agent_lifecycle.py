@@ -4,7 +4,9 @@ error naming which), and who may read, start, cancel and send input (the matrix)
 
 from __future__ import annotations
 
+import sys
 import time
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,6 +65,11 @@ def _dbos_status(settings: Settings, run_id: str) -> str:
         client.destroy()
 
 
+def _threads_in_a_run() -> int:
+    frames = sys._current_frames().values()
+    return sum(any(f.name == "agent_run" for f in traceback.extract_stack(fr)) for fr in frames)
+
+
 def _review_then_post(url: str) -> dict[str, Any]:
     return {
         "start": "review",
@@ -83,6 +90,11 @@ def test_cancel_a_waiting_run(
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "cancelled" and project.prefix in r.json()["error"]
     assert _dbos_status(settings, run_id) == "CANCELLED"
+    # The workflow's thread (the embedded engine runs in this process) leaves its wait.
+    deadline = time.monotonic() + 10
+    while _threads_in_a_run():
+        assert time.monotonic() < deadline, "a cancelled run's thread still waits"
+        time.sleep(0.05)
     sent = api.as_(project.key).post(f"/v1/agents/flow/runs/{run_id}/input", json={"input": 1})
     assert sent.status_code == 409 and sent.json()["error"]["field"] == "run_id"
     run = api.as_(project.key).get(f"/v1/agents/flow/runs/{run_id}").json()

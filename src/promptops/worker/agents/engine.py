@@ -115,13 +115,16 @@ class Engine:
         )
 
     def cancel(self, run_id: str) -> None:
+        """Cancel the workflow (no further step starts), then wake it if it waits for input
+        (else its thread stays parked in ``DBOS.recv`` until the wait's timeout)."""
         try:
             self.client().cancel_workflow(run_id)
+            self.client().send(run_id, {"cancelled": True}, workflow.INPUT_TOPIC)
         except Exception:  # not enqueued yet or already done: the row says cancelled
             log.info("could not cancel workflow %s", run_id, exc_info=True)
 
     def send_input(self, run_id: str, value: Any) -> None:
-        self.client().send(run_id, value, workflow.INPUT_TOPIC)
+        self.client().send(run_id, {"input": value}, workflow.INPUT_TOPIC)
 
     def shutdown(self) -> None:
         if self._client is not None:

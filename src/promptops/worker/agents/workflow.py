@@ -210,8 +210,11 @@ def agent_run(run_id: str) -> None:
             )
             own = step.timeout_seconds or 86400.0
             limit = min(own, max(deadline - time.time(), 0.0))
-            got = DBOS.recv(INPUT_TOPIC, timeout_seconds=limit)
-            if got is None:
+            message = DBOS.recv(INPUT_TOPIC, timeout_seconds=limit)
+            if isinstance(message, dict) and message.get("cancelled"):
+                return  # cancelled while waiting (the run row says so already)
+            got = message["input"] if isinstance(message, dict) else None
+            if message is None:
                 why = (
                     f"step {name}: no input within its timeout_seconds ({own:g} s)"
                     if limit >= own
