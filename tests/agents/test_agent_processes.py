@@ -1,5 +1,7 @@
 """kill -9 of the `promptops worker` process mid-run: after a restart the run completes from
-its last completed step; the fake provider saw the completed prompt step's call once."""
+its last completed step; the fake provider saw the completed prompt step's call once. A
+run waiting for input survives the same: input sent while no worker runs is delivered to
+the restarted one."""
 
 from __future__ import annotations
 
@@ -102,4 +104,100 @@ def test_kill_9_mid_run_then_the_restarted_worker_completes_it(
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+        receiver.close()
+
+
+def test_a_waiting_run_survives_a_kill_9_of_its_worker(
+    settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    settings.embedded_worker = False
+    settings.agents_embedded = False
+    settings.webhook_allow_private = True
+    app = create_app(settings)
+    with app.state.db.write() as session:
+        admin = ensure_admin_key(session, rounds=4)
+    assert admin is not None
+    log = tmp_path / "worker.log"
+    receiver = Receiver()
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        with TestClient(app) as client:
+            api = Api(client)
+            project = api.new_project(admin)
+            a = api.as_(project.key)
+            assert a.post("/v1/agents", json={"slug": "review", "name": "R"}).status_code == 201
+            workflow = {
+                "start": "review",
+                "steps": {
+                    "review": {"type": "wait", "next": "post"},
+                    "post": {
+                        "type": "http",
+                        "url": receiver.url,
+                        "body": "{{steps.review.output}}",
+                    },
+                },
+            }
+            assert a.post("/v1/agents/review/versions", json=workflow).status_code == 201
+            workers.append(_worker(database_url, log))
+            run_id = a.post("/v1/agents/review/runs", json={}).json()["run_id"]
+            url = f"/v1/agents/review/runs/{run_id}"
+            _until(lambda: a.get(url).json()["status"] == "waiting", "the run to wait")
+            os.kill(workers[0].pid, signal.SIGKILL)
+            workers[0].wait(10)
+            # The input is kept by DBOS while no worker runs; the restarted one gets it.
+            sent = a.post(f"{url}/input", json={"input": "approved"})
+            assert sent.status_code == 202, sent.text
+            workers.append(_worker(database_url, log))
+            finished = ("succeeded", "failed", "cancelled", "timed_out")
+            _until(lambda: a.get(url).json()["status"] in finished, "the run to finish")
+            run = a.get(url).json()
+            assert run["status"] == "succeeded", run
+            assert run["steps"][0]["output"] == "approved"
+            assert [s["body"] for s in receiver.seen] == ["approved"]
+    finally:
+        for proc in workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        receiver.close()
+
+
+def test_a_server_without_embedded_agents_queues_runs_before_any_worker_started(
+    settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    settings.embedded_worker = False
+    settings.agents_embedded = False
+    settings.webhook_allow_private = True
+    app = create_app(settings)
+    with app.state.db.write() as session:
+        admin = ensure_admin_key(session, rounds=4)
+    assert admin is not None
+    receiver = Receiver()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        with TestClient(app) as client:
+            api = Api(client)
+            project = api.new_project(admin)
+            a = api.as_(project.key)
+            assert a.post("/v1/agents", json={"slug": "ping", "name": "P"}).status_code == 201
+            workflow = {"start": "ping", "steps": {"ping": {"type": "http", "url": receiver.url}}}
+            assert a.post("/v1/agents/ping/versions", json=workflow).status_code == 201
+            # No worker has run against this database: the server creates DBOS's tables.
+            r = a.post("/v1/agents/ping/runs", json={})
+            assert r.status_code == 202, r.text
+            url = f"/v1/agents/ping/runs/{r.json()['run_id']}"
+            assert a.get(url).json()["status"] == "queued"
+            worker = _worker(database_url, tmp_path / "worker.log")
+            _until(lambda: a.get(url).json()["status"] == "succeeded", "the worker to run it")
+            assert len(receiver.seen) == 1
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
         receiver.close()

@@ -139,7 +139,12 @@ def test_a_run_with_a_prompt_a_branch_and_an_http_step(
     again = a.post(
         "/v1/agents/triage/runs", json={"inputs": {"ticket": "x"}, "idempotency_key": "t-1"}
     )
-    assert again.json() == {"run_id": run_id, "status": again.json()["status"], "created": False}
+    assert again.json() == {
+        "run_id": run_id,
+        "status": again.json()["status"],
+        "created": False,
+        "callback_secret": None,
+    }
     run = _wait(api, project.key, run_id, ("succeeded", "failed"))
     assert run["status"] == "succeeded", run
     assert run["output"] == "echo: Classify: I want a refund"

@@ -58,6 +58,13 @@ def test_every_event_of_a_scenario_matches_the_contract(
                 "label_change_approved", project.id, slug="greeting", environment="dev", actor="u"
             ),
         )
+    # an agent run that finishes (cancelled while it waits): agent_run_completed
+    a = api.as_(project.key)
+    assert a.post("/v1/agents", json={"slug": "review", "name": "Review"}).status_code == 201
+    workflow = {"start": "review", "steps": {"review": {"type": "wait"}}}
+    assert a.post("/v1/agents/review/versions", json=workflow).status_code == 201
+    run_id = a.post("/v1/agents/review/runs", json={}).json()["run_id"]
+    assert a.post(f"/v1/agents/review/runs/{run_id}/cancel").status_code == 200
     with app.state.db.read() as session:
         rows = list(session.scalars(select(Event).order_by(Event.id)))
     seen = set()

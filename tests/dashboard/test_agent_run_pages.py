@@ -112,7 +112,10 @@ def test_runs_come_in_pages_of_fifty_newest_first(
     with app.state.db.write() as session:
         owner = session.get(User, people["owner"].user_id)
         actor = users.actor_for(owner, project.id, "owner")
-        made = [agent_runs.start_run(session, actor, "review", body)[0].id for _ in range(51)]
+        made = [
+            agent_runs.start_run(session, actor, "review", body, allow_private=False)[0].id
+            for _ in range(51)
+        ]
     b = site.signed_in(people["viewer"])
     base = f"/p/{project.id}/agents/review/runs"
     page = b.get(base).text

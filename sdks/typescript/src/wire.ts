@@ -965,6 +965,7 @@ export interface paths {
          * Start Run
          * @description Queue a run of the version active in the key's environment (or `version`); `202`
          *     with its id. The same `idempotency_key` again returns the same run (`created: false`).
+         *     With `callback_url`, `callback_secret` (shown once) verifies the signed POST it gets.
          */
         post: operations["start_run_v1_agents__slug__runs_post"];
         delete?: never;
@@ -2654,7 +2655,7 @@ export interface components {
             idempotency_key?: string | null;
             /**
              * Callback Url
-             * @description Gets a signed POST of the finished run (as webhooks are signed)
+             * @description Gets the agent_run_completed event in a signed POST when the run finishes (as webhooks are signed; the secret is in the 202)
              */
             callback_url?: string | null;
         };
@@ -2672,6 +2673,11 @@ export interface components {
              * @description false: the idempotency key named an existing run
              */
             created: boolean;
+            /**
+             * Callback Secret
+             * @description The secret the callback_url POST is signed with (Standard Webhooks, as webhooks are), shown here once; null without callback_url and on a repeat
+             */
+            callback_secret?: string | null;
         };
         /**
          * RunInput

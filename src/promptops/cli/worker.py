@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -33,7 +34,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     db.before_commit.append(events.before_commit)  # agent_run_completed events
     engine = None
     if not args.no_agents:  # agent runs on DBOS; a restarted worker resumes its own
-        engine = Engine(db, settings, worker.box, allow_private(settings), args.agents_executor)
+        executor = args.agents_executor or f"worker-{socket.gethostname()}"
+        engine = Engine(db, settings, worker.box, allow_private(settings), executor)
         engine.launch()
     # On PostgreSQL, servers' commits wake this worker at once (LISTEN/NOTIFY) instead of
     # at its next poll.
@@ -79,8 +81,8 @@ def add_worker_command(sub: Any) -> None:
     p.add_argument("--no-agents", action="store_true", help="deliver webhooks only")
     p.add_argument(
         "--agents-executor",
-        default="local",
-        help="DBOS executor id of this worker's agent runs (default local); with several"
-        " workers give each its own: a restarted worker resumes the runs of its id",
+        help="DBOS executor id of this worker's agent runs (default worker-<hostname>; the"
+        " embedded engine of a server is 'local'). A worker resumes the unfinished runs of"
+        " its id when it starts: several workers on one host need one each",
     )
     p.set_defaults(func=cmd_worker)

@@ -88,7 +88,9 @@ class RunCreate(Input):
         None, description="A second request with the same key returns the same run"
     )
     callback_url: Str(2048, 1) | None = Field(  # type: ignore[valid-type]
-        None, description="Gets a signed POST of the finished run (as webhooks are signed)"
+        None,
+        description="Gets the agent_run_completed event in a signed POST when the run"
+        " finishes (as webhooks are signed; the secret is in the 202)",
     )
 
 
@@ -139,6 +141,11 @@ class RunCreated(BaseModel):
     run_id: str
     status: RunStatus
     created: bool = Field(description="false: the idempotency key named an existing run")
+    callback_secret: str | None = Field(
+        None,
+        description="The secret the callback_url POST is signed with (Standard Webhooks,"
+        " as webhooks are), shown here once; null without callback_url and on a repeat",
+    )
 
 
 class RunList(BaseModel):

@@ -102,9 +102,21 @@ class TemplateUpdatedData(_Strict):
     prompt: ResolvedPrompt
 
 
-class AgentRunCompletedData(BaseModel):
-    """Reserved for managed agents: open (no agent sends it yet)."""
+class AgentRunCompletedData(_Strict):
+    """An agent run finished (``status``: succeeded, failed, cancelled or timed_out), in the
+    environment it ran in; ``actor``: who started it. Also the ``data`` of a run's signed
+    ``callback_url`` POST."""
 
+    run_id: str
+    agent: str
+    version: int
+    environment: str
+    status: Literal["succeeded", "failed", "cancelled", "timed_out"]
+    output: Any
+    error: str | None
+    input_tokens: int
+    output_tokens: int
+    cost: float
     actor: str | None
 
 

@@ -487,8 +487,9 @@ class WebhookEndpoint(Base):
 
 
 class WebhookDelivery(Base):
-    """One event to one endpoint: the job a worker claims (lease) until it succeeds or
-    runs out of attempts. Statuses: pending | succeeded | failed | cancelled."""
+    """One event to one endpoint, or to an agent run's ``callback_url`` (``run_id`` set,
+    no endpoint): the job a worker claims (lease) until it succeeds or runs out of
+    attempts. Statuses: pending | succeeded | failed | cancelled."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
@@ -497,7 +498,12 @@ class WebhookDelivery(Base):
     )
 
     id: Mapped[int] = mapped_column(_BIGINT, primary_key=True, autoincrement=True)
-    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[str | None] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("agent_runs.id", ondelete="CASCADE"), index=True
+    )
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="pending")

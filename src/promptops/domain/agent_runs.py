@@ -4,7 +4,8 @@ records step by step.
 
 Who may do what: reading runs needs any key of the project; starting, cancelling and
 sending input need role ``write`` (a run spends money through provider connections and
-calls URLs). A key runs the version active in its own environment (or ``version``).
+calls URLs), and cancelling and sending input a key of the run's environment. A key runs
+the version active in its own environment (or ``version``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from promptops.db.models import ActiveDeployment, AgentRun, AgentRunStep, Prompt
 from promptops.domain import agents, changes, prompts
 from promptops.domain.access import Actor, check_environment
 from promptops.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from promptops.domain.secretbox import SecretBox
 from promptops.domain.ssrf import UrlRefusedError, check_url
+from promptops.webhooks import generate_secret
 
 __all__ = [
+    "callback_place",
+    "callback_secret",
     "cancel_run",
     "completed_data",
     "finish",
@@ -32,6 +37,7 @@ __all__ = [
     "list_runs",
     "new_run_id",
     "require_waiting",
+    "seal_callback_secret",
     "start_child_run",
     "start_run",
     "steps_of",
@@ -65,9 +71,13 @@ def _check_inputs(declared: list[dict[str, Any]], given: dict[str, Any]) -> None
             )
 
 
-def start_run(session: Session, actor: Actor, slug: str, body: RunCreate) -> tuple[AgentRun, bool]:
+def start_run(
+    session: Session, actor: Actor, slug: str, body: RunCreate, *, allow_private: bool
+) -> tuple[AgentRun, bool]:
     """A queued run (the caller hands it to the engine after the commit), or the run an
-    earlier request with the same ``idempotency_key`` made (False)."""
+    earlier request with the same ``idempotency_key`` made (False). ``callback_url`` is
+    checked against the webhooks' SSRF policy (``allow_private``: loopback and private
+    addresses allowed)."""
     actor.require_write()
     project_id = actor.project_for(None)
     agent = agents.get_agent(session, project_id, slug)
@@ -90,10 +100,7 @@ def start_run(session: Session, actor: Actor, slug: str, body: RunCreate) -> tup
     definition = agents.definition_of(version)
     _check_inputs([d.model_dump() for d in definition.inputs], body.inputs)
     if body.callback_url is not None:
-        try:  # the form only (resolution and address are checked when it is sent)
-            check_url(body.callback_url, allow_private=True, resolve=lambda h, p: ["127.0.0.1"])
-        except UrlRefusedError as exc:
-            raise InvalidInputError(f"callback_url: {exc.message}", field="callback_url") from None
+        _check_callback(body.callback_url, allow_private)
     run = AgentRun(
         id=new_run_id(),
         project_id=project_id,
@@ -155,6 +162,34 @@ def start_child_run(
     session.add(run)
     session.flush()
     return run
+
+
+def _check_callback(url: str, allow_private: bool) -> None:
+    """The webhooks' SSRF policy, now (and again at every delivery attempt)."""
+    try:
+        check_url(url, allow_private=allow_private)
+    except UrlRefusedError as exc:
+        raise InvalidInputError(f"callback_url: {exc.message}", field="callback_url") from None
+
+
+def callback_place(run_id: str) -> str:
+    """What a run's sealed callback secret is bound to (it opens for this run only)."""
+    return f"agent_run:{run_id}:callback_secret"
+
+
+def seal_callback_secret(run: AgentRun, box: SecretBox) -> str | None:
+    """A new signing secret for the run's callback (``whsec_…``, as an endpoint's), sealed
+    on the row; the caller shows it once (the 202). None without a ``callback_url``."""
+    if run.callback_url is None:
+        return None
+    secret = generate_secret()
+    run.callback_secret_sealed = box.seal(secret, callback_place(run.id))
+    return secret
+
+
+def callback_secret(run: AgentRun, box: SecretBox) -> str:
+    assert run.callback_secret_sealed is not None
+    return box.open(run.callback_secret_sealed, callback_place(run.id))
 
 
 def has_unfinished(session: Session) -> bool:
@@ -246,6 +281,7 @@ def completed_data(run: AgentRun, slug: str) -> dict[str, Any]:
 def cancel_run(session: Session, actor: Actor, slug: str, run_id: str) -> AgentRun:
     actor.require_write()
     _, run = get_run(session, actor.project_for(None), slug, run_id)
+    actor.require_environment(run.environment)
     if run.status in FINISHED:
         raise ConflictError(f"run {run.id!r} has finished ({run.status})", field="run_id")
     finish(session, run, "cancelled", error="cancelled by " + actor.label)
@@ -256,6 +292,7 @@ def require_waiting(session: Session, actor: Actor, slug: str, run_id: str) -> A
     """The run, which must be waiting for input (a wait step)."""
     actor.require_write()
     _, run = get_run(session, actor.project_for(None), slug, run_id)
+    actor.require_environment(run.environment)
     if run.status != "waiting":
         raise ConflictError(
             f"run {run.id!r} is {run.status}, not waiting for input", field="run_id"

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from promptops.db.models import (
     ActiveDeployment,
+    AgentRun,
     Deployment,
     EvalResult,
     Event,
@@ -53,6 +54,7 @@ __all__ = [
     "TEST_EVENT_TYPE",
     "append",
     "before_commit",
+    "callback_deliveries",
     "fan_out",
     "iso",
     "lock_project",
@@ -68,9 +70,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "agent_run_completed",
     "eval_result_created",
 )
-# Subscribable already (an endpoint may opt in ahead) but sent by nothing yet: managed agents
-# will record AGENT_RUN_COMPLETED. Forms offer only SENT_EVENT_TYPES.
-NOT_SENT_YET: frozenset[str] = frozenset({"agent_run_completed"})
+# Types an endpoint may subscribe to ahead of anything sending them (none today: managed
+# agents send agent_run_completed). Forms offer only SENT_EVENT_TYPES.
+NOT_SENT_YET: frozenset[str] = frozenset()
 SENT_EVENT_TYPES: tuple[str, ...] = tuple(t for t in EVENT_TYPES if t not in NOT_SENT_YET)
 TEST_EVENT_TYPE = "webhook_test"  # POST /v1/webhooks/{id}/test; sent to that endpoint only
 EVENTS_APPENDED = ChangeKind.EVENTS_APPENDED  # announced after a commit that added events
@@ -274,6 +276,32 @@ def fan_out(session: Session, events: list[Event]) -> int:
     return made
 
 
+def callback_deliveries(session: Session, events: list[Event]) -> int:
+    """One pending delivery per ``agent_run_completed`` event whose run has a
+    ``callback_url`` (delivered and retried as webhooks are: :mod:`promptops.worker`)."""
+    made = 0
+    for event in events:
+        if event.type != "agent_run_completed":
+            continue
+        run = session.get(AgentRun, str(event.payload["data"].get("run_id")))
+        if run is None or run.callback_url is None or run.callback_secret_sealed is None:
+            continue
+        now = utcnow()
+        session.add(
+            WebhookDelivery(
+                run_id=run.id,
+                event_id=event.id,
+                project_id=event.project_id,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        made += 1
+    return made
+
+
 def before_commit(session: Session, recorded: list[Change]) -> None:
     """The ``Database.before_commit`` hook: events and delivery jobs for this write."""
     todo = [(c, _KIND_TO_TYPE[c.kind]) for c in recorded if c.kind in _KIND_TO_TYPE]
@@ -293,6 +321,7 @@ def before_commit(session: Session, recorded: list[Change]) -> None:
             )
         )
     fan_out(session, written)
+    callback_deliveries(session, written)
     for project_id in sorted({e.project_id for e in written}):
         changes.record(session, Change(EVENTS_APPENDED, project_id))
 

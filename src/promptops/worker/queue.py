@@ -1,11 +1,13 @@
 """Delivery jobs in the database: claim with a lease, record outcomes, schedule retries.
 
-A job is a ``webhook_deliveries`` row with status ``pending``. Claiming (one write
-transaction): select due rows — ``next_attempt_at <= now`` and no live lease — with
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL (concurrent claimers skip each other's rows instead
-of waiting; SQLite write transactions start with ``BEGIN IMMEDIATE``, so claimers simply take
-turns), then stamp them ``claimed_by`` + ``lease_until`` and count the attempt. After the
-attempt, :func:`finish` logs it and either completes the job or schedules the next attempt.
+A job is a ``webhook_deliveries`` row with status ``pending``: an event for a webhook
+endpoint, or for an agent run's ``callback_url`` (``run_id``; signed with the run's secret).
+Claiming (one write transaction): select due rows — ``next_attempt_at <= now`` and no live
+lease — with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (concurrent claimers skip each
+other's rows instead of waiting; SQLite write transactions start with ``BEGIN
+IMMEDIATE``, so claimers simply take turns), then stamp them ``claimed_by`` +
+``lease_until`` and count the attempt. After the attempt, :func:`finish` logs it and
+either completes the job or schedules the next attempt.
 
 A worker that dies mid-attempt (``kill -9``) leaves its lease behind; once ``lease_until`` has
 passed, the job is due again and another worker claims it (the lost attempt is logged as
@@ -25,8 +27,16 @@ from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from promptops.compat.promptlayer import webhooks as promptlayer_webhooks
-from promptops.db.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
+from promptops.db.models import (
+    AgentRun,
+    Event,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
 from promptops.db.session import Database
+from promptops.domain import agent_runs
 from promptops.domain.events import iso
 from promptops.domain.secretbox import SecretBox
 from promptops.domain.webhooks import active_secrets, disable_endpoint
@@ -38,7 +48,7 @@ __all__ = ["Job", "Outcome", "Policy", "claim", "finish", "next_due", "purge_eve
 class Job:
     delivery_id: int
     attempt: int  # 1-based number of this attempt
-    endpoint_id: str
+    endpoint_id: str | None  # None: an agent run's callback_url
     url: str
     secrets: tuple[str, ...]
     msg_id: str  # the event id: webhook-id
@@ -110,13 +120,19 @@ def claim(db: Database, worker: str, limit: int, policy: Policy, box: SecretBox)
                 select(WebhookEndpoint).where(WebhookEndpoint.id.in_({d.endpoint_id for d in rows}))
             )
         }
+        runs = {
+            r.id: r
+            for r in session.scalars(
+                select(AgentRun).where(AgentRun.id.in_({d.run_id for d in rows}))
+            )
+        }
         found = {
             e.id: e
             for e in session.scalars(select(Event).where(Event.id.in_({d.event_id for d in rows})))
         }
         jobs: list[Job] = []
         for row in rows:
-            endpoint, event = endpoints[row.endpoint_id], found[row.event_id]
+            event = found[row.event_id]
             if row.claimed_by is not None:  # its worker stopped before recording a result
                 session.add(
                     WebhookAttempt(
@@ -130,11 +146,16 @@ def claim(db: Database, worker: str, limit: int, policy: Policy, box: SecretBox)
                         f" {iso(row.lease_until or now)}; retrying",
                     )
                 )
-            if not endpoint.enabled:
+            if row.run_id is not None:
+                target = _callback_target(runs.get(row.run_id), box)
+            else:
+                target = _endpoint_target(endpoints[row.endpoint_id or ""], box)
+            if isinstance(target, str):
                 row.status, row.completed_at = "cancelled", now
                 row.claimed_by = row.lease_until = None
-                row.last_error = "endpoint disabled"
+                row.last_error = target
                 continue
+            url, secrets, format = target
             row.attempts += 1
             row.claimed_by = worker
             row.lease_until = now + timedelta(seconds=policy.lease_seconds)
@@ -142,16 +163,32 @@ def claim(db: Database, worker: str, limit: int, policy: Policy, box: SecretBox)
                 Job(
                     delivery_id=row.id,
                     attempt=row.attempts,
-                    endpoint_id=endpoint.id,
-                    url=endpoint.url,
-                    secrets=tuple(active_secrets(endpoint, box)),
+                    endpoint_id=row.endpoint_id,
+                    url=url,
+                    secrets=secrets,
                     msg_id=event.uid,
                     event_type=event.type,
-                    body=_body(endpoint.format, event.payload),
-                    format=endpoint.format,
+                    body=_body(format, event.payload),
+                    format=format,
                 )
             )
         return jobs
+
+
+_Target = tuple[str, tuple[str, ...], str] | str  # (url, secrets, format), or why not
+
+
+def _endpoint_target(endpoint: WebhookEndpoint, box: SecretBox) -> _Target:
+    if not endpoint.enabled:
+        return "endpoint disabled"
+    return endpoint.url, tuple(active_secrets(endpoint, box)), endpoint.format
+
+
+def _callback_target(run: AgentRun | None, box: SecretBox) -> _Target:
+    """A run's callback_url, signed with the run's own secret (returned when it started)."""
+    if run is None or run.callback_url is None or run.callback_secret_sealed is None:
+        return "the run or its callback_url is gone"
+    return run.callback_url, (agent_runs.callback_secret(run, box),), "standard"
 
 
 def _body(format: str, payload: dict[str, Any]) -> bytes:
@@ -174,11 +211,13 @@ def finish(
         now = utcnow()
         # Lock order everywhere: endpoint, then its deliveries. NO KEY UPDATE: new jobs that
         # reference the endpoint can still be inserted meanwhile.
-        endpoint = session.get(
-            WebhookEndpoint, job.endpoint_id, with_for_update={"key_share": True}
-        )
+        endpoint = None
+        if job.endpoint_id is not None:
+            endpoint = session.get(
+                WebhookEndpoint, job.endpoint_id, with_for_update={"key_share": True}
+            )
         row = session.get(WebhookDelivery, job.delivery_id, with_for_update=True)
-        if endpoint is None or row is None:
+        if row is None or (endpoint is None and job.endpoint_id is not None):
             return  # deleted meanwhile, with its log
         session.add(
             WebhookAttempt(
@@ -203,7 +242,8 @@ def finish(
                 row.status, row.completed_at = "failed", now
             else:
                 row.next_attempt_at = now + timedelta(seconds=policy.delay(job.attempt, rand))
-        _endpoint_health(session, endpoint, outcome, now, policy)
+        if endpoint is not None:  # a callback_url has no health to keep
+            _endpoint_health(session, endpoint, outcome, now, policy)
 
 
 def _endpoint_health(

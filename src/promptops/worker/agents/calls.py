@@ -38,14 +38,21 @@ _SECRET = re.compile(r"\{\{\{?\s*&?\s*secrets\.([A-Z][A-Z0-9_]*)")
 
 class StepError(Exception):
     """A step failed; ``retry``: another attempt may succeed; ``usage``: the tokens and cost
-    of a provider call made before the failure (a reply that does not match)."""
+    of a provider call made before the failure (a reply that does not match);
+    ``timed_out``: it ran past its ``timeout_seconds``."""
 
     def __init__(
-        self, message: str, *, retry: bool = False, usage: dict[str, Any] | None = None
+        self,
+        message: str,
+        *,
+        retry: bool = False,
+        usage: dict[str, Any] | None = None,
+        timed_out: bool = False,
     ) -> None:
         super().__init__(message)
         self.retry = retry
         self.usage = usage or {}
+        self.timed_out = timed_out
 
 
 @dataclass
@@ -105,7 +112,7 @@ def call_http(ctx: Context, step: HttpStep, data: dict[str, Any], timeout: float
                 extensions=ext,
             )
     except httpx.TimeoutException:
-        raise StepError(f"timed out after {timeout:g} s", retry=True) from None
+        raise StepError(f"timed out after {timeout:g} s", retry=True, timed_out=True) from None
     except httpx.HTTPError as exc:
         raise StepError(f"{exc or type(exc).__name__}", retry=True) from None
     if response.status_code >= 400:
@@ -236,6 +243,8 @@ def call_prompt(
     except Exception as exc:  # the provider library's errors
         status = getattr(exc, "status_code", None)
         retry = status is None or status >= 500 or status == 429
+        if "Timeout" in type(exc).__name__:  # openai/anthropic APITimeoutError, httpx's
+            raise StepError(f"timed out after {timeout:g} s", retry=True, timed_out=True) from None
         raise StepError(f"{type(exc).__name__}: {exc}"[:500], retry=retry) from None
     tokens_in, tokens_out = (n or 0 for n in adapter.usage(response))
     cost = cost_of(sdk_prompt.model, tokens_in, tokens_out)

@@ -18,7 +18,7 @@ from dbos import DBOS, DBOSClient, DBOSConfig
 from promptops.domain import agent_runs
 from promptops.worker.agents import workflow
 
-__all__ = ["Engine", "system_database_url"]
+__all__ = ["Engine", "register_queue", "system_database_url"]
 
 log = logging.getLogger("promptops.agents")
 QUEUE = "promptops_agents"
@@ -58,6 +58,20 @@ def system_engine(url: str) -> sa.Engine | None:
     return engine
 
 
+def register_queue(settings: Any) -> None:
+    """The one queue of agent runs, partitioned by project: DBOS dequeues at most
+    ``agents_project_concurrency`` runs of one project at once across every executor (a
+    waiting run holds its place), and at most ``agents_concurrency`` runs per process.
+    The configuration lives in DBOS's system database: the last process launched sets it."""
+    DBOS.register_queue(
+        QUEUE,
+        worker_concurrency=settings.agents_concurrency,
+        partition_concurrency=settings.agents_project_concurrency,
+        polling_interval_sec=0.05,
+        on_conflict="always_update",
+    )
+
+
 class Engine:
     """``launch`` runs workflows here; without it, the engine only enqueues (a server whose
     runs execute in ``promptops worker`` processes)."""
@@ -93,11 +107,7 @@ class Engine:
                 config["db_engine_kwargs"] = {"pool_pre_ping": False}
             DBOS(config=config)
             DBOS.launch()
-            DBOS.register_queue(
-                QUEUE,
-                worker_concurrency=self.settings.agents_concurrency,
-                polling_interval_sec=0.05,
-            )
+            register_queue(self.settings)
             self._launched = True
 
     def resume(self) -> None:
@@ -109,13 +119,20 @@ class Engine:
             self.launch()
 
     def client(self) -> DBOSClient:
-        if self._client is None:
-            self._client = DBOSClient(
-                system_database_url=self.url, system_database_engine=self._system_engine
-            )
-        return self._client
+        """DBOS's client (enqueue, cancel, send). A server whose runs execute in workers may
+        come first: DBOS's system database is created (migrated) on first use here, as a
+        launched DBOS does, instead of waiting for a worker to create it."""
+        with self._lock:
+            if self._client is None:
+                if not self._launched:
+                    DBOS.migrate(self.url)
+                self._client = DBOSClient(
+                    system_database_url=self.url, system_database_engine=self._system_engine
+                )
+            return self._client
 
-    def enqueue(self, run_id: str) -> None:
+    def enqueue(self, run_id: str, project_id: str) -> None:
+        """Queue the run in its project's partition (the project's concurrency limit)."""
         if self.settings.agents_embedded:
             self.launch()
         self.client().enqueue(
@@ -124,22 +141,22 @@ class Engine:
                 "workflow_name": workflow.WORKFLOW_NAME,
                 "workflow_id": run_id,
                 "app_version": APP_VERSION,
+                "queue_partition_key": project_id,
             },
             run_id,
         )
 
     def cancel(self, run_id: str) -> None:
+        """Cancel the workflow (no further step starts), then wake it if it waits for input
+        (else its thread stays parked in ``DBOS.recv`` until the wait's timeout)."""
         try:
             self.client().cancel_workflow(run_id)
+            self.client().send(run_id, {"cancelled": True}, workflow.INPUT_TOPIC)
         except Exception:  # not enqueued yet or already done: the row says cancelled
             log.info("could not cancel workflow %s", run_id, exc_info=True)
-        try:  # a run waiting for input: wake its wait (it sees the run cancelled and ends)
-            self.client().send(run_id, None, workflow.INPUT_TOPIC)
-        except Exception:
-            log.info("could not wake workflow %s", run_id, exc_info=True)
 
     def send_input(self, run_id: str, value: Any) -> None:
-        self.client().send(run_id, value, workflow.INPUT_TOPIC)
+        self.client().send(run_id, {"input": value}, workflow.INPUT_TOPIC)
 
     def shutdown(self) -> None:
         if self._client is not None:

@@ -75,12 +75,6 @@ def _begin(run_id: str) -> dict[str, Any] | None:
         }
 
 
-def _cancelled(run_id: str) -> bool:
-    with _ctx["db"].read() as session:
-        run = session.get(AgentRun, run_id)
-        return run is None or run.status == "cancelled"
-
-
 def _record(
     run_id: str, key: str, name: str, kind: str, *, covered: bool = False, **fields: Any
 ) -> AgentRunStep | None:
@@ -160,7 +154,7 @@ def _work(
                     )
                     return {"pending": steps.pending(reply, 1)}
             elif isinstance(parsed, HttpStep):
-                output, tin, tout = calls.call_http(ctx, parsed, data, timeout), 0, 0
+                output, tin, tout, cost = calls.call_http(ctx, parsed, data, timeout), 0, 0, 0.0
             else:
                 raise calls.StepError(f"{parsed.type} steps do not run as work")
         except calls.StepError as exc:
@@ -170,8 +164,10 @@ def _work(
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            _record(run_id, key, name, parsed.type, covered=True, status="failed", error=str(exc))
-            return {"error": f"step {key}: {exc}"}
+            status = "timed_out" if exc.timed_out else "failed"
+            why = f"{exc} (its timeout_seconds)" if exc.timed_out else str(exc)
+            _record(run_id, key, name, parsed.type, covered=True, status=status, error=why)
+            return {"error": f"step {key}: {why}", "status": status}
         _record(
             run_id,
             key,
@@ -202,6 +198,28 @@ def _branch(run_id: str, key: str, step: dict[str, Any], data: dict[str, Any]) -
     return chosen
 
 
+def _run_timeout(definition: AgentDefinition) -> str:
+    return f"the run ran past its timeout_seconds ({definition.timeout_seconds:g} s)"
+
+
+@DBOS.step(name="promptops_agent_budget")
+def _spent(run_id: str) -> float:
+    with _ctx["db"].read() as session:
+        run = session.get(AgentRun, run_id)
+        return run.cost if run is not None else 0.0
+
+
+def over_budget(run_id: str, max_cost: float | None) -> str | None:
+    """Why the run must stop after a step: its cost so far exceeds ``max_cost`` (a checkpointed
+    read, so a recovered run decides as it did; no read at all without a budget)."""
+    if max_cost is None:
+        return None
+    spent = _spent(run_id)
+    if spent <= max_cost:
+        return None
+    return f"max_cost exceeded: the run cost {spent:.6g} USD, over its max_cost of {max_cost:g}"
+
+
 @DBOS.step(name="promptops_agent_finish")
 def _finish(run_id: str, status: str, output: Any, error: str | None) -> None:
     with _ctx["db"].write() as session:
@@ -227,7 +245,7 @@ def agent_run(run_id: str) -> None:
             _finish(run_id, "failed", None, f"more than max_steps ({definition.max_steps})")
             return
         if time.time() > deadline:
-            _finish(run_id, "timed_out", None, f"ran past {definition.timeout_seconds:g} s")
+            _finish(run_id, "timed_out", None, _run_timeout(definition))
             return
         step = definition.steps[name]
         raw = step.model_dump(mode="json")
@@ -238,13 +256,20 @@ def agent_run(run_id: str) -> None:
             _record(
                 run_id, name, name, "wait", attempt=True, status="waiting", run_status="waiting"
             )
-            limit = min(step.timeout_seconds or 86400.0, max(deadline - time.time(), 0.0))
-            got = DBOS.recv(INPUT_TOPIC, timeout_seconds=limit)
-            if _cancelled(run_id):  # Engine.cancel wakes the wait: nothing more to do
-                return
-            if got is None:
-                _record(run_id, name, name, "wait", status="timed_out")
-                _finish(run_id, "timed_out", None, f"step {name}: no input in {limit:g} s")
+            own = step.timeout_seconds or 86400.0
+            limit = min(own, max(deadline - time.time(), 0.0))
+            message = DBOS.recv(INPUT_TOPIC, timeout_seconds=limit)
+            if isinstance(message, dict) and message.get("cancelled"):
+                return  # cancelled while waiting (the run row says so already)
+            got = message["input"] if isinstance(message, dict) else None
+            if message is None:
+                why = (
+                    f"step {name}: no input within its timeout_seconds ({own:g} s)"
+                    if limit >= own
+                    else _run_timeout(definition)
+                )
+                _record(run_id, name, name, "wait", status="timed_out", error=why)
+                _finish(run_id, "timed_out", None, why)
                 return
             _record(
                 run_id, name, name, "wait", status="succeeded", output=got, run_status="running"
@@ -257,10 +282,13 @@ def agent_run(run_id: str) -> None:
         else:
             result = steps.run_work(run_id, run, name, name, raw, data)
         if "error" in result:
-            _finish(run_id, "failed", None, result["error"])
+            _finish(run_id, result.get("status", "failed"), None, result["error"])
             return
         data["steps"][name] = {"output": result["output"]}
         last = result["output"]
         name = step.next
+        if (over := over_budget(run_id, definition.max_cost)) is not None:
+            _finish(run_id, "failed", None, over)
+            return
     output = calls.select(definition.output, data) if definition.output else last
     _finish(run_id, "succeeded", output, None)

@@ -21,6 +21,7 @@ from promptops.db.models import AgentRun
 from promptops.db.session import Session
 from promptops.domain import agent_runs
 from promptops.server.api.deps import ActorDep, Limit, ReadSession, StateDep, no_nul, own_project
+from promptops.worker.runner import allow_private
 
 router = APIRouter(prefix="/v1/agents/{slug}/runs", tags=["agents"])
 
@@ -37,13 +38,17 @@ def start_run(
     slug: str, body: RunCreate, actor: ActorDep, st: StateDep, request: Request
 ) -> RunCreated:
     """Queue a run of the version active in the key's environment (or `version`); `202`
-    with its id. The same `idempotency_key` again returns the same run (`created: false`)."""
+    with its id. The same `idempotency_key` again returns the same run (`created: false`).
+    With `callback_url`, `callback_secret` (shown once) verifies the signed POST it gets."""
     with st.db.write() as session:
-        run, created = agent_runs.start_run(session, actor, slug, body)
-        run_id, status = run.id, run.status
+        run, created = agent_runs.start_run(
+            session, actor, slug, body, allow_private=allow_private(st.settings)
+        )
+        secret = agent_runs.seal_callback_secret(run, st.secrets) if created else None
+        run_id, status, project_id = run.id, run.status, run.project_id
     if created:
-        request.app.state.agents.enqueue(run_id)
-    return RunCreated(run_id=run_id, status=status, created=created)
+        request.app.state.agents.enqueue(run_id, project_id)
+    return RunCreated(run_id=run_id, status=status, created=created, callback_secret=secret)
 
 
 @router.get("", response_model=RunList)
