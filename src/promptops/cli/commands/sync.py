@@ -1,5 +1,8 @@
 """`promptops sync status|push|pull`: prompt files (``prompts/<slug>.yaml``) and the registry.
 
+Agents are files too: ``type: agent`` and the version's workflow under ``definition``
+(docs/gitops.md); they are pushed, pulled and compared as prompts are.
+
 - ``status``: each file unchanged, changed (with a summary of what), new, or a prompt only
   in the registry; ``--check`` exits 1 when anything differs (CI on pull requests).
 - ``push``: creates missing prompts and a version for each file whose content differs from
@@ -60,6 +63,14 @@ def _load(folder: Path, args: argparse.Namespace) -> Any:
     return loaded
 
 
+def _with_definition(item: dict[str, Any]) -> dict[str, Any]:
+    """A ``/v1/sync/files`` item whose version holds its agent's ``definition`` (what the
+    file functions read)."""
+    if item.get("definition") is None:
+        return item
+    return {**item, "version": {**item["version"], "definition": item["definition"]}}
+
+
 def _count(entries: list[Any], status: str) -> int:
     return sum(e.status == status for e in entries)
 
@@ -76,7 +87,7 @@ def sync_status(api: ApiCaller, args: argparse.Namespace) -> Shown:
     if any(e.status == "changed" for e in entries):
         params = {"environment": args.env} if args.env else {}
         remote = api.call("GET", "/v1/sync/files", params=params)["files"]
-        theirs = {f["prompt"]["slug"]: f for f in remote}
+        theirs = {f["prompt"]["slug"]: _with_definition(f) for f in remote}
         mine = loaded.by_slug()
         for e in entries:
             if e.status == "changed" and e.slug in theirs:
@@ -199,7 +210,7 @@ def sync_pull(api: ApiCaller, args: argparse.Namespace) -> Shown:
     skipped: list[dict[str, str]] = []
     with Progress("writing files", len(remote), enabled=not args.json) as bar:
         for item in remote:
-            prompt, version = item["prompt"], item["version"]
+            prompt, version = item["prompt"], _with_definition(item)["version"]
             path = sync.target_path(folder, prompt["slug"], existing)
             shown = path.as_posix()
             bar.tick()
