@@ -192,7 +192,7 @@ def file_definition(definition: AgentDefinition) -> dict[str, Any]:
     data = definition.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     data.pop("commit_message", None)
     data.pop("author", None)
-    steps = {}
+    steps: dict[str, Any] = {}
     for name, step in definition.steps.items():
         body = step.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         first = {k: body.pop(k) for k in ("description",) if k in body}

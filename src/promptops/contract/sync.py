@@ -5,9 +5,10 @@
   changed).
 - ``GET /v1/sync/files``: every prompt with one version (the latest, or the one active in
   an environment): what ``sync pull`` writes.
-- ``POST /v1/sync``: a set of prompt and agent files, applied in one transaction: missing prompts are
-  created, a version is made for each file whose content differs from its prompt's latest
-  version, and (``promote``) each file's latest version is deployed, all or nothing.
+- ``POST /v1/sync``: a set of prompt and agent files, applied in one transaction: missing
+  prompts (and agents) are created, a version is made for each file whose content differs
+  from its prompt's latest version, and (``promote``) each file's latest version is
+  deployed, all or nothing.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from promptops.contract.content import stored_content
 from promptops.contract.agents import AgentDefinition, file_definition
+from promptops.contract.content import stored_content
 from promptops.contract.gitops import (
     FILE_FIELDS,
     AgentFileIn,

@@ -1,7 +1,7 @@
 """The contract's generated files: ``contract/openapi.json`` (the HTTP API) and
-``contract/schemas/*.json`` (JSON Schemas of the prompt payload, of a prompt file, of an agent's
-workflow and file, and of every event), committed so clients in other languages build against them; tests/contract
-fails when they are stale.
+``contract/schemas/*.json`` (JSON Schemas of the prompt payload, of a prompt file, of an
+agent's workflow and file, and of every event), committed so clients in other languages
+build against them; tests/contract fails when they are stale.
 
 Regenerate: ``python -m promptops.server.contract_files``.
 """
