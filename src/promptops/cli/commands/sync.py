@@ -165,8 +165,8 @@ def sync_push(api: ApiCaller, args: argparse.Namespace) -> Shown:
         result = api.call("POST", "/v1/sync", json=body)
     except CliError as exc:
         raise CliError(_name_files(exc.message, paths)) from None
-    for item, path in zip(result["results"], paths, strict=True):
-        item["path"] = path
+    for item, file in zip(result["results"], files, strict=True):
+        item["path"], item["type"] = file.path, file.type
     result["unchanged"] = unchanged
     return Shown(result, _push_text(result, unchanged))
 
@@ -176,7 +176,7 @@ def _push_text(result: dict[str, Any], unchanged: int) -> str:
     for r in result["results"]:
         what = []
         if r["prompt"] == "created":
-            what.append("new prompt")
+            what.append("new agent" if r.get("type") == "agent" else "new prompt")
         elif r["prompt"] == "updated":
             what.append("name/description updated")
         what.append(f"v{r['version']} created" if r["version_created"] else f"v{r['version']}")
