@@ -299,13 +299,12 @@ class _Calls:
         params = {"status": status, "version": version, "limit": limit, "cursor": cursor}
         request = self._request("GET", f"/v1/agents/{_slug(slug)}/runs", params=params)
         body = yield from self._one(request, f"runs of agent {slug!r}", slug)
-        try:
-            runs = tuple(AgentRun.from_payload(r) for r in body["data"])
-            cursor = body.get("next_cursor")
-        except (KeyError, TypeError):
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             raise InvalidResponseError(
                 f"runs of agent {slug!r}: the answer is not a list of runs", status_code=200
-            ) from None
+            )
+        runs = tuple(AgentRun.from_payload(r) for r in body["data"])
+        cursor = body.get("next_cursor")
         return AgentRunPage(runs, cursor if isinstance(cursor, str) else None)
 
     def cancel(self, slug: str, run_id: str) -> Call:
