@@ -5,10 +5,12 @@ listing, idempotency, and the refusals (unknown agent, read-only key, revoked ke
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -18,6 +20,14 @@ from tests.fakes.providers import FakeProviderServer
 from tests.support import Api, LiveServer, Project
 
 POLL = 0.2  # the SDK's longest poll interval here (the runs take a few tens of ms)
+# The wait step of the agent the tests cancel gives up after HOLD seconds: the engine's thread
+# of a cancelled run blocks in it until then, so a test lets that pass before the server
+# (and its database) go away.
+HOLD = 2
+
+
+def _let_the_engine_finish() -> None:
+    time.sleep(HOLD + 1)
 
 
 @dataclass
@@ -97,9 +107,21 @@ def setup(app: Any, admin_key: str) -> Iterator[Setup]:
                 {
                     "inputs": ticket,
                     "start": "review",
-                    "steps": {"review": {"type": "wait", "prompt": "Approve {{inputs.ticket}}?"}},
+                    "steps": {
+                        "review": {
+                            "type": "wait",
+                            "prompt": "Approve {{inputs.ticket}}?",
+                            "timeout_seconds": 60,
+                        }
+                    },
                     "output": "steps.review.output",
                 },
+            )
+            _agent(  # to cancel: its wait step gives up after HOLD seconds
+                api,
+                project.key,
+                "hold",
+                {"start": "hold", "steps": {"hold": {"type": "wait", "timeout_seconds": HOLD}}},
             )
             _agent(
                 api,
@@ -179,19 +201,20 @@ def test_wait_for_input_send_it_then_finish(setup: Setup) -> None:
 def test_a_wait_timeout_raises_and_the_run_can_be_cancelled(setup: Setup) -> None:
     with setup.client() as client:
         with pytest.raises(promptops.AgentRunTimeoutError) as caught:
-            client.agents.run("review", {"ticket": "T-2"}, timeout=0.5, poll_interval=POLL)
+            client.agents.run("hold", timeout=0.3, poll_interval=0.1)
         assert isinstance(caught.value, TimeoutError)
         run_id = caught.value.run_id
         assert caught.value.run is not None and not caught.value.run.finished
-        cancelled = client.agents.cancel("review", run_id)
+        cancelled = client.agents.cancel("hold", run_id)
         assert cancelled.id == run_id
-        final = client.agents.wait("review", run_id, timeout=30, poll_interval=POLL)
+        final = client.agents.wait("hold", run_id, timeout=30, poll_interval=POLL)
         assert final.status == "cancelled"
         with pytest.raises(promptops.AgentRunError) as failed:
             final.raise_for_status()
         assert failed.value.status == "cancelled" and failed.value.run is final
         with pytest.raises(promptops.ConflictError):
-            client.agents.cancel("review", run_id)
+            client.agents.cancel("hold", run_id)
+    _let_the_engine_finish()
 
 
 def test_a_failed_run_is_returned_and_raise_for_status_raises(setup: Setup) -> None:
@@ -263,18 +286,19 @@ async def test_async_run_input_cancel_and_refusals(setup: Setup) -> None:
         done = await client.agents.wait("review", started.id, timeout=30, poll_interval=POLL)
         assert done.output == "approved"
 
-        pending = await client.agents.run("review", {"ticket": "T-4"}, wait=False)
+        pending = await client.agents.run("hold", wait=False)
         with pytest.raises(promptops.AgentRunTimeoutError):
-            await client.agents.wait("review", pending.id, timeout=0.3, poll_interval=POLL)
-        await client.agents.cancel("review", pending.id)
-        final = await client.agents.wait("review", pending.id, timeout=30, poll_interval=POLL)
+            await client.agents.wait("hold", pending.id, timeout=0.3, poll_interval=0.1)
+        await client.agents.cancel("hold", pending.id)
+        final = await client.agents.wait("hold", pending.id, timeout=30, poll_interval=POLL)
         assert final.status == "cancelled"
 
         with pytest.raises(promptops.AgentNotFoundError):
             await client.agents.run("no-such-agent")
     async with setup.async_client(setup.read_key) as reader:
         with pytest.raises(promptops.PermissionDeniedError):
-            await reader.agents.cancel("review", pending.id)
+            await reader.agents.cancel("hold", pending.id)
     async with setup.async_client(setup.revoked_key()) as revoked:
         with pytest.raises(promptops.AuthenticationError):
             await revoked.agents.list_runs("triage")
+    await anyio.sleep(HOLD + 1)  # as _let_the_engine_finish(), without blocking the loop
