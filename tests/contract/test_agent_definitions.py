@@ -221,6 +221,7 @@ def test_the_guides_yaml_example_is_a_valid_definition() -> None:
     import yaml
 
     guide = (Path(__file__).resolve().parents[2] / "docs" / "agents.md").read_text()
-    [block] = re.findall(r"```yaml\n(.*?)```", guide, flags=re.S)
-    agent = parse(AgentDefinition, yaml.safe_load(block))
+    # the agent file the guide writes (a heredoc) and pushes with `promptops sync push`
+    [block] = re.findall(r"<<'YAML'\n(.*?)\nYAML\n", guide, flags=re.S)
+    agent = parse(AgentDefinition, yaml.safe_load(block)["definition"])
     assert agent == parse(AgentDefinition, TRIAGE)  # the same workflow as these tests'

@@ -11,6 +11,13 @@ from promptops.errors import PromptOpsError
 
 SDK_API = {
     "APIError",
+    "AgentNotFoundError",
+    "AgentRun",
+    "AgentRunError",
+    "AgentRunTimeoutError",
+    "AgentStep",
+    "AgentUnavailableError",
+    "ConflictError",
     "AsyncClient",
     "AuthenticationError",
     "Client",

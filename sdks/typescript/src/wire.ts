@@ -1235,6 +1235,54 @@ export interface components {
             /** Description */
             description?: string | null;
         };
+        /** AgentDefinition */
+        AgentDefinition: {
+            /** Inputs */
+            inputs?: components["schemas"]["InputDecl"][];
+            /**
+             * Output
+             * @description The run's output (default: the last step's output)
+             */
+            output?: string | null;
+            /** Start */
+            start: string;
+            /** Steps */
+            steps: {
+                [key: string]: components["schemas"]["PromptStep"] | components["schemas"]["HttpStep"] | components["schemas"]["BranchStep"] | components["schemas"]["MapStep"] | components["schemas"]["WaitStep"];
+            };
+            /**
+             * Max Steps
+             * @default 100
+             */
+            max_steps: number;
+            /**
+             * Timeout Seconds
+             * @default 3600
+             */
+            timeout_seconds: number;
+            /** Max Cost */
+            max_cost?: number | null;
+        };
+        /**
+         * AgentFileIn
+         * @description An agent file: one agent (slug, name, description, ``type: agent``) and the workflow
+         *     of a version in ``definition`` (as in ``POST /v1/agents/{slug}/versions``).
+         */
+        AgentFileIn: {
+            /** Slug */
+            slug: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description?: string | null;
+            /**
+             * Type
+             * @description agent; fixed
+             * @constant
+             */
+            type: "agent";
+            definition: components["schemas"]["AgentDefinition"];
+        };
         /** AgentList */
         AgentList: {
             /** Data */
@@ -2858,6 +2906,13 @@ export interface components {
         SyncFile: {
             prompt: components["schemas"]["PromptHead"];
             version: components["schemas"]["VersionOut"];
+            /**
+             * Definition
+             * @description An agent's (type agent) workflow at this version; null for prompts
+             */
+            definition?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * SyncFiles
@@ -2877,8 +2932,11 @@ export interface components {
          * @description ``POST /v1/sync``.
          */
         SyncPush: {
-            /** Files */
-            files: components["schemas"]["PromptFileIn"][];
+            /**
+             * Files
+             * @description Prompt files, and agent files (type agent, with a definition)
+             */
+            files: (components["schemas"]["PromptFileIn"] | components["schemas"]["AgentFileIn"])[];
             /**
              * Promote
              * @description Deploy each file's latest version to this environment too

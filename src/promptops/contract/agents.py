@@ -50,6 +50,8 @@ __all__ = [
     "PromptStep",
     "Step",
     "WaitStep",
+    "file_definition",
+    "stored_columns",
 ]
 
 MAX_STEPS = 200
@@ -157,6 +159,55 @@ class AgentVersionCreate(AgentDefinition):
 
     commit_message: Str(2000) | None = None
     author: Str(200) | None = None
+
+
+# ---- stored and written forms ----------------------------------------------------------
+
+# The order a definition's keys are written in a file (the rest follow in model order).
+_TOP_ORDER = ("inputs", "start", "steps", "output", "max_steps", "timeout_seconds", "max_cost")
+
+
+def stored_columns(definition: AgentDefinition) -> dict[str, Any]:
+    """A version's columns for ``definition``: the workflow in ``definition`` (every field,
+    defaults included), its inputs as a prompt's declared inputs, the chat columns empty
+    (``model`` says what it is). The server stores these; GitOps hashes them."""
+    data = definition.model_dump(mode="json", exclude_none=True)
+    data.pop("commit_message", None)
+    data.pop("author", None)
+    return {
+        "messages": None,
+        "text": None,
+        "model": "agent",
+        "temperature": 0.0,
+        "max_tokens": None,
+        "params": None,
+        "inputs": data.get("inputs") or None,
+        "tools": None,
+        "tool_choice": None,
+        "response_format": None,
+        "meta": {},
+        "definition": data,
+    }
+
+
+def file_definition(definition: AgentDefinition) -> dict[str, Any]:
+    """``definition`` as a GitOps file writes it: fields at their default left out, the
+    top-level keys in :data:`_TOP_ORDER`, each step's ``type`` and ``description`` first,
+    its own fields, then ``timeout_seconds``, ``retries`` and ``next`` (so a definition
+    always reads the same whoever wrote it)."""
+    data = definition.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    data.pop("commit_message", None)
+    data.pop("author", None)
+    steps: dict[str, Any] = {}
+    for name, step in definition.steps.items():
+        body = step.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        first = {k: body.pop(k) for k in ("description",) if k in body}
+        last = {k: body.pop(k) for k in ("timeout_seconds", "retries", "next") if k in body}
+        steps[name] = {"type": step.type, **first, **body, **last}
+    data["steps"] = steps
+    data["start"] = definition.start
+    ordered = {k: data[k] for k in _TOP_ORDER if k in data}
+    return ordered | {k: v for k, v in data.items() if k not in ordered}
 
 
 # ---- the checks -------------------------------------------------------------------------

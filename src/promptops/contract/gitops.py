@@ -1,5 +1,6 @@
 """GitOps: a prompt file (``prompts/<slug>.yaml``: the prompt's own fields and the content of
-one version) and the content hash that says whether a file and a version hold the same
+one version), an agent file (the same with ``type: agent`` and the version's workflow in
+``definition``) and the content hash that says whether a file and a version hold the same
 content. The sync bodies (``GET``/``POST /v1/sync``) are :mod:`promptops.contract.sync`.
 
 The hash is computed here, once, for both sides: the CLI hashes a parsed file, the server a
@@ -12,19 +13,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
+from promptops.contract.agents import AgentDefinition, file_definition, stored_columns
 from promptops.contract.catalog import Description
 from promptops.contract.content import ContentIn, PromptType
-from promptops.contract.fields import Name
+from promptops.contract.fields import Input, Name
 from promptops.contract.slugs import Slug
 
 __all__ = [
     "CONTENT_COLUMNS",
     "FILE_FIELDS",
     "PROMPT_FIELDS",
+    "AgentFileIn",
+    "AnyFileIn",
     "PromptFileIn",
     "content_hash",
     "without_git",
@@ -34,6 +38,7 @@ __all__ = [
 PROMPT_FIELDS: tuple[str, ...] = ("slug", "name", "description", "type")
 FILE_FIELDS: tuple[str, ...] = (
     *PROMPT_FIELDS,
+    "definition",
     "messages",
     "text",
     "tools",
@@ -46,7 +51,8 @@ FILE_FIELDS: tuple[str, ...] = (
     "inputs",
     "metadata",
 )
-# The columns of a version's content (what stored_content returns), hashed in this order.
+# The columns of a version's content (what stored_content returns), hashed in this order
+# (then an agent version's ``definition``).
 CONTENT_COLUMNS: tuple[str, ...] = (
     "messages",
     "text",
@@ -91,6 +97,36 @@ class PromptFileIn(ContentIn):
         return self.model_dump(exclude_none=True, by_alias=True, exclude=head)
 
 
+class AgentFileIn(Input):
+    """An agent file: one agent (slug, name, description, ``type: agent``) and the workflow
+    of a version in ``definition`` (as in ``POST /v1/agents/{slug}/versions``)."""
+
+    slug: Slug
+    name: Name
+    description: Description | None = None
+    prompt_type: Literal["agent"] = Field(alias="type", description="agent; fixed")
+    definition: AgentDefinition
+
+    def content(self) -> dict[str, Any]:
+        """What the file holds of the version: ``{"definition": ...}`` as files write it."""
+        return {"definition": file_definition(self.definition)}
+
+    def stored(self) -> dict[str, Any]:
+        """The version's columns (what the server stores and :func:`content_hash` reads)."""
+        return stored_columns(self.definition)
+
+
+def _file_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "prompt_type", None)
+    return "agent" if kind == "agent" else "prompt"
+
+
+AnyFileIn = Annotated[
+    Annotated[PromptFileIn, Tag("prompt")] | Annotated[AgentFileIn, Tag("agent")],
+    Discriminator(_file_kind),
+]
+
+
 def without_git(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     """A version's metadata without the ``git`` origin sync push records (which is not
     content: the same file pushed from two commits is the same prompt)."""
@@ -121,5 +157,8 @@ def content_hash(stored: Mapping[str, Any]) -> str:
         if value in ({}, []):
             value = None
         canon.append(_canonical(value))
+    definition = stored.get("definition")
+    if definition is not None:  # an agent's workflow (prompts' hashes stay what they were)
+        canon.append(_canonical(definition))
     text = json.dumps(canon, ensure_ascii=False, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

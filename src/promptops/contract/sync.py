@@ -5,19 +5,20 @@
   changed).
 - ``GET /v1/sync/files``: every prompt with one version (the latest, or the one active in
   an environment): what ``sync pull`` writes.
-- ``POST /v1/sync``: a set of prompt files, applied in one transaction: missing prompts are
-  created, a version is made for each file whose content differs from its prompt's latest
-  version, and (``promote``) each file's latest version is deployed, all or nothing.
+- ``POST /v1/sync``: a set of prompt and agent files, applied in one transaction: missing
+  prompts (and agents) are created, a version is made for each file whose content differs
+  from its prompt's latest version, and (``promote``) each file's latest version is
+  deployed, all or nothing.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from promptops.contract.fields import Environment, Input, Str
-from promptops.contract.gitops import PromptFileIn
+from promptops.contract.gitops import AnyFileIn
 from promptops.contract.prompts import VersionOut
 
 __all__ = [
@@ -69,6 +70,9 @@ class PromptHead(BaseModel):
 class SyncFile(BaseModel):
     prompt: PromptHead
     version: VersionOut
+    definition: dict[str, Any] | None = Field(
+        None, description="An agent's (type agent) workflow at this version; null for prompts"
+    )
 
 
 class SyncFiles(BaseModel):
@@ -81,7 +85,9 @@ class SyncFiles(BaseModel):
 class SyncPush(Input):
     """``POST /v1/sync``."""
 
-    files: Annotated[list[PromptFileIn], Field(min_length=1, max_length=MAX_SYNC_FILES)]
+    files: Annotated[list[AnyFileIn], Field(min_length=1, max_length=MAX_SYNC_FILES)] = Field(
+        description="Prompt files, and agent files (type agent, with a definition)"
+    )
     promote: Environment | None = Field(
         None, description="Deploy each file's latest version to this environment too"
     )

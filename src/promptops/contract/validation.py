@@ -22,6 +22,8 @@ _SKIP = ("body", "query", "path", "header")
 _TAGS = {"message", "placeholder", "text", "json_object", "json_schema"}
 # An agent's steps (contract/agents.py) are a dict of a union: the tag follows the step name.
 _STEP_TAGS = {"prompt", "http", "branch", "map", "wait"}
+# A sync push's files (contract/sync.py) are a list of a union (prompt files, agent files).
+_FILE_TAGS = {"prompt", "agent"}
 _NAMED = re.compile(r"([a-z_]+(?:\.[0-9A-Za-z_-]+)*): ")
 
 
@@ -37,7 +39,11 @@ def field_of(loc: Sequence[Any]) -> str | None:
         tagged = isinstance(previous, int) or (previous == "response_format" and i + 1 < len(loc))
         if part in _TAGS and tagged:  # a tag, not the field itself
             continue
-        if part in _STEP_TAGS and i >= 2 and loc[i - 2] == "steps" and not parts[:-2]:
+        if part in _FILE_TAGS and i >= 2 and loc[i - 2] == "files" and not parts[:-2]:
+            continue
+        # the steps of an agent's definition: at the top, or a file's ``definition``
+        top = not parts[:-2] or parts[-3] == "definition"
+        if part in _STEP_TAGS and i >= 2 and loc[i - 2] == "steps" and top:
             continue
         parts.append(str(part))
     return ".".join(parts) or None
@@ -48,10 +54,14 @@ def describe(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
     first: Mapping[str, Any] = errors[0] if errors else {"msg": "invalid value"}
     field = field_of(tuple(first.get("loc", ())))
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    named = _NAMED.match(message)
+    if field and field.split(".")[-1] == "definition" and named:
+        # an agent definition's own check names the step and field inside it
+        field = f"{field}.{named.group(1)}"
+        message = message[named.end() :]
     if field:
         message = f"{field}: {message}"
     else:  # a rule across fields names its field first ("tools: ..."): the field is that
-        named = _NAMED.match(message)
         field = named.group(1) if named else None
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem(s))"

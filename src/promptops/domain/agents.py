@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from promptops._json import json_equal
 from promptops.contract.agent_runs import AgentVersionCreate
-from promptops.contract.agents import AgentDefinition
+from promptops.contract.agents import AgentDefinition, stored_columns
 from promptops.contract.validation import parse
 from promptops.db.models import ActiveDeployment, Prompt, PromptVersion
 from promptops.domain import prompts, versions
@@ -53,25 +53,7 @@ def list_agents(
 
 
 def _stored(definition: AgentDefinition) -> dict[str, Any]:
-    """The version's columns: the workflow in ``definition``; its inputs as a prompt's
-    declared inputs; the chat columns empty (``model`` says what it is)."""
-    data = definition.model_dump(mode="json", exclude_none=True)
-    data.pop("commit_message", None)
-    data.pop("author", None)
-    return {
-        "messages": None,
-        "text": None,
-        "model": "agent",
-        "temperature": 0.0,
-        "max_tokens": None,
-        "params": None,
-        "inputs": data.get("inputs") or None,
-        "tools": None,
-        "tool_choice": None,
-        "response_format": None,
-        "meta": {},
-        "definition": data,
-    }
+    return stored_columns(definition)
 
 
 def push_agent_version(

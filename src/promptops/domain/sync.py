@@ -15,7 +15,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from promptops.contract.content import VersionCreate, stored_content
-from promptops.contract.gitops import CONTENT_COLUMNS, PromptFileIn, content_hash
+from promptops.contract.gitops import CONTENT_COLUMNS, AgentFileIn, PromptFileIn, content_hash
 from promptops.contract.sync import (
     ActiveHash,
     PromptHead,
@@ -39,7 +39,8 @@ __all__ = ["export_files", "push", "state", "version_hash"]
 
 
 def version_hash(version: PromptVersion) -> str:
-    return content_hash({column: getattr(version, column) for column in CONTENT_COLUMNS})
+    columns = {column: getattr(version, column) for column in CONTENT_COLUMNS}
+    return content_hash({**columns, "definition": version.definition})
 
 
 def _prompts(session: Session, project_id: str) -> list[Prompt]:
@@ -127,6 +128,7 @@ def export_files(session: Session, project_id: str, environment: str | None) -> 
         SyncFile(
             prompt=PromptHead(slug=p.slug, type=p.type, name=p.name, description=p.description),
             version=version_out(p, chosen[p.id]),
+            definition=chosen[p.id].definition if p.type == "agent" else None,
         )
         for p in rows
         if p.id in chosen
@@ -134,13 +136,15 @@ def export_files(session: Session, project_id: str, environment: str | None) -> 
     return SyncFiles(environment=environment, files=files)
 
 
-def _includes(file: PromptFileIn) -> set[str]:
+def _includes(file: PromptFileIn | AgentFileIn) -> set[str]:
+    if isinstance(file, AgentFileIn):
+        return set()
     sources = [file.text] if file.text is not None else []
     sources += [m.content for m in file.messages or () if hasattr(m, "content")]
     return {partial.slug for source in sources for partial in compile_template(source).partials}
 
 
-def _order(files: list[PromptFileIn]) -> list[int]:
+def _order(files: list[PromptFileIn | AgentFileIn]) -> list[int]:
     """Indexes of ``files``, each snippet before the prompts that include it (so a set of
     prompts and their snippets checks and deploys in one pass)."""
     index = {f.slug: i for i, f in enumerate(files)}
@@ -218,7 +222,11 @@ def push(session: Session, actor: Actor, body: SyncPush) -> SyncPushed:
 
 
 def _apply(
-    session: Session, actor: Actor, project_id: str, body: SyncPush, file: PromptFileIn
+    session: Session,
+    actor: Actor,
+    project_id: str,
+    body: SyncPush,
+    file: PromptFileIn | AgentFileIn,
 ) -> SyncResult:
     prompt = session.scalar(
         select(Prompt)
@@ -257,7 +265,13 @@ def _apply(
         else None
     )
     version = latest
-    if latest is None or version_hash(latest) != content_hash(stored_content(file)):
+    if isinstance(file, AgentFileIn):
+        stored = file.stored()
+        if latest is None or version_hash(latest) != content_hash(stored):
+            version = versions.create_stored(
+                session, actor, prompt, stored, body.commit_message, None
+            )
+    elif latest is None or version_hash(latest) != content_hash(stored_content(file)):
         content = file.content()
         if body.commit_message is not None:
             content["commit_message"] = body.commit_message

@@ -1,7 +1,9 @@
 """Prompt files: one YAML file per prompt (``prompts/<slug>.yaml`` by default), holding the
 prompt's slug, name, description and type and the content of one version (the contract's
 :class:`promptops.contract.gitops.PromptFileIn`; a JSON Schema of it is
-``contract/schemas/prompt-file.json``).
+``contract/schemas/prompt-file.json``). An agent's file is the same with ``type: agent`` and
+the version's workflow under ``definition``
+(:class:`promptops.contract.gitops.AgentFileIn`, ``contract/schemas/agent-file.json``).
 
 Writing is canonical: keys in a fixed order (:data:`FILE_FIELDS`), fields with no value left
 out, multi-line strings as literal block scalars (``|``), so a file written from a version,
@@ -18,8 +20,15 @@ from typing import Any
 
 import yaml
 
+from promptops.contract.agents import AgentDefinition, file_definition
 from promptops.contract.content import stored_content
-from promptops.contract.gitops import FILE_FIELDS, PromptFileIn, content_hash, without_git
+from promptops.contract.gitops import (
+    FILE_FIELDS,
+    AgentFileIn,
+    PromptFileIn,
+    content_hash,
+    without_git,
+)
 from promptops.contract.validation import parse
 from promptops.errors import InvalidInputError
 
@@ -60,13 +69,20 @@ def default_path(slug: str) -> str:
 
 def file_data(prompt: Mapping[str, Any], version: Mapping[str, Any]) -> dict[str, Any]:
     """The file's fields, in file order, from the API's JSON of a prompt
-    (``GET /v1/prompts/{slug}``) and one of its versions (``.../versions/{n}``)."""
+    (``GET /v1/prompts/{slug}``) and one of its versions (``.../versions/{n}``); an agent's
+    version holds its workflow in ``definition`` (what ``GET /v1/sync/files`` gives, or a
+    parsed agent file's content)."""
+    if (prompt.get("type") or version.get("type")) == "agent":
+        definition = AgentDefinition.model_validate(version.get("definition") or {})
+        head = {k: prompt.get(k) for k in ("slug", "name", "description")}
+        agent = {**head, "type": "agent", "definition": file_definition(definition)}
+        return {k: v for k, v in agent.items() if v not in (None, [], {})}
     values: dict[str, Any] = {
         "slug": prompt["slug"],
         "name": prompt["name"],
         "description": prompt.get("description"),
         "type": prompt.get("type") or version.get("type") or "chat",
-        **{k: version.get(k) for k in FILE_FIELDS[4:]},
+        **{k: version.get(k) for k in FILE_FIELDS[5:]},
     }
     values["metadata"] = without_git(values["metadata"])
     if values["type"] == "text":
@@ -135,7 +151,7 @@ _Loader.yaml_implicit_resolvers = {
 @dataclass(frozen=True, slots=True)
 class PromptFile:
     """A parsed prompt file: where it is, the prompt's fields, the version content (a
-    ``VersionCreate`` body) and that content's hash."""
+    ``VersionCreate`` body; an agent's: ``{"definition": ...}``) and that content's hash."""
 
     path: str
     slug: str
@@ -204,8 +220,11 @@ def parse_prompt_file(path: str, text: str, *, expected_slug: str | None = None)
             raise TypeError(f"key {bad!r} is not a string")
     except (TypeError, ValueError) as exc:
         raise PromptFileError(path, f"not JSON data: {exc}", line=1, field=None) from None
+    model: type[PromptFileIn | AgentFileIn] = (
+        AgentFileIn if data.get("type") == "agent" else PromptFileIn
+    )
     try:
-        parsed = parse(PromptFileIn, data)
+        parsed = parse(model, data)
     except InvalidInputError as exc:
         line = _line_of(root, exc.field)
         raise PromptFileError(path, exc.message, line=line, field=exc.field) from None
@@ -217,6 +236,7 @@ def parse_prompt_file(path: str, text: str, *, expected_slug: str | None = None)
             field="slug",
         )
     content = parsed.content()
+    stored = parsed.stored() if isinstance(parsed, AgentFileIn) else stored_content(parsed)
     return PromptFile(
         path=path,
         slug=parsed.slug,
@@ -224,5 +244,5 @@ def parse_prompt_file(path: str, text: str, *, expected_slug: str | None = None)
         description=parsed.description,
         type=parsed.prompt_type,
         content=content,
-        hash=content_hash(stored_content(parsed)),
+        hash=content_hash(stored),
     )

@@ -211,8 +211,8 @@ def push_body(
     out = []
     for f in files:
         content = dict(f.content)
-        origin = git(f.path) if git is not None else None
-        if origin is not None:
+        origin = git(f.path) if git is not None and f.type != "agent" else None
+        if origin is not None:  # (an agent's version has no metadata to record it in)
             content["metadata"] = {**content.get("metadata", {}), "git": origin}
         out.append({**head_of(f), **content})
     body: dict[str, Any] = {"files": out, "dry_run": dry_run}

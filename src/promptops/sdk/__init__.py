@@ -6,11 +6,17 @@ See docs/sdk.md.
 
 from __future__ import annotations
 
+from promptops.sdk.agent_run import AgentRun, AgentStep
 from promptops.sdk.client import AsyncClient, Client
 from promptops.sdk.errors import (
+    AgentNotFoundError,
+    AgentRunError,
+    AgentRunTimeoutError,
+    AgentUnavailableError,
     APIError,
     AuthenticationError,
     ConfigurationError,
+    ConflictError,
     InputTypeError,
     InvalidOutputError,
     InvalidResponseError,
@@ -32,10 +38,17 @@ from promptops.sdk.run_result import ToolCall
 
 __all__ = [
     "APIError",
+    "AgentNotFoundError",
+    "AgentRun",
+    "AgentRunError",
+    "AgentRunTimeoutError",
+    "AgentStep",
+    "AgentUnavailableError",
     "AsyncClient",
     "AuthenticationError",
     "Client",
     "ConfigurationError",
+    "ConflictError",
     "InputTypeError",
     "InvalidOutputError",
     "InvalidResponseError",

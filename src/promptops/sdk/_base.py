@@ -632,7 +632,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _status_error(key: Key, response: httpx.Response) -> APIError:
+def error_fields(response: httpx.Response) -> tuple[str, str, str | None]:
+    """(code, message, field) of an error answer's JSON body (``{"error": {...}}``), or of
+    its status and text when the body is not that."""
     status = response.status_code
     code, message, field = "error", f"HTTP {status}", None
     try:
@@ -645,6 +647,12 @@ def _status_error(key: Key, response: httpx.Response) -> APIError:
         text = response.text.strip()
         if text:
             message = f"{message}: {text[:200]}"
+    return code, message, field
+
+
+def _status_error(key: Key, response: httpx.Response) -> APIError:
+    status = response.status_code
+    code, message, field = error_fields(response)
     cls: type[APIError] = APIError
     if status == 401:
         cls = AuthenticationError

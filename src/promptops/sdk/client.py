@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from promptops.sdk._base import Action, BaseClient, Outcome, tls_verify
+from promptops.sdk.agents import Agents, AsyncAgents
 from promptops.sdk.cache import Entry, Flight, Key
 from promptops.sdk.prompt import Prompt
 
@@ -110,6 +111,8 @@ class Client(BaseClient):
         self._refresh_queue: deque[tuple[Key, Entry, Flight]] = deque()
         self._refresh_pending = 0
         self._refresher: threading.Thread | None = None
+        #: Runs of the project's managed agents: see :class:`promptops.sdk.agents.Agents`.
+        self.agents = Agents(self)
         if subscribe:
             self._start_subscription(transport)
 
@@ -336,6 +339,8 @@ class AsyncClient(BaseClient):
         self._transport = transport
         self._http = self._new_http()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Runs of the project's managed agents: see :class:`promptops.sdk.agents.AsyncAgents`.
+        self.agents = AsyncAgents(self)
         if subscribe:  # a thread: the stream never blocks the event loop
             self._start_subscription()
 

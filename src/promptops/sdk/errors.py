@@ -13,12 +13,25 @@
         ├── PromptUnavailableError        server unreachable / timed out / 5xx, nothing cached,
         │                                 no fallback: ``.slug``, ``.version``, ``.cause``
         ├── InvalidResponseError          the server answered 2xx with a body that is not a prompt
+        │                                 (or not an agent run)
+        ├── AgentUnavailableError         client.agents: server unreachable / timed out / 5xx
+        │                                 (``.cause``); waiting retries these until its timeout
+        ├── AgentRunError                 ``AgentRun.raise_for_status()``: the run ended failed,
+        │                                 cancelled or timed_out (``.run``, ``.status``, ``.error``)
+        ├── AgentRunTimeoutError          client.agents.run(wait=True) / wait(): the run did not
+        │                                 finish in ``timeout`` seconds (also TimeoutError);
+        │                                 ``.run`` (last seen, or None), ``.run_id``, ``.timeout``
         └── APIError                      the server refused: ``.status_code``, ``.code``,
             │                             ``.message``, ``.field``, ``.slug``
             ├── AuthenticationError       401: unknown or revoked API key
-            ├── PermissionDeniedError     403: the key may not read this
+            ├── PermissionDeniedError     403: the key may not read this (or, for agents: may
+            │                             not start, cancel or answer a run: a read key)
             ├── PromptNotFoundError       404: no such prompt / version, or nothing active
-            └── ServerError               5xx (only ever seen as a ``PromptUnavailableError.cause``)
+            ├── AgentNotFoundError        404: no such agent / run, or nothing active to run
+            ├── ConflictError             409: e.g. cancelling a finished run, input for a run
+            │                             that is not waiting
+            └── ServerError               5xx (seen as a ``PromptUnavailableError.cause`` or an
+                                          ``AgentUnavailableError.cause``)
 
 Which errors reach the caller of ``get_prompt``: ``PromptNotFoundError``,
 ``AuthenticationError``, ``PermissionDeniedError`` and other ``APIError`` s are definitive
@@ -29,6 +42,8 @@ while a last good value, a snapshot entry or a ``fallback`` exists; otherwise it
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from promptops.errors import (
     InputTypeError,
@@ -43,8 +58,13 @@ from promptops.errors import (
 
 __all__ = [
     "APIError",
+    "AgentNotFoundError",
+    "AgentRunError",
+    "AgentRunTimeoutError",
+    "AgentUnavailableError",
     "AuthenticationError",
     "ConfigurationError",
+    "ConflictError",
     "InputTypeError",
     "InvalidOutputError",
     "InvalidResponseError",
@@ -164,4 +184,50 @@ class PromptUnavailableError(SDKError):
         )
         self.slug = slug
         self.version = version
+        self.cause = cause
+
+
+class AgentNotFoundError(APIError, LookupError):
+    """404 from ``client.agents``: no such agent or run in the key's project, or no version
+    of the agent active in the key's environment."""
+
+
+class ConflictError(APIError):
+    """409: the request does not fit the current state (cancelling a finished run, sending
+    input to a run that is not waiting)."""
+
+
+class AgentUnavailableError(SDKError):
+    """A ``client.agents`` call got no answer: network error, timeout or 5xx. ``cause`` is the
+    underlying exception (an ``httpx`` transport error or a :class:`ServerError`)."""
+
+    def __init__(self, what: str, cause: BaseException) -> None:
+        reason = str(cause) or type(cause).__name__
+        super().__init__(f"{what}: the server is unavailable: {type(cause).__name__}: {reason}")
+        self.cause = cause
+
+
+class AgentRunError(SDKError):
+    """Raised by ``AgentRun.raise_for_status()`` for a run that ended ``failed``,
+    ``cancelled`` or ``timed_out``: ``run`` is the run, ``status`` and ``error`` its own."""
+
+    def __init__(self, run: Any) -> None:
+        detail = f": {run.error}" if run.error else ""
+        super().__init__(f"agent run {run.id} of {run.agent!r} ended {run.status}{detail}")
+        self.run = run
+        self.status: str = run.status
+        self.error: str | None = run.error
+
+
+class AgentRunTimeoutError(SDKError, TimeoutError):
+    """Waiting for a run (``run(wait=True)``, ``wait()``) took longer than ``timeout`` seconds.
+    The run goes on on the server: ``run`` is how it was last seen (None if it could not be
+    read), ``run_id`` its id; wait again, or cancel it."""
+
+    def __init__(self, run_id: str, timeout: float, run: Any, cause: BaseException | None) -> None:
+        seen = f" (last seen {run.status})" if run is not None else ""
+        super().__init__(f"agent run {run_id} did not finish within {timeout:g} s{seen}")
+        self.run_id = run_id
+        self.timeout = timeout
+        self.run = run
         self.cause = cause

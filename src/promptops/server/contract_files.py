@@ -1,7 +1,7 @@
 """The contract's generated files: ``contract/openapi.json`` (the HTTP API) and
-``contract/schemas/*.json`` (JSON Schemas of the prompt payload, of a prompt file and of
-every event), committed so clients in other languages build against them; tests/contract
-fails when they are stale.
+``contract/schemas/*.json`` (JSON Schemas of the prompt payload, of a prompt file, of an
+agent's workflow and file, and of every event), committed so clients in other languages
+build against them; tests/contract fails when they are stale.
 
 Regenerate: ``python -m promptops.server.contract_files``.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from promptops.contract.agents import AgentDefinition
 from promptops.contract.events import EVENT_MODELS, typed_event_model
-from promptops.contract.gitops import PromptFileIn
+from promptops.contract.gitops import AgentFileIn, PromptFileIn
 from promptops.contract.prompts import ActivePromptOut
 
 __all__ = ["CONTRACT_DIR", "documents", "write"]
@@ -48,6 +48,9 @@ def documents() -> dict[str, Any]:
         PromptFileIn, "A prompt file (prompts/<slug>.yaml; promptops sync)"
     )
     files["schemas/agent.json"] = _schema(AgentDefinition, "An agent version's workflow")
+    files["schemas/agent-file.json"] = _schema(
+        AgentFileIn, "An agent file (type agent, its workflow in definition; promptops sync)"
+    )
     for type_ in EVENT_MODELS:
         files[f"schemas/event.{type_}.json"] = _schema(typed_event_model(type_), f"{type_} event")
     return files

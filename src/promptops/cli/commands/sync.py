@@ -1,5 +1,8 @@
 """`promptops sync status|push|pull`: prompt files (``prompts/<slug>.yaml``) and the registry.
 
+Agents are files too: ``type: agent`` and the version's workflow under ``definition``
+(docs/gitops.md); they are pushed, pulled and compared as prompts are.
+
 - ``status``: each file unchanged, changed (with a summary of what), new, or a prompt only
   in the registry; ``--check`` exits 1 when anything differs (CI on pull requests).
 - ``push``: creates missing prompts and a version for each file whose content differs from
@@ -60,6 +63,14 @@ def _load(folder: Path, args: argparse.Namespace) -> Any:
     return loaded
 
 
+def _with_definition(item: dict[str, Any]) -> dict[str, Any]:
+    """A ``/v1/sync/files`` item whose version holds its agent's ``definition`` (what the
+    file functions read)."""
+    if item.get("definition") is None:
+        return item
+    return {**item, "version": {**item["version"], "definition": item["definition"]}}
+
+
 def _count(entries: list[Any], status: str) -> int:
     return sum(e.status == status for e in entries)
 
@@ -76,7 +87,7 @@ def sync_status(api: ApiCaller, args: argparse.Namespace) -> Shown:
     if any(e.status == "changed" for e in entries):
         params = {"environment": args.env} if args.env else {}
         remote = api.call("GET", "/v1/sync/files", params=params)["files"]
-        theirs = {f["prompt"]["slug"]: f for f in remote}
+        theirs = {f["prompt"]["slug"]: _with_definition(f) for f in remote}
         mine = loaded.by_slug()
         for e in entries:
             if e.status == "changed" and e.slug in theirs:
@@ -154,8 +165,8 @@ def sync_push(api: ApiCaller, args: argparse.Namespace) -> Shown:
         result = api.call("POST", "/v1/sync", json=body)
     except CliError as exc:
         raise CliError(_name_files(exc.message, paths)) from None
-    for item, path in zip(result["results"], paths, strict=True):
-        item["path"] = path
+    for item, file in zip(result["results"], files, strict=True):
+        item["path"], item["type"] = file.path, file.type
     result["unchanged"] = unchanged
     return Shown(result, _push_text(result, unchanged))
 
@@ -165,7 +176,7 @@ def _push_text(result: dict[str, Any], unchanged: int) -> str:
     for r in result["results"]:
         what = []
         if r["prompt"] == "created":
-            what.append("new prompt")
+            what.append("new agent" if r.get("type") == "agent" else "new prompt")
         elif r["prompt"] == "updated":
             what.append("name/description updated")
         what.append(f"v{r['version']} created" if r["version_created"] else f"v{r['version']}")
@@ -199,7 +210,7 @@ def sync_pull(api: ApiCaller, args: argparse.Namespace) -> Shown:
     skipped: list[dict[str, str]] = []
     with Progress("writing files", len(remote), enabled=not args.json) as bar:
         for item in remote:
-            prompt, version = item["prompt"], item["version"]
+            prompt, version = item["prompt"], _with_definition(item)["version"]
             path = sync.target_path(folder, prompt["slug"], existing)
             shown = path.as_posix()
             bar.tick()
