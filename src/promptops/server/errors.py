@@ -172,7 +172,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 # Most specific first, as Starlette looks a handler up along the exception's class order.
-_HANDLERS: tuple[tuple[type[BaseException], Any], ...] = (
+_HANDLERS: tuple[tuple[type[Exception], Any], ...] = (
     (DomainError, _domain),
     (RequestValidationError, _validation),
     (StarletteHTTPException, _http),
