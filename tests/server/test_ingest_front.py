@@ -4,6 +4,8 @@ get the same status, headers and body, and store the same records; also under CO
 
 from __future__ import annotations
 
+import re
+import secrets
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +46,8 @@ def front_of(app: Any) -> IngestFront:
 
 class Keys:
     def __init__(self, api: Api, admin_key: str, project: Project) -> None:
+        self.api = api
+        self.project = project
         self.admin = admin_key
         self.write = project.key
         self.read = api.new_key(admin_key, "dev", "read", project_id=project.id)
@@ -51,6 +55,10 @@ class Keys:
         prefix = parse_key(self.revoked)
         r = api.as_(admin_key).delete(f"/v1/keys/{prefix}", params={"project_id": project.id})
         assert r.status_code == 200, r.text
+
+    def fresh(self) -> str:
+        """A new key of the project (its own failed-check bucket)."""
+        return self.api.new_key(self.admin, "dev", "write", project_id=self.project.id)
 
 
 # A case sends its requests to one URL and returns the replies to compare; each run makes
@@ -145,6 +153,13 @@ def other_roles(http: httpx.Client, url: str, k: Keys) -> list[httpx.Response]:
     ]
 
 
+def rate_limited(http: httpx.Client, url: str, k: Keys) -> list[httpx.Response]:
+    """Failed checks with a known prefix use up its bucket: 429 with Retry-After."""
+    prefix = parse_key(k.fresh())
+    batch = {"records": [record()]}
+    return [_post(http, url, f"{prefix}_{secrets.token_hex(20)}", batch) for _ in range(12)]
+
+
 CASES: list[Send] = [
     valid,
     duplicates,
@@ -156,11 +171,21 @@ CASES: list[Send] = [
     no_key,
     revoked,
     other_roles,
+    rate_limited,
 ]
 
 
 def reply(r: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
-    return r.status_code, sorted(r.headers.multi_items()), r.content
+    """Status, headers and body; in a 429, the wait (seconds left in a bucket that refills
+    with time) and the key's prefix (each run has its own key) are left out."""
+    headers = sorted(r.headers.multi_items())
+    content = r.content
+    if r.status_code == 429:
+        assert int(r.headers["retry-after"]) >= 1
+        headers = [(n, "N" if n == "retry-after" else v) for n, v in headers]
+        content = re.sub(rb"retry in [0-9]+ s", b"retry in N s", content)
+        content = re.sub(rb"po_live_[a-z0-9]{8}", b"<prefix>", content)  # a fresh key per run
+    return r.status_code, headers, content
 
 
 @pytest.fixture
@@ -176,6 +201,8 @@ def test_front_answers_as_the_route(case: Send, app: Any, client: TestClient, ke
     assert front.answered == before  # the route's own answers
     by_front = [reply(r) for r in case(client, FRONT, keys)]
     assert by_front == by_route
+    if case is rate_limited:
+        assert [r[0] for r in by_front] == [401] * 10 + [429] * 2
     if case is not oversized:  # refused by BodyLimit, before either of them
         assert front.answered == before + len(by_front)
 
