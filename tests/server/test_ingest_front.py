@@ -233,3 +233,24 @@ def test_front_under_cors(app: Any, keys: Keys) -> None:
         plain = _post(http, FRONT, keys.write, {"records": [record()]})
         assert plain.status_code == 200
         assert "access-control-allow-origin" not in plain.headers
+
+
+def test_people_go_on_to_the_route(app: Any, client: TestClient, keys: Keys) -> None:
+    """A person's token or session cookie is for ``server/user_auth.py`` (in the route's
+    dependency): the front passes the request on, and the reply is the route's."""
+    front = front_of(app)
+    batch = {"records": [record()]}
+    for headers in (
+        {"Authorization": "Bearer po_user_" + "a" * 40},
+        {"Cookie": "promptops_session=expired"},
+    ):
+        before = front.answered
+        got = [reply(_post(client, url, None, batch, headers=headers)) for url in (FRONT, ROUTE)]
+        assert front.answered == before
+        assert got[0] == got[1]
+        assert got[0][0] == 401
+    # A cookie beside a key: the key decides, as in the route, so the front answers.
+    before = front.answered
+    r = _post(client, FRONT, keys.write, batch, headers={"Cookie": "promptops_session=x"})
+    assert r.json() == {"accepted": 1, "duplicates": 0}
+    assert front.answered == before + 1
