@@ -50,11 +50,13 @@ class IngestFront:
             return
         authorization = content_type = None
         cookie = False
-        for name, value in scope["headers"]:
+        for name, value in scope["headers"]:  # the first of each, as Starlette's .get()
             if name == b"authorization":
-                authorization = value.decode("latin-1")
+                if authorization is None:
+                    authorization = value.decode("latin-1")
             elif name == b"content-type":
-                content_type = value.decode("latin-1")
+                if content_type is None:
+                    content_type = value.decode("latin-1")
             elif name == b"cookie":
                 cookie = True
         if (authorization is None and cookie) or (
