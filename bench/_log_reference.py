@@ -42,7 +42,7 @@ def mount(app: Any) -> None:
     @router.post(PATH)
     async def reference(request: Request, actor: ActorDep, st: StateDep) -> dict[str, int]:
         body = await request.body()
-        parsers, writers = route._limiters(request, st)
+        parsers, writers = route.limiters_for(request.app.state, st)
         records = await anyio.to_thread.run_sync(_parse, body, limiter=parsers)
         result = await anyio.to_thread.run_sync(_write, st, actor, records, limiter=writers)
         return {"accepted": result.accepted, "duplicates": result.duplicates}

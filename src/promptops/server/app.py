@@ -2,7 +2,8 @@
 
 Request flow: ``HotPath`` (raw ASGI; answers ``GET /v1/prompts/{slug}/active`` from memory)
 → ``TextGuard`` (422 for NUL in the path, query or checked headers) → ``BodyLimit`` (413
-over the limit) → FastAPI (routes → domain services → database).
+over the limit) → ``IngestFront`` (raw ASGI; ``POST /v1/logs`` with the route's own code)
+→ FastAPI (routes → domain services → database).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from promptops.server.dashboard import install_dashboard
 from promptops.server.errors import install_error_handlers
 from promptops.server.guard import TextGuard
 from promptops.server.hotpath import ActiveSnapshot, HotPath
+from promptops.server.ingest import IngestFront
 from promptops.server.limits import BodyLimit
 from promptops.server.notify import wire
 from promptops.server.stream import router as stream_router
@@ -122,7 +124,11 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 
     hotpath = HotPath(
         TextGuard(
-            BodyLimit(api, settings.max_body_bytes, {"/v1/sync": settings.max_sync_body_bytes})
+            BodyLimit(
+                IngestFront(api),
+                settings.max_body_bytes,
+                {"/v1/sync": settings.max_sync_body_bytes},
+            )
         ),
         auth,
         snapshot,

@@ -19,6 +19,7 @@ from promptops.domain.errors import DomainError
 
 __all__ = [
     "RETRY_AFTER",
+    "answer_exception",
     "error_body",
     "error_response",
     "install_error_handlers",
@@ -170,11 +171,31 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return _answer(request, status, code, message, headers=headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _domain)
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(IntegrityError, _integrity)
+# Most specific first, as Starlette looks a handler up along the exception's class order.
+_HANDLERS: tuple[tuple[type[Exception], Any], ...] = (
+    (DomainError, _domain),
+    (RequestValidationError, _validation),
+    (StarletteHTTPException, _http),
+    (IntegrityError, _integrity),
     # Database failures, and anything else (a JSON 500, never a plain-text one).
-    app.add_exception_handler(DBAPIError, _unexpected)
-    app.add_exception_handler(Exception, _unexpected)
+    (DBAPIError, _unexpected),
+    (Exception, _unexpected),
+)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    for cls, handler in _HANDLERS:
+        app.add_exception_handler(cls, handler)
+
+
+async def answer_exception(request: Request, exc: Exception) -> Response:
+    """The response the app's handlers give ``exc``: for raw ASGI fronts
+    (``server/ingest.py``) that call the routes' own code outside FastAPI. Looked up along
+    the exception's class order, as Starlette does."""
+    handlers = dict(_HANDLERS)
+    for cls in type(exc).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            response: Response = await handler(request, exc)
+            return response
+    return await _unexpected(request, exc)  # pragma: no cover - Exception is in the table

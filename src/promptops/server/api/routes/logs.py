@@ -34,7 +34,18 @@ from promptops.domain.errors import InvalidInputError
 from promptops.server.api.deps import ActorDep, AppState, Limit, ProjectQuery, ReadSession, StateDep
 from promptops.server.api.log_decode import decode_batch
 
-__all__ = ["LogBatch", "LogBatchResult", "LogList", "LogOut", "LogRecordIn", "router"]
+__all__ = [
+    "LogBatch",
+    "LogBatchResult",
+    "LogList",
+    "LogOut",
+    "LogRecordIn",
+    "limiters_for",
+    "parse",
+    "require_json",
+    "router",
+    "store",
+]
 
 router = APIRouter(prefix="/v1/logs", tags=["logs"])
 
@@ -165,17 +176,15 @@ _GET_ERRORS: dict[int | str, dict[str, Any]] = {
 async def ingest_logs(request: Request, actor: ActorDep, st: StateDep) -> LogBatchResult:
     """Store a batch of up to 1000 records in the key's project and environment (any
     project key, `read` included). All or nothing; the reply comes after the commit."""
-    _require_json(request.headers.get("content-type"))
+    require_json(request.headers.get("content-type"))
     body = await request.body()
-    limiters = _limiters(request, st)
-    records, encoded = await anyio.to_thread.run_sync(_parse, body, limiter=limiters[0])
-    result = await anyio.to_thread.run_sync(
-        _ingest, st, actor, records, encoded, limiter=limiters[1]
-    )
+    limiters = limiters_for(request.app.state, st)
+    records, encoded = await anyio.to_thread.run_sync(parse, body, limiter=limiters[0])
+    result = await anyio.to_thread.run_sync(store, st, actor, records, encoded, limiter=limiters[1])
     return LogBatchResult(accepted=result.accepted, duplicates=result.duplicates)
 
 
-def _parse(body: bytes) -> tuple[list[dict[str, Any]], bool]:
+def parse(body: bytes) -> tuple[list[dict[str, Any]], bool]:
     """(records, JSON fields encoded already): the body parsed and validated in one pass,
     off the event loop; by the fast decoder, or where it declines by the contract."""
     fast = decode_batch(body)
@@ -190,14 +199,14 @@ def _parse(body: bytes) -> tuple[list[dict[str, Any]], bool]:
     return [vars(record) for record in batch.records], False  # the fields, without copying
 
 
-def _ingest(
+def store(
     st: AppState, actor: Actor, records: list[dict[str, Any]], encoded: bool
 ) -> logs.IngestResult:
     with st.db.write() as session:
         return logs.ingest(session, actor, records, encoded=encoded)
 
 
-def _require_json(content_type: str | None) -> None:
+def require_json(content_type: str | None) -> None:
     """As FastAPI does for JSON bodies: a JSON media type is required (no CSRF-able forms)."""
     if content_type:
         message = email.message.Message()
@@ -212,16 +221,18 @@ def _require_json(content_type: str | None) -> None:
     )
 
 
-def _limiters(
-    request: Request, st: AppState
+def limiters_for(
+    app_state: Any, st: AppState
 ) -> tuple[anyio.CapacityLimiter, anyio.CapacityLimiter]:
-    """(parsers, writers): threads of their own, so log batches never take the ones the
-    rest of the app uses. One writer on SQLite, whose writers queue on one lock anyway."""
-    limiters = getattr(request.app.state, "log_limiters", None)
+    """(parsers, writers) of the FastAPI app whose ``state`` is ``app_state``: threads of
+    their own, so log batches never take the ones the rest of the app uses (shared with
+    the raw front, ``server/ingest.py``). One writer on SQLite, whose writers queue on one
+    lock anyway."""
+    limiters = getattr(app_state, "log_limiters", None)
     if limiters is None:  # created in the event loop, once per app
         writers = 1 if st.db.is_sqlite else _PG_WRITERS
         limiters = (anyio.CapacityLimiter(_PARSERS), anyio.CapacityLimiter(writers))
-        request.app.state.log_limiters = limiters
+        app_state.log_limiters = limiters
     return limiters
 
 
